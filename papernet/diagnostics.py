@@ -1,0 +1,122 @@
+"""Diagnostics: one per problem, found by any stage, rendered GCC/ruff style.
+
+A stage reports `Diagnostic(code, message, span, help)`; rendering is separate and needs
+the source text, which `render` gets from a mapping of file name to text::
+
+    specs/alexnet.pn:4:1: error[P201]: conv11-96/4 on 224×224×3 gives ... not an integer
+      |
+    4 | conv11-96/4 -> 55×55×96
+      | ^^^^^^^^^^^
+      = help: ...
+
+Codes: P0xx syntax and encoding, P1xx meaning (lowering, adaptation), P2xx shapes,
+P3xx claims. Warnings share the numbering of the stage that finds them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from papernet.span import Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None
+    help: tuple[str, ...] = ()
+    severity: Severity = Severity.ERROR
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(code: str, message: str, span: Span | None, *help: str) -> Diagnostic:
+    return Diagnostic(code, message, span, tuple(help))
+
+
+def warning(code: str, message: str, span: Span | None, *help: str) -> Diagnostic:
+    return Diagnostic(code, message, span, tuple(help), Severity.WARNING)
+
+
+class SpecError(Exception):
+    """Raised by the Python API when a spec cannot be turned into a network."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        self.sources = dict(sources)
+        super().__init__(render_all(self.diagnostics, self.sources))
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def printable(text: str) -> str:
+    r"""The text with control and other invisible characters escaped, safe to print.
+
+    >>> printable("conv3-64\x00 ok")
+    'conv3-64\\x00 ok'
+    """
+    out = []
+    for char in text:
+        if char == "\t" or unicodedata.category(char)[0] not in "CZ" or char == " ":
+            out.append(char)
+        else:
+            out.append(char.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
+    """One diagnostic as text: the headline, the source line with carets, help lines."""
+    d = diagnostic
+    kind = f"{d.severity.value}[{d.code}]"
+    if d.span is None or d.span.line == 0:
+        where = d.span.file + ": " if d.span is not None else ""
+        lines = [f"{where}{kind}: {d.message}"]
+    else:
+        lines = [f"{d.span.file}:{d.span.line}:{d.span.column}: {kind}: {d.message}"]
+        lines += _source_excerpt(d.span, sources.get(d.span.file))
+    lines += [f"  = note: {note}" for note in d.notes]
+    lines += [f"  = help: {text}" for text in d.help]
+    return "\n".join(lines)
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+    return "\n\n".join(render(d, sources) for d in diagnostics)
+
+
+def _source_excerpt(span: Span, text: str | None) -> list[str]:
+    if text is None:
+        return []
+    source_lines = text.split("\n")
+    if not 1 <= span.line <= len(source_lines):
+        return []
+    raw = source_lines[span.line - 1].rstrip("\r")
+    gutter = " " * len(str(span.line))
+    line = printable(raw.expandtabs(8))
+    start = _display_column(raw, span.column)
+    if span.end_line == span.line and span.end_column > span.column:
+        end = _display_column(raw, span.end_column)
+    else:
+        end = max(len(line), start + 1)
+    carets = " " * start + "^" * max(1, end - start)
+    return [f"{gutter} |", f"{span.line} | {line}", f"{gutter} | {carets}"]
+
+
+def _display_column(raw: str, column: int) -> int:
+    """The 0-based column at which 1-based `column` of `raw` is displayed."""
+    prefix = raw[: max(0, column - 1)]
+    return len(printable(prefix.expandtabs(8)))

@@ -1,0 +1,285 @@
+"""Stage 3, infer: per node, output shape, parameters, MACs, activations, receptive field.
+
+`infer(graph, convention)` is a pure function. Shape arithmetic lives in
+`papernet.shapes`; this module applies it node by node. A node whose shape cannot be
+computed gets `shape=None` and a diagnostic, and every node after it that depends on
+it is unknown too, without further diagnostics, so one run reports every independent
+error.
+
+Conventions: `keras` counts a batch norm as 4C parameters of which 2C (the moving mean
+and variance) are not trainable; `torch` counts 2C, as PyTorch's `parameters()` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+from typing import Literal, assert_never
+
+from papernet import diagnostics as diag
+from papernet import ir, shapes
+from papernet.diagnostics import Diagnostic
+from papernet.ir import Graph, Node
+
+Convention = Literal["keras", "torch"]
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInfo:
+    shape: Shape | None
+    params: int = 0
+    trainable: int = 0
+    macs: int = 0
+    receptive_field: tuple[int, int] | None = None
+    jump: tuple[int, int] | None = None
+
+    @property
+    def activations(self) -> int:
+        return prod(self.shape) if self.shape is not None else 0
+
+    @property
+    def non_trainable(self) -> int:
+        return self.params - self.trainable
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    layers: tuple[LayerInfo, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    convention: Convention
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def total_trainable(self) -> int:
+        return sum(layer.trainable for layer in self.layers)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def total_activations(self) -> int:
+        return sum(layer.activations for layer in self.layers)
+
+
+def infer(graph: Graph, convention: Convention = "keras") -> Inference:
+    """Annotate every node of `graph`.
+
+    >>> from papernet.span import Span
+    >>> at = Span("a.pn", 1, 1, 1, 2)
+    >>> graph = Graph("tiny", (
+    ...     ir.Input(name="input", inputs=(), span=at, shape=(227, 227, 3)),
+    ...     ir.Conv2D(name="conv1", inputs=(0,), span=at, filters=96, kernel_size=(11, 11),
+    ...               strides=(4, 4), padding="valid"),
+    ... ))
+    >>> conv1 = infer(graph).layers[1]
+    >>> conv1.shape, conv1.params, conv1.macs, conv1.receptive_field
+    ((55, 55, 96), 34944, 105415200, (11, 11))
+    """
+    layers: list[LayerInfo] = []
+    diagnostics: list[Diagnostic] = []
+    for node in graph.nodes:
+        inputs = [layers[i] for i in node.inputs]
+        info, found = _infer_node(node, inputs, convention)
+        layers.append(info)
+        diagnostics += found
+    return Inference(tuple(layers), tuple(diagnostics), convention)
+
+
+def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> tuple[LayerInfo, list[Diagnostic]]:
+    if isinstance(node, ir.Input):
+        return LayerInfo(node.shape, receptive_field=(1, 1), jump=(1, 1)), []
+    if isinstance(node, ir.Invalid) or not inputs or inputs[0].shape is None:
+        return LayerInfo(None), []
+    source = inputs[0]
+    shape = source.shape
+    assert shape is not None
+    match node:
+        case ir.Conv2D():
+            return _conv(node, source, shape)
+        case ir.Pool2D():
+            return _pool(node, source, shape)
+        case ir.GlobalPool2D():
+            if len(shape) != 3:
+                return LayerInfo(None), [_needs_image(node, shape)]
+            return _whole_extent(source, shape, (shape[2],)), []
+        case ir.Dense():
+            if len(shape) != 1:
+                return LayerInfo(None), [_needs_vector(node, shape)]
+            params = shape[0] * node.units + (node.units if node.use_bias else 0)
+            return LayerInfo((node.units,), params, params, shape[0] * node.units,
+                             source.receptive_field, source.jump), []
+        case ir.BatchNorm():
+            channels = shape[-1]
+            params = 4 * channels if convention == "keras" else 2 * channels
+            return LayerInfo(shape, params, 2 * channels, 0, source.receptive_field, source.jump), []
+        case ir.Flatten():
+            if len(shape) == 3:
+                return _whole_extent(source, shape, (prod(shape),)), []
+            return LayerInfo((prod(shape),), receptive_field=source.receptive_field, jump=source.jump), []
+        case ir.Reshape():
+            if prod(node.target_shape) != prod(shape):
+                return LayerInfo(None), [_reshape_mismatch(node, shape)]
+            return LayerInfo(node.target_shape, receptive_field=source.receptive_field, jump=source.jump), []
+        case ir.ZeroPad2D():
+            if len(shape) != 3:
+                return LayerInfo(None), [_needs_image(node, shape)]
+            (top, bottom), (left, right) = node.padding
+            padded = (shape[0] + top + bottom, shape[1] + left + right, shape[2])
+            return LayerInfo(padded, receptive_field=source.receptive_field, jump=source.jump), []
+        case ir.LRN():
+            if len(shape) != 3:
+                return LayerInfo(None), [_needs_image(node, shape)]
+            return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
+        case ir.ActivationLayer() | ir.Dropout():
+            return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
+        case ir.Input() | ir.Invalid():
+            raise AssertionError("handled above")
+        case _:
+            assert_never(node)
+
+
+def _conv(node: ir.Conv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    channels = shape[2]
+    problems = []
+    if channels % node.groups or node.filters % node.groups:
+        problems.append(diag.error(
+            "P206", f"{ir.describe(node)} in {node.groups} groups needs input channels and filters divisible by "
+            f"{node.groups}; got {channels} channels and {node.filters} filters", node.span))
+    if node.kernel_depth is not None and node.kernel_depth * node.groups != channels:
+        problems.append(diag.error(
+            "P207", f"{ir.describe(node)} has kernels of depth {node.kernel_depth}, but its input has {channels} "
+            f"channels" + (f" in {node.groups} groups" if node.groups > 1 else ""), node.span,
+            f"a kernel's depth is the input's channels per group: {channels // node.groups}"))
+    spatial, found = _spatial(node, node.kernel_size, node.strides, node.padding, node.dilation, node.rounding, shape)
+    problems += found
+    if spatial is None or any(p.code in ("P206", "P207") for p in problems):
+        return LayerInfo(None), problems
+    per_position = node.kernel_size[0] * node.kernel_size[1] * (channels // node.groups)
+    out = (*spatial, node.filters)
+    params = per_position * node.filters + (node.filters if node.use_bias else 0)
+    macs = spatial[0] * spatial[1] * node.filters * per_position
+    rf, jump = _advance(source, node.kernel_size, node.strides, node.dilation)
+    return LayerInfo(out, params, params, macs, rf, jump), problems
+
+
+def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    spatial, problems = _spatial(node, node.pool_size, node.strides, node.padding, (1, 1), node.rounding, shape)
+    if spatial is None:
+        return LayerInfo(None), problems
+    rf, jump = _advance(source, node.pool_size, node.strides, (1, 1))
+    return LayerInfo((*spatial, shape[2]), receptive_field=rf, jump=jump), problems
+
+
+def _spatial(node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pair, padding: ir.Padding,
+             dilation: ir.Pair, rounding: ir.Rounding, shape: Shape) -> tuple[tuple[int, int] | None, list[Diagnostic]]:
+    """Output height and width, or None with the diagnostics that explain why not."""
+    if padding == "same":
+        return (shapes.same_output_size(shape[0], strides[0]), shapes.same_output_size(shape[1], strides[1])), []
+    pads = ((0, 0), (0, 0)) if padding == "valid" else padding
+    sizes: list[int] = []
+    problems: list[Diagnostic] = []
+    for axis in (0, 1):
+        size, k, s, d = shape[axis], kernel[axis], strides[axis], dilation[axis]
+        pad_total = pads[axis][0] + pads[axis][1]
+        k_eff = shapes.effective_kernel(k, d)
+        if size + pad_total < k_eff:
+            problems.append(_kernel_too_large(node, shape, axis, k_eff, pad_total))
+            return None, problems
+        exact = shapes.exact_output_size(size, k, s, pad_total, d)
+        if exact.denominator != 1 and rounding == "exact":
+            problems.append(_not_an_integer(node, shape, axis, exact, pads[axis], k_eff))
+        sizes.append(shapes.padded_output_size(size, k, s, pad_total, d, rounding))
+    return (sizes[0], sizes[1]), problems
+
+
+def _advance(source: LayerInfo, kernel: ir.Pair, strides: ir.Pair, dilation: ir.Pair) -> tuple[tuple[int, int], tuple[int, int]]:
+    rf = source.receptive_field or (1, 1)
+    jump = source.jump or (1, 1)
+    new_rf = (shapes.receptive_field(rf[0], kernel[0], jump[0], dilation[0]),
+              shapes.receptive_field(rf[1], kernel[1], jump[1], dilation[1]))
+    return new_rf, (jump[0] * strides[0], jump[1] * strides[1])
+
+
+def _whole_extent(source: LayerInfo, shape: Shape, out: Shape) -> LayerInfo:
+    """A layer that sees all of its H×W input (flatten, global pooling)."""
+    rf, jump = _advance(source, (shape[0], shape[1]), (shape[0], shape[1]), (1, 1))
+    return LayerInfo(out, receptive_field=rf, jump=jump)
+
+
+# ---- diagnostics ------------------------------------------------------------------
+
+
+def dims(shape: Shape) -> str:
+    """`(224, 224, 3)` → `224×224×3`.
+
+    >>> dims((224, 224, 3))
+    '224×224×3'
+    """
+    return "×".join(map(str, shape))
+
+
+def arithmetic(size: int, pads: tuple[int, int], k_eff: int, stride: int) -> str:
+    """The paper's formula with the numbers in, e.g. `(224 + 2·0 − 11)/4 + 1`.
+
+    >>> arithmetic(224, (0, 0), 11, 4), arithmetic(224, (2, 3), 7, 2)
+    ('(224 + 2·0 − 11)/4 + 1', '(224 + 2 + 3 − 7)/2 + 1')
+    """
+    before, after = pads
+    pad = f"2·{before}" if before == after else f"{before} + {after}"
+    return f"({size} + {pad} − {k_eff})/{stride} + 1"
+
+
+def _fraction_text(value: Fraction) -> str:
+    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+    return text if Fraction(text) == value else f"{float(value):.4f}…"
+
+
+def _axis_word(shape: Shape, axis: int) -> str:
+    return "" if shape[0] == shape[1] else (" (height)" if axis == 0 else " (width)")
+
+
+def _not_an_integer(node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, exact: Fraction,
+                    pads: tuple[int, int], k_eff: int) -> Diagnostic:
+    kernel = node.kernel_size if isinstance(node, ir.Conv2D) else node.pool_size
+    stride = node.strides[axis]
+    size = shape[axis]
+    formula = arithmetic(size, pads, k_eff, stride)
+    message = (f"{ir.describe(node)} on {dims(shape)} gives {formula} = {_fraction_text(exact)}"
+               f"{_axis_word(shape, axis)}, not an integer")
+    target = node.claims.shape[axis] if node.claims.shape is not None and len(node.claims.shape) == 3 else None
+    help_lines = shapes.integer_fixes(size, stride, pads, k_eff, target, square=shape[0] == shape[1])
+    return diag.error("P201", message, node.span, *help_lines)
+
+
+def _kernel_too_large(node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pad_total: int) -> Diagnostic:
+    padded = f" (+{pad_total} padding)" if pad_total else ""
+    message = (f"{ir.describe(node)}: its {k_eff}-pixel window is larger than its {dims(shape)} input"
+               f"{padded}{_axis_word(shape, axis)}")
+    return diag.error("P203", message, node.span,
+                      "remove a downsampling layer before it, use a larger input, or use `padding same`")
+
+
+def _needs_image(node: Node, shape: Shape) -> Diagnostic:
+    return diag.error("P205", f"{ir.describe(node)} needs an H×W×C input, but gets a vector of {dims(shape)}",
+                      node.span, "add `reshape H×W×C` before it")
+
+
+def _needs_vector(node: Node, shape: Shape) -> Diagnostic:
+    return diag.error("P205", f"{ir.describe(node)} needs a vector input, but gets {dims(shape)}", node.span,
+                      "add `flatten` before it")
+
+
+def _reshape_mismatch(node: ir.Reshape, shape: Shape) -> Diagnostic:
+    message = (f"reshape {dims(node.target_shape)} holds {prod(node.target_shape):,} values, but its input "
+               f"{dims(shape)} holds {prod(shape):,}")
+    return diag.error("P204", message, node.span, "the product of the sizes must stay the same")

@@ -1,0 +1,276 @@
+"""The intermediate representation: a network as a graph of canonical operation nodes.
+
+Every spelling of a layer in a spec (`conv3-64`, `3×3, 64`, `conv 3x3/1, 64`) lowers to
+one node kind here. Nodes are frozen, slotted dataclasses that form a closed union
+(`Node`); passes `match` on it and end in `assert_never`, so the type checker proves
+that every kind is handled.
+
+A network is a list of nodes in topological order; each node names its inputs by index.
+Sequential chains are the common case. Every attribute that a paper may leave unstated
+records where its value came from (`Origin`), so reports can say where papernet guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal, TypeAlias
+
+from papernet.span import Span
+
+Pair: TypeAlias = tuple[int, int]
+Padding: TypeAlias = Literal["same", "valid"] | tuple[Pair, Pair]
+"""`same`, `valid`, or explicit zero padding ((top, bottom), (left, right))."""
+
+Rounding: TypeAlias = Literal["exact", "floor", "ceil"]
+"""`exact` (the built-in) requires (W + 2P − F)/S to divide exactly and reports it when
+it does not; `floor` (TensorFlow, PyTorch) and `ceil` (Caffe's pooling) round, as the
+spec asks."""
+PoolOp: TypeAlias = Literal["max", "avg"]
+
+
+class Origin(str, Enum):
+    STATED = "stated"  # written on the layer
+    DEFAULT = "default"  # from the spec's `defaults:` section
+    ASSUMED = "assumed"  # papernet's documented built-in default
+    INFERRED = "inferred"  # pinned down by the table's claims
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """An activation function, by its Keras name; `alpha` is the leaky-ReLU slope."""
+
+    name: str
+    alpha: float | None = None
+
+    def describe(self) -> str:
+        return self.name if self.alpha is None else f"{self.name} {self.alpha:g}"
+
+
+LINEAR = Activation("linear")
+RELU = Activation("relu")
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What the paper's table declares about a layer's output, to be checked."""
+
+    shape: tuple[int, ...] | None = None
+    shape_span: Span | None = None
+    params: Quantity | None = None
+    ops: Quantity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A printed figure such as `34,944`, `105M` or `2.7K`, with its printed precision."""
+
+    text: str
+    value: float
+    unit: str  # "", "K", "M", "G", "T"
+    decimals: int
+    keyword: str  # the word before it: params, ops, mult-adds, MACs, FLOPs
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeBase:
+    name: str
+    inputs: tuple[int, ...]
+    span: Span
+    origins: tuple[tuple[str, Origin], ...] = ()
+    claims: Claims = field(default_factory=Claims)
+
+    def origin(self, attribute: str) -> Origin:
+        for key, origin in self.origins:
+            if key == attribute:
+                return origin
+        return Origin.STATED
+
+    def assumed(self) -> tuple[str, ...]:
+        """Attributes that papernet guessed, e.g. `("stride", "padding")`."""
+        return tuple(key for key, origin in self.origins if origin is Origin.ASSUMED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Input(NodeBase):
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conv2D(NodeBase):
+    filters: int
+    kernel_size: Pair
+    strides: Pair
+    padding: Padding
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    use_bias: bool = True
+    activation: Activation = LINEAR
+    rounding: Rounding = "exact"
+    kernel_depth: int | None = None  # as stated in `5×5×48`; checked against the input
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pool2D(NodeBase):
+    op: PoolOp
+    pool_size: Pair
+    strides: Pair
+    padding: Padding
+    rounding: Rounding = "exact"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlobalPool2D(NodeBase):
+    op: PoolOp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dense(NodeBase):
+    units: int
+    use_bias: bool = True
+    activation: Activation = LINEAR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivationLayer(NodeBase):
+    activation: Activation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchNorm(NodeBase):
+    epsilon: float = 1e-3
+    momentum: float = 0.99
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LRN(NodeBase):
+    """Local response normalisation as AlexNet §3.3 defines it:
+    b = a / (k + alpha * sum of a² over `size` adjacent channels) ** beta."""
+
+    size: int = 5
+    k: float = 2.0
+    alpha: float = 1e-4
+    beta: float = 0.75
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dropout(NodeBase):
+    rate: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flatten(NodeBase):
+    implicit: bool = False  # inserted by papernet where a paper feeds a conv output to an FC
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reshape(NodeBase):
+    target_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ZeroPad2D(NodeBase):
+    padding: tuple[Pair, Pair]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invalid(NodeBase):
+    """A layer that could not be lowered; a diagnostic says why. Its output is unknown."""
+
+    text: str
+
+
+Node: TypeAlias = (
+    Input
+    | Conv2D
+    | Pool2D
+    | GlobalPool2D
+    | Dense
+    | ActivationLayer
+    | BatchNorm
+    | LRN
+    | Dropout
+    | Flatten
+    | Reshape
+    | ZeroPad2D
+    | Invalid
+)
+
+
+def kind_of(node: Node) -> str:
+    """The short kind name reports use: conv, maxpool, fc, …"""
+    match node:
+        case Input():
+            return "input"
+        case Conv2D():
+            return "conv"
+        case Pool2D(op=op):
+            return f"{op}pool"
+        case GlobalPool2D(op=op):
+            return f"global_{op}pool"
+        case Dense():
+            return "fc"
+        case ActivationLayer():
+            return "activation"
+        case BatchNorm():
+            return "batchnorm"
+        case LRN():
+            return "lrn"
+        case Dropout():
+            return "dropout"
+        case Flatten():
+            return "flatten"
+        case Reshape():
+            return "reshape"
+        case ZeroPad2D():
+            return "zeropad"
+        case Invalid():
+            return "invalid"
+
+
+def describe(node: Node) -> str:
+    """A node in the notation papers use: `conv11-96/4`, `maxpool 3×3/2`, `FC-4096`.
+
+    >>> from papernet.span import Span
+    >>> at = Span("a.pn", 1, 1, 1, 2)
+    >>> describe(Conv2D(name="c", inputs=(0,), span=at, filters=96, kernel_size=(11, 11),
+    ...                 strides=(4, 4), padding="valid"))
+    'conv11-96/4'
+    """
+    match node:
+        case Conv2D(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
+            size = f"{kh}" if kh == kw else f"{kh}x{kw}"
+            stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"conv{size}-{filters}{stride}"
+        case Pool2D(op=op, pool_size=(kh, kw), strides=(sh, sw)):
+            stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"{op}pool {kh}×{kw}{stride}"
+        case Dense(units=units):
+            return f"FC-{units}"
+        case ActivationLayer(activation=activation):
+            return activation.describe()
+        case Reshape(target_shape=shape):
+            return "reshape " + "×".join(map(str, shape))
+        case _:
+            return kind_of(node)
+
+
+@dataclass(frozen=True, slots=True)
+class TotalClaim:
+    kind: Literal["params", "ops"]
+    quantity: Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A whole network: nodes in topological order (node 0 is the input)."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    totals: tuple[TotalClaim, ...] = ()
+    train: tuple[str, ...] = ()
+
+    @property
+    def output(self) -> int:
+        return len(self.nodes) - 1

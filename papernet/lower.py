@@ -1,0 +1,602 @@
+"""Stage 2, lower: syntax tree → IR graph, with every unstated value resolved and marked.
+
+What happens here, in order:
+1. `defaults:` lines are read into a table per layer kind;
+2. items are expanded (`x3`, `[...] x2`), within a bound checked before expanding;
+3. activation words are fused into the conv or FC before them (`FC-1000, soft-max` is
+   one Dense with softmax), unless a batch norm sits between them;
+4. each layer becomes IR nodes: attributes come from the layer (stated), else from
+   `defaults` (default), else from the claims (inferred), else from papernet's
+   built-in defaults (assumed); a conv with batch norm becomes conv → BN → activation;
+5. a flatten is inserted where a conv or pool output feeds an FC, as papers leave it out.
+
+Problems are reported as diagnostics; a layer that cannot be lowered becomes an
+`Invalid` node so that later stages still see the rest of the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from papernet import diagnostics as diag
+from papernet import ir
+from papernet.diagnostics import Diagnostic
+from papernet.ir import Activation, Claims, Node, Origin
+from papernet.span import Span
+from papernet.syntax import DefaultsLine, Group, Item, Layer, Option, Spec
+
+MAX_DIMENSION = 1_000_000
+"""Largest size, filter or unit count a spec may state."""
+MAX_REPEAT = 10_000
+MAX_LAYERS = 100_000
+"""Largest number of layers a spec may expand to."""
+
+BUILTIN_DEFAULTS_DOC = """\
+conv     stride 1, padding valid (P = 0), exact division, bias on, activation relu
+         (linear when batch norm follows; the output layer's is linear)
+maxpool  2×2 window, stride = window, padding valid, exact division
+avgpool  with no window: global average pooling (ResNet's "average pool")
+fc       activation relu for hidden layers, linear for the last FC; bias on
+dropout  rate 0.5
+LRN      AlexNet's k = 2, n = 5, α = 1e-4, β = 0.75
+leaky relu  slope 0.01"""
+
+_DEFAULT_KINDS = {
+    "conv": "conv", "convolution": "conv", "maxpool": "maxpool", "avgpool": "avgpool",
+    "averagepool": "avgpool", "pool": "pool", "fc": "fc", "dense": "fc", "dropout": "dropout",
+}
+
+_ALLOWED_OPTIONS = {
+    "conv": {"kernel", "kernel_depth", "filters", "stride", "padding", "dilation", "groups",
+             "activation", "batchnorm", "bias", "rounding", "size"},
+    "maxpool": {"kernel", "stride", "padding", "rounding"},
+    "avgpool": {"kernel", "stride", "padding", "rounding"},
+    "pool": {"kernel", "stride", "padding", "rounding"},
+    "fc": {"units", "activation", "batchnorm", "bias", "size"},
+    "dropout": {"rate", "size"},
+    "input": {"shape", "channels"},
+    "reshape": {"shape"},
+    "zeropad": {"padding"},
+    "activation": {"activation"},
+}
+
+_FUSABLE = {"conv", "fc"}
+
+_OPTION_WORDS = {
+    "kernel": "a kernel size", "kernel_depth": "a kernel depth", "filters": "a filter count",
+    "stride": "stride", "padding": "padding", "dilation": "dilation", "groups": "groups",
+    "activation": "activation", "batchnorm": "batchnorm", "bias": "bias",
+    "rounding": "floor/ceil rounding", "units": "units", "rate": "a rate", "size": "a size",
+    "shape": "a shape", "channels": "a colour", 
+}
+
+_KIND_WORDS = {
+    "conv": "a conv", "maxpool": "a max pool", "avgpool": "an average pool", "pool": "a pool",
+    "fc": "an FC layer", "dropout": "dropout", "input": "input", "reshape": "reshape",
+    "zeropad": "zero padding", "activation": "an activation", "batchnorm": "batch norm",
+    "lrn": "LRN", "flatten": "flatten", "global_avgpool": "a global pool",
+    "global_maxpool": "a global pool",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Flat:
+    """One expanded layer: the layer, the name a label gives it, and its claims."""
+
+    layer: Layer
+    label: str | None
+    claims: Claims
+    fused: Option | None = None  # an activation word fused into this conv/FC
+    fused_linear: bool = False  # an explicit activation follows after a batch norm
+
+
+@dataclass
+class _Lowering:
+    file: str
+    defaults: dict[str, dict[str, Option]]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    reserved: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+    rank: int | None = None
+
+    def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
+        self.diagnostics.append(diag.error(code, message, span, *help))
+
+
+def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
+    """The IR graph of a spec (which must have layers) and the problems found on the way."""
+    state = _Lowering(spec.file, {})
+    state.defaults = _read_defaults(spec.defaults, state)
+    items = [item for chain in spec.chains for item in chain]
+    total = sum(_expanded_size(item) for item in items)
+    if total > MAX_LAYERS:
+        state.error("P104", f"the spec expands to {total:,} layers; papernet's limit is {MAX_LAYERS:,}",
+                    items[0].span if items else None, "check the repetition counts")
+        return ir.Graph(name, ()), state.diagnostics
+    flat = _fuse_activations(list(_expand(items, state)))
+    state.reserved = {f.label for f in flat if f.label is not None}
+    _check_duplicate_labels(flat, state)
+    last_fc = max((i for i, f in enumerate(flat) if f.layer.kind == "fc"), default=-1)
+    for index, entry in enumerate(flat):
+        _lower_layer(entry, index == last_fc, index == 0, state)
+    return ir.Graph(name, tuple(state.nodes), spec.totals, spec.train), _unique(state.diagnostics)
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Drop repeats: a bad layer inside `x100` is reported once, not a hundred times."""
+    return list(dict.fromkeys(diagnostics))
+
+
+# ---- defaults ---------------------------------------------------------------------
+
+
+def _read_defaults(lines: Sequence[DefaultsLine], state: _Lowering) -> dict[str, dict[str, Option]]:
+    table: dict[str, dict[str, Option]] = {}
+    for line in lines:
+        kind = _DEFAULT_KINDS.get(line.kind)
+        if kind is None:
+            known = ", ".join(sorted(set(_DEFAULT_KINDS.values())))
+            state.error("P107", f"`defaults` has no entry for '{line.kind}'", line.span, f"defaults can be given for: {known}")
+            continue
+        for option in line.options:
+            if option.key not in _ALLOWED_OPTIONS[kind]:
+                state.error("P105", f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to {_KIND_WORDS[kind]}", option.span)
+                continue
+            if _validate(option, state):
+                table.setdefault(kind, {})[option.key] = option
+    return table
+
+
+# ---- expansion --------------------------------------------------------------------
+
+
+def _expanded_size(item: Item) -> int:
+    repeat = max(1, min(item.repeat, MAX_REPEAT))
+    if isinstance(item.element, Layer):
+        return repeat
+    return repeat * sum(_expanded_size(inner) for part in item.element.parts for inner in part)
+
+
+def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
+    for item in items:
+        repeat = item.repeat
+        if not 1 <= repeat <= MAX_REPEAT:
+            state.error("P104", f"repetition count {repeat:,} is out of range", item.repeat_span,
+                        f"a layer or group repeats 1 to {MAX_REPEAT:,} times")
+            repeat = 1
+        expanded: list[_Flat] = []
+        for round_ in range(repeat):
+            expanded += _expand_element(item, repeat, round_, state)
+        if item.label is not None:
+            expanded = _apply_label(expanded, item.label)
+        if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
+            expanded[-1] = replace(expanded[-1], claims=item.claims)
+        yield from expanded
+
+
+def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> list[_Flat]:
+    element = item.element
+    if isinstance(element, Layer):
+        return [_Flat(element, None, Claims())]
+    if len(element.parts) > 1:
+        if round_ == 0:
+            state.error("P108", "residual brackets `[a; b]` need branching networks, which this version cannot build yet",
+                        element.span, "write the layers as a plain group, `[a, b]`, to lower them without the shortcut")
+        return []
+    inner = list(_expand(element.parts[0], state))
+    if repeat > 1:
+        inner = [replace(f, label=f"{f.label}_{round_ + 1}") if f.label else f for f in inner]
+    return inner
+
+
+def _apply_label(expanded: list[_Flat], label: str) -> list[_Flat]:
+    if len(expanded) == 1:
+        return [replace(expanded[0], label=expanded[0].label or label)]
+    return [replace(f, label=f.label or f"{label}_{i + 1}") for i, f in enumerate(expanded)]
+
+
+def _check_duplicate_labels(flat: Sequence[_Flat], state: _Lowering) -> None:
+    seen: dict[str, Span] = {}
+    for entry in flat:
+        if entry.label is None:
+            continue
+        if entry.label in seen:
+            first = seen[entry.label]
+            state.error("P106", f"the label '{entry.label}' is used twice (first on line {first.line})", entry.layer.span,
+                        "labels name layers in reports and in Keras, so each must be unique")
+        else:
+            seen[entry.label] = entry.layer.span
+
+
+# ---- activation fusion --------------------------------------------------------------
+
+
+def _fuse_activations(flat: list[_Flat]) -> list[_Flat]:
+    out: list[_Flat] = []
+    index = 0
+    while index < len(flat):
+        entry = flat[index]
+        following = flat[index + 1] if index + 1 < len(flat) else None
+        if entry.layer.kind in _FUSABLE and not _has(entry.layer, "activation"):
+            if following is not None and _is_fusable_activation(following.layer):
+                claims = following.claims if _has_claims(following.claims) else entry.claims
+                out.append(replace(entry, fused=following.layer.options[0], claims=claims))
+                index += 2
+                continue
+            after = flat[index + 2] if index + 2 < len(flat) else None
+            if following is not None and (
+                (following.layer.kind == "batchnorm" and after is not None and after.layer.kind == "activation")
+                or following.layer.kind == "activation"
+            ):
+                entry = replace(entry, fused_linear=True)
+        out.append(entry)
+        index += 1
+    return out
+
+
+def _is_fusable_activation(layer: Layer) -> bool:
+    if layer.kind != "activation":
+        return False
+    activation = layer.options[0].value
+    assert isinstance(activation, Activation)
+    return activation.name != "leaky_relu"
+
+
+def _has(layer: Layer, key: str) -> bool:
+    return any(option.key == key for option in layer.options)
+
+
+def _has_claims(claims: Claims) -> bool:
+    return claims.shape is not None or claims.params is not None or claims.ops is not None
+
+
+# ---- one layer → nodes ----------------------------------------------------------------
+
+
+class _Attributes:
+    """A layer's options, its defaults, and the origin of every value taken from them."""
+
+    def __init__(self, layer: Layer, defaults: Mapping[str, Option]) -> None:
+        self.stated = {option.key: option for option in layer.options}
+        self.defaults = defaults
+        self.origins: list[tuple[str, Origin]] = []
+
+    def get(self, key: str, attribute: str, fallback: Any = None, *, assumed: bool = True) -> Any:
+        if key in self.stated:
+            return self.stated[key].value
+        if key in self.defaults:
+            self.origins.append((attribute, Origin.DEFAULT))
+            return self.defaults[key].value
+        if fallback is not None and assumed:
+            self.origins.append((attribute, Origin.ASSUMED))
+        return fallback
+
+    def has(self, key: str) -> bool:
+        return key in self.stated or key in self.defaults
+
+    def mark(self, attribute: str, origin: Origin) -> None:
+        self.origins.append((attribute, origin))
+
+
+def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowering) -> None:
+    layer = entry.layer
+    valid = all(_validate(option, state) for option in layer.options)
+    allowed = _ALLOWED_OPTIONS.get(layer.kind, set())
+    for option in layer.options:
+        if option.key not in allowed:
+            state.error("P105", f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to {_KIND_WORDS.get(layer.kind, layer.kind)}",
+                        option.span)
+            valid = False
+    if layer.kind == "input":
+        _lower_input(entry, is_first, valid, state)
+        return
+    if not state.nodes:
+        state.error("P101", "the network has no input: its first line must be `input H×W×C`", layer.span,
+                    "e.g. `input 224x224x3`, `input 224×224 RGB`, `input 28x28` or `input 784`")
+        state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
+    if not valid:
+        _emit_invalid(entry, state)
+        return
+    defaults = _defaults_for(layer.kind, state)
+    attrs = _Attributes(layer, defaults)
+    match layer.kind:
+        case "conv":
+            _lower_conv(entry, attrs, is_last_fc, state)
+        case "maxpool" | "avgpool" | "pool":
+            _lower_pool(entry, attrs, state)
+        case "global_maxpool" | "global_avgpool":
+            op = "max" if layer.kind == "global_maxpool" else "avg"
+            _emit(entry, state, "pool", rank=1, node=ir.GlobalPool2D(op=op, **_common(entry, state, "pool")))
+        case "fc":
+            _lower_fc(entry, attrs, is_last_fc, state)
+        case "activation":
+            activation = attrs.get("activation", "activation")
+            if activation.name == "leaky_relu" and activation.alpha is None:
+                activation = Activation("leaky_relu", 0.01)
+                attrs.mark("alpha", Origin.ASSUMED)
+            node = ir.ActivationLayer(activation=activation, **_common(entry, state, _short(activation), attrs))
+            _emit(entry, state, "", node=node)
+        case "batchnorm":
+            _emit(entry, state, "", node=ir.BatchNorm(**_common(entry, state, "bn")))
+        case "lrn":
+            _emit(entry, state, "", node=ir.LRN(**_common(entry, state, "lrn")))
+        case "dropout":
+            rate = attrs.get("rate", "rate", 0.5) if attrs.has("rate") else attrs.get("size", "rate", 0.5)
+            _emit(entry, state, "", node=ir.Dropout(rate=float(rate), **_common(entry, state, "dropout", attrs)))
+        case "flatten":
+            _emit(entry, state, "", rank=1, node=ir.Flatten(**_common(entry, state, "flatten")))
+        case "reshape":
+            shape = attrs.get("shape", "shape")
+            _emit(entry, state, "", rank=len(shape), node=ir.Reshape(target_shape=shape, **_common(entry, state, "reshape")))
+        case "zeropad":
+            _lower_zeropad(entry, attrs, state)
+        case _:
+            raise AssertionError(f"unhandled layer kind {layer.kind}")
+
+
+def _short(activation: Activation) -> str:
+    return activation.name.replace("leaky_relu", "leaky")
+
+
+def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) -> None:
+    layer = entry.layer
+    stated = {option.key: option for option in layer.options}
+    if "shape" not in stated:
+        if not state.nodes:
+            state.error("P101", "`input` needs a shape here, e.g. `input 32x32x3`", layer.span,
+                        "a bare INPUT refers to an input declared on an earlier line")
+            state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
+        elif len(state.nodes) > 1:
+            state.error("P109", "INPUT can only begin the network", layer.span)
+        return
+    if state.nodes:
+        first = state.nodes[0].span
+        state.error("P109", f"a network has one input; it was declared on line {first.line}", layer.span)
+        return
+    shape = tuple(stated["shape"].value)  # type: ignore[call-overload]
+    if "channels" in stated:
+        channels = stated["channels"].value
+        if len(shape) == 2:
+            shape = (*shape, channels)
+        elif len(shape) == 3 and shape[2] != channels:
+            state.error("P102", f"input {'×'.join(map(str, shape))} has {shape[2]} channels, but its colour says {channels}",
+                        stated["channels"].span)
+            valid = False
+    elif len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) > 3:
+        state.error("P102", f"an input has at most 3 dimensions (H×W×C); got {len(shape)}", stated["shape"].span)
+        valid = False
+    if not valid:
+        state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="input"))
+        return
+    state.nodes.append(ir.Input(name="input", inputs=(), span=layer.span, shape=shape))
+    state.names.add("input")
+    state.rank = len(shape)
+
+
+def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
+    if kind in ("maxpool", "avgpool", "pool"):
+        return {**state.defaults.get("pool", {}), **state.defaults.get(kind, {})}
+    return state.defaults.get(kind, {})
+
+
+def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
+    layer = entry.layer
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = attrs.get("filters", "filters") or attrs.get("size", "filters")
+    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
+        filters = entry.claims.shape[2]
+        attrs.mark("filters", Origin.INFERRED)
+    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
+    if missing:
+        state.error("P103", f"this conv has no {' and no '.join(missing)}", layer.span,
+                    "write it on the layer (`conv3-64`, `conv 3x3, 64`) or once in `defaults:` "
+                    "(`conv: 3x3, filters 64`)")
+        _emit_invalid(entry, state)
+        return
+    stride = attrs.get("stride", "strides", (1, 1))
+    padding = _padding(attrs.get("padding", "padding", "valid"))
+    rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
+    dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
+    groups = attrs.get("groups", "groups", 1, assumed=False)
+    use_bias = attrs.get("bias", "use_bias", True, assumed=False)
+    if stride != (1, 1) and dilation != (1, 1):
+        state.error("P105", f"Keras cannot combine stride {stride[0]} with dilation {dilation[0]} in one conv",
+                    layer.span, "papers that do this stride with a separate layer")
+        _emit_invalid(entry, state)
+        return
+    kernel_depth = attrs.get("kernel_depth", "kernel_depth", assumed=False)
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, is_last, state)
+    common = _common(entry, state, "conv", attrs)
+    conv = ir.Conv2D(
+        filters=filters, kernel_size=kernel, strides=stride, padding=padding, dilation=dilation,
+        groups=groups, use_bias=use_bias, activation=ir.LINEAR if batchnorm else activation,
+        rounding=rounding, kernel_depth=kernel_depth, **common)
+    _emit_with_batchnorm(entry, conv, batchnorm, activation, state, rank=3)
+
+
+def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    layer = entry.layer
+    op = "avg" if layer.kind == "avgpool" else "max"
+    if op == "avg" and not attrs.has("kernel") and not attrs.has("stride"):
+        attrs.mark("global", Origin.ASSUMED)
+        _emit(entry, state, "pool", rank=1, node=ir.GlobalPool2D(op="avg", **_common(entry, state, "pool", attrs)))
+        return
+    window = attrs.get("kernel", "pool_size", (2, 2))
+    stride = attrs.get("stride", "strides", window)
+    padding = _padding(attrs.get("padding", "padding", "valid"))
+    rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
+    node = ir.Pool2D(op=op, pool_size=window, strides=stride, padding=padding, rounding=rounding,
+                     **_common(entry, state, "pool", attrs))
+    _emit(entry, state, "pool", rank=3, node=node)
+
+
+def _lower_fc(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
+    units = attrs.get("units", "units") or attrs.get("size", "units")
+    if units is None and entry.claims.shape is not None:
+        units = entry.claims.shape[-1]
+        attrs.mark("units", Origin.INFERRED)
+    if units is None:
+        state.error("P103", "this FC layer has no unit count", entry.layer.span,
+                    "write it on the layer (`FC-4096`) or once in `defaults:` (`fc: units 4096`)")
+        _emit_invalid(entry, state)
+        return
+    if state.rank is not None and state.rank > 1:
+        _insert_flatten(entry, state)
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    use_bias = attrs.get("bias", "use_bias", True, assumed=False)
+    activation = _activation(entry, attrs, is_last, state)
+    dense = ir.Dense(units=units, use_bias=use_bias, activation=ir.LINEAR if batchnorm else activation,
+                     **_common(entry, state, "fc", attrs))
+    _emit_with_batchnorm(entry, dense, batchnorm, activation, state, rank=1)
+
+
+def _lower_zeropad(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    values = attrs.get("padding", "padding")
+    if len(values) == 1:
+        padding = ((values[0], values[0]), (values[0], values[0]))
+    elif len(values) == 2:
+        padding = ((values[0], values[0]), (values[1], values[1]))
+    elif len(values) == 4:
+        padding = ((values[0], values[1]), (values[2], values[3]))
+    else:
+        state.error("P102", "zero padding takes 1 (all sides), 2 (H×W) or 4 (top×bottom×left×right) sizes",
+                    entry.layer.span)
+        _emit_invalid(entry, state)
+        return
+    _emit(entry, state, "zeropad", rank=3, node=ir.ZeroPad2D(padding=padding, **_common(entry, state, "zeropad")))
+
+
+def _activation(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> Activation:
+    if "activation" in attrs.stated:
+        activation = attrs.stated["activation"].value
+    elif entry.fused is not None:
+        activation = entry.fused.value
+    elif entry.fused_linear:
+        activation = ir.LINEAR
+    elif is_last and entry.layer.kind == "fc":
+        attrs.mark("activation", Origin.ASSUMED)
+        activation = ir.LINEAR
+    else:
+        activation = attrs.get("activation", "activation", ir.RELU)
+    assert isinstance(activation, Activation)
+    return activation
+
+
+def _padding(value: object) -> ir.Padding:
+    if isinstance(value, int):
+        return ((value, value), (value, value))
+    assert value in ("same", "valid")
+    return value  # type: ignore[return-value]
+
+
+# ---- emitting nodes ----------------------------------------------------------------
+
+
+def _auto_name(prefix: str, state: _Lowering) -> str:
+    while True:
+        state.counters[prefix] = state.counters.get(prefix, 0) + 1
+        name = f"{prefix}{state.counters[prefix]}"
+        if name not in state.reserved and name not in state.names:
+            return name
+
+
+def _common(entry: _Flat, state: _Lowering, prefix: str, attrs: _Attributes | None = None) -> dict[str, Any]:
+    name = entry.label if entry.label is not None and entry.label not in state.names else _auto_name(prefix, state)
+    return {
+        "name": name,
+        "inputs": (len(state.nodes) - 1,),
+        "span": entry.layer.span,
+        "origins": tuple(attrs.origins) if attrs else (),
+        "claims": entry.claims,
+    }
+
+
+def _emit(entry: _Flat, state: _Lowering, prefix: str, *, node: Node, rank: int | None = -1) -> None:
+    del entry, prefix
+    state.nodes.append(node)
+    state.names.add(node.name)
+    if rank != -1:
+        state.rank = rank
+
+
+def _emit_with_batchnorm(entry: _Flat, node: ir.Conv2D | ir.Dense, batchnorm: bool, activation: Activation,
+                         state: _Lowering, rank: int) -> None:
+    if not batchnorm:
+        _emit(entry, state, "", node=node, rank=rank)
+        return
+    claims = node.claims
+    _emit(entry, state, "", node=replace(node, claims=Claims()), rank=rank)
+    following: list[Node] = [ir.BatchNorm(name=f"{node.name}_bn", inputs=(len(state.nodes) - 1,), span=node.span)]
+    if activation != ir.LINEAR:
+        following.append(ir.ActivationLayer(name=f"{node.name}_{_short(activation)}", inputs=(len(state.nodes),),
+                                            span=node.span, activation=activation))
+    following[-1] = replace(following[-1], claims=claims)
+    for extra in following:
+        _emit(entry, state, "", node=extra)
+
+
+def _insert_flatten(entry: _Flat, state: _Lowering) -> None:
+    name = _auto_name("flatten", state)
+    node = ir.Flatten(name=name, inputs=(len(state.nodes) - 1,), span=entry.layer.span, implicit=True)
+    _emit(entry, state, "", node=node, rank=1)
+
+
+def _emit_invalid(entry: _Flat, state: _Lowering) -> None:
+    node = ir.Invalid(text=entry.layer.kind, **_common(entry, state, "layer"))
+    _emit(entry, state, "", node=node, rank=None)
+
+
+# ---- validating stated values ---------------------------------------------------------
+
+
+def _validate(option: Option, state: _Lowering) -> bool:
+    """Check one option's value against the bounds; report and return False if it is out."""
+    key, value, span = option.key, option.value, option.span
+    word = _OPTION_WORDS.get(key, key)
+    if key in ("kernel", "stride", "dilation", "shape"):
+        values = tuple(value)  # type: ignore[call-overload]
+        return _check_sizes(word, values, span, state)
+    if key in ("filters", "units", "groups", "channels"):
+        return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    if key == "padding":
+        if isinstance(value, tuple):
+            return _check_sizes(word, value, span, state, minimum=0)
+        if isinstance(value, int):
+            return _check_sizes(word, (value,), span, state, minimum=0)
+    if key == "size" and isinstance(value, float):
+        return _check_rate(value, span, state)
+    if key == "rate":
+        assert isinstance(value, float)
+        return _check_rate(value, span, state)
+    if key == "kernel_depth":
+        return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    return True
+
+
+def _check_sizes(word: str, values: tuple[int, ...], span: Span, state: _Lowering, minimum: int = 1) -> bool:
+    for value in values:
+        if value < minimum:
+            state.error("P102", f"{word} must be at least {minimum}; got {value}", span)
+            return False
+        if value > MAX_DIMENSION:
+            state.error("P102", f"{word} {value:,} is larger than papernet's bound of {MAX_DIMENSION:,}", span)
+            return False
+    return True
+
+
+def _check_rate(rate: float, span: Span, state: _Lowering) -> bool:
+    if 1 <= rate <= 100:
+        state.error("P102", f"a dropout rate is a fraction below 1; {rate:g} is not one", span,
+                    f"for {rate:g} percent write `dropout {rate:g}%` or `dropout {rate / 100:g}`")
+        return False
+    if not 0 <= rate < 1:
+        state.error("P102", f"a dropout rate is a fraction in [0, 1); got {rate:g}", span)
+        return False
+    return True

@@ -1,0 +1,661 @@
+"""Stage 1, parse: spec text → syntax tree (`papernet.syntax.Spec`), or syntax diagnostics.
+
+The grammar is `grammars/papernet.lark`, read by Lark's LALR parser with the contextual
+lexer. The transformer runs inside the parser (no parse tree is built), which keeps a
+10,000-layer spec well under a second. Syntax errors are translated into words a user
+understands, with a did-you-mean for misspelt layer words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, NoReturn
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import DedentError, Indenter
+
+from papernet import diagnostics as diag
+from papernet.diagnostics import Diagnostic
+from papernet.ir import Activation, Claims, Quantity, TotalClaim
+from papernet.resources import grammar_path
+from papernet.span import Span
+from papernet.syntax import DefaultsLine, Group, Item, Layer, Option, Spec
+
+MAX_DIGITS = 12
+"""Longer numbers are clamped to 10**12, past every bound that lowering enforces."""
+
+
+class ParseFailure(Exception):
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        super().__init__(diagnostics)
+        self.diagnostics = tuple(diagnostics)
+
+
+def decode(data: bytes, file: str) -> str:
+    """Bytes of a spec → text with LF line ends, or a P004 diagnostic for bytes that are not UTF-8.
+
+    >>> decode(b"\\xef\\xbb\\xbfinput 28x28\\r\\n", "a.pn")
+    'input 28x28\\n'
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        prefix = data[: exc.start].decode("utf-8", errors="replace")
+        line = prefix.count("\n") + 1
+        column = len(prefix) - (prefix.rfind("\n") + 1) + 1
+        span = Span(file, line, column, line, column + 1)
+        message = f"the spec is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise ParseFailure([diag.error("P004", message, span, "save the spec as UTF-8")]) from None
+    return normalise_newlines(text)
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse(text: str, file: str = "<string>") -> Spec:
+    """Text of a spec → its syntax tree. Raises `ParseFailure` with diagnostics."""
+    text = normalise_newlines(text.removeprefix("\ufeff"))
+    if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
+        span = Span(file, 1, 1, 1, 1)
+        raise ParseFailure([diag.error(
+            "P005", "the spec is empty", span,
+            "a spec starts with `input H×W×C` and lists layers, e.g. `conv3-64, maxpool, FC-10`")])
+    with _LOCK:
+        builder = _parser_and_builder()
+        builder[1].file = file
+        try:
+            spec = builder[0].parse(text + "\n")
+        except UnexpectedInput as exc:
+            raise ParseFailure([_syntax_diagnostic(exc, text, file)]) from None
+        except DedentError:
+            raise ParseFailure([_dedent_diagnostic(text, file)]) from None
+        except VisitError as exc:
+            if isinstance(exc.orig_exc, ParseFailure):
+                raise exc.orig_exc from None
+            raise
+    assert isinstance(spec, Spec)
+    return spec
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+_LOCK = threading.Lock()
+
+
+class _SpecIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types: list[str] = []
+    CLOSE_PAREN_types: list[str] = []
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@cache
+def _parser_and_builder() -> tuple[Lark, _Builder]:
+    builder = _Builder()
+    parser = Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_SpecIndenter(),
+        transformer=builder,
+        maybe_placeholders=False,
+        cache=True,
+    )
+    return parser, builder
+
+
+# ---- syntax tree construction ------------------------------------------------------
+
+
+def _span_of(item: Any, file: str) -> Span:
+    if isinstance(item, Token):
+        return Span(file, item.line or 1, item.column or 1, item.end_line or 1, item.end_column or 1)
+    if isinstance(item, tuple):  # a claim: ("shape", dims, span) or ("params", quantity)
+        item = item[-1]
+    span = item if isinstance(item, Span) else getattr(item, "span", None)
+    assert isinstance(span, Span), item
+    return span
+
+
+def to_int(text: str) -> int:
+    """Digits → int, clamped at 10**12 so absurd numbers stay cheap and get a bound error.
+
+    >>> to_int("34,944"), to_int("9" * 40)
+    (34944, 1000000000000)
+    """
+    digits = text.replace(",", "")
+    return int(digits) if len(digits) <= MAX_DIGITS else 10**MAX_DIGITS
+
+
+def dims_of(text: str) -> tuple[int, ...]:
+    """`224×224×3` or `11x11` → a tuple of ints.
+
+    >>> dims_of("224 × 224×3")
+    (224, 224, 3)
+    """
+    return tuple(to_int(part) for part in re.findall(r"\d+", text))
+
+
+_ACTIVATION_NAMES = {
+    "relu": "relu", "leakyrelu": "leaky_relu", "elu": "elu", "selu": "selu", "tanh": "tanh",
+    "sigmoid": "sigmoid", "gelu": "gelu", "swish": "silu", "silu": "silu",
+    "softplus": "softplus", "linear": "linear", "softmax": "softmax",
+}
+
+
+def activation_name(text: str) -> str:
+    """Any spelling of an activation → its Keras name.
+
+    >>> activation_name("Leaky ReLU"), activation_name("soft–max")
+    ('leaky_relu', 'softmax')
+    """
+    return _ACTIVATION_NAMES[re.sub(r"[\s_\-–]", "", text.lower())]
+
+
+_UNITS = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def quantity(token: Token, keyword: str, span: Span) -> Quantity:
+    """A printed figure → value, unit and printed precision.
+
+    >>> q = quantity(Token("QUANTITY", "2.7K"), "params", Span("a", 1, 1, 1, 5))
+    >>> (q.value, q.unit, q.decimals)
+    (2700.0, 'K', 1)
+    """
+    text = str(token)
+    match = re.fullmatch(r"([\d,]+)(?:\.(\d+))?\s*([A-Za-z]?)", text.strip())
+    assert match is not None, text
+    whole, fraction, unit = match.group(1), match.group(2) or "", match.group(3).upper()
+    number = float(f"{to_int(whole)}.{fraction}" if fraction else to_int(whole))
+    return Quantity(text, number * _UNITS[unit], unit, len(fraction), keyword, span)
+
+
+class _Builder(Transformer[Token, Any]):
+    """One method per grammar rule; builds `papernet.syntax` objects with their spans."""
+
+    file = "<string>"
+
+    def _span(self, children: Sequence[Any]) -> Span:
+        spans = [_span_of(child, self.file) for child in children if child is not None]
+        return spans[0].to(spans[-1])
+
+    def _tok(self, token: Token) -> Span:
+        return _span_of(token, self.file)
+
+    def _make_layer(self, kind: str, children: Sequence[Any], *options: Option) -> Layer:
+        stated = [child for child in children if isinstance(child, Option)]
+        return Layer(kind, (*options, *stated), self._span(children))
+
+    def _kernel_options(self, kernel: _Kernel) -> list[Option]:
+        options = [Option("kernel", kernel.size, kernel.span)]
+        if kernel.depth is not None:
+            options.append(Option("kernel_depth", kernel.depth, kernel.span))
+        if kernel.stride is not None:
+            options.append(Option("stride", (kernel.stride, kernel.stride), kernel.stride_span or kernel.span))
+        return options
+
+    # -- statements --
+
+    def start(self, children: list[Any]) -> Spec:
+        title = base = classes = regression = None
+        chains: list[tuple[Item, ...]] = []
+        defaults: list[DefaultsLine] = []
+        totals: list[TotalClaim] = []
+        train: list[str] = []
+        for child in _flatten_statements(children):
+            match child:
+                case ("title", str() as text):
+                    title = text
+                case ("base", str() as name, Span() as span):
+                    base = (name, span)
+                case ("classes", int() as n, Span() as span):
+                    classes = (n, span)
+                case ("regression", tuple() as shape, Span() as span):
+                    regression = (shape, span)
+                case ("defaults", lines):
+                    defaults.extend(lines)
+                case ("train", lines):
+                    train.extend(lines)
+                case TotalClaim():
+                    totals.append(child)
+                case tuple():
+                    chains.append(child)
+        return Spec(self.file, title, base, classes, regression, tuple(chains), tuple(defaults),
+                    tuple(totals), tuple(train))
+
+    def network_stmt(self, children: list[Token]) -> tuple[str, str]:
+        text = str(children[1]).strip()
+        if text[:1] in "\"'":
+            text = text[1:-1]
+        return ("title", text)
+
+    def from_stmt(self, children: list[Token]) -> tuple[str, str, Span]:
+        name = str(children[1]).strip().strip("\"'")
+        return ("base", name, self._tok(children[1]))
+
+    def classes_stmt(self, children: list[Token]) -> tuple[str, int, Span]:
+        return ("classes", to_int(children[1]), self._span(children))
+
+    def regression_stmt(self, children: list[Token]) -> tuple[str, tuple[int, ...], Span]:
+        return ("regression", dims_of(children[1]), self._span(children))
+
+    def total_claim(self, children: list[Token]) -> TotalClaim:
+        keyword = str(children[1])
+        kind = "params" if children[1].type == "PARAMS_KW" else "ops"
+        return TotalClaim(kind, quantity(children[2], keyword, self._span(children)))
+
+    def defaults_block(self, children: list[Any]) -> tuple[str, tuple[DefaultsLine, ...]]:
+        return ("defaults", tuple(c for c in children if isinstance(c, DefaultsLine)))
+
+    def default_line(self, children: list[Any]) -> DefaultsLine:
+        options: list[Option] = []
+        for child in children[1:]:
+            if isinstance(child, _Kernel):
+                options += self._kernel_options(child)
+            elif isinstance(child, Option):
+                options.append(child)
+        kind = re.sub(r"[\s_\-]+", "", str(children[0]).lower())
+        return DefaultsLine(kind, tuple(options), self._span(children))
+
+    def window(self, children: list[Any]) -> _Kernel:
+        kernel = children[0]
+        assert isinstance(kernel, _Kernel)
+        return kernel
+
+    def size(self, children: list[Any]) -> Option:
+        number = children[0]
+        assert isinstance(number, _Number)
+        return Option("size", number.value, number.span)
+
+    def train_block(self, children: list[Any]) -> tuple[str, tuple[str, ...]]:
+        return ("train", tuple(c for c in children if isinstance(c, str) and not isinstance(c, Token)))
+
+    def train_line(self, children: list[Token]) -> str:
+        return str(children[0]).strip()
+
+    # -- chains and items --
+
+    def chain(self, children: list[Item]) -> tuple[Item, ...]:
+        return tuple(children)
+
+    def item(self, children: list[Any]) -> Item:
+        label = None
+        repeat, repeat_span = 1, None
+        element: Layer | Group | None = None
+        shape = shape_span = None
+        params = ops = None
+        for child in children:
+            match child:
+                case Token(type="LABEL"):
+                    label = str(child)
+                case Token(type="REPEAT"):
+                    repeat, repeat_span = to_int(re.sub(r"\D", "", child)), self._tok(child)
+                case Layer() | Group():
+                    element = child
+                case ("shape", tuple() as dims, Span() as span):
+                    shape, shape_span = dims, span
+                case ("params", Quantity() as q):
+                    params = q
+                case ("ops", Quantity() as q):
+                    ops = q
+        assert element is not None
+        claims = Claims(shape, shape_span, params, ops)
+        return Item(element, label, repeat, repeat_span, claims, self._span(children))
+
+    def group(self, children: list[Any]) -> Group:
+        parts = tuple(c for c in children if isinstance(c, tuple))
+        return Group(parts, self._span(children))
+
+    def shape_claim(self, children: list[Token]) -> tuple[str, tuple[int, ...], Span]:
+        return ("shape", dims_of(children[1]), self._span(children))
+
+    def params_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("params", quantity(children[1], str(children[0]), self._span(children)))
+
+    def ops_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("ops", quantity(children[1], str(children[0]), self._span(children)))
+
+    # -- layers --
+
+    def kernel(self, children: list[Token]) -> _Kernel:
+        dims = dims_of(children[0])
+        size = (dims[0], dims[0]) if len(dims) == 1 else (dims[0], dims[1])
+        depth = dims[2] if len(dims) == 3 else None
+        ints = [c for c in children[1:] if c.type == "INT"]
+        stride = to_int(ints[0]) if ints else None
+        return _Kernel(size, depth, len(dims) > 3, self._span(children), stride,
+                       self._tok(ints[0]) if ints else None)
+
+    def conv_vgg(self, children: list[Any]) -> Layer:
+        token = children[0]
+        match = re.fullmatch(r"conv(\d+)(?:[x×](\d+))?[-–](\d+)(?:/(\d+))?", str(token), re.I)
+        assert match is not None
+        height, width, filters, stride = match.groups()
+        span = self._tok(token)
+        options = [Option("kernel", (to_int(height), to_int(width or height)), span),
+                   Option("filters", to_int(filters), span)]
+        if stride is not None:
+            options.append(Option("stride", (to_int(stride), to_int(stride)), span))
+        return self._make_layer("conv", children, *options)
+
+    def conv_kw(self, children: list[Any]) -> Layer:
+        options = []
+        for child in children:
+            if isinstance(child, _Kernel):
+                options += self._kernel_options(child)
+            elif isinstance(child, Token) and child.type == "INT":
+                options.append(Option("filters", to_int(child), self._tok(child)))
+        return self._make_layer("conv", children, *options)
+
+    conv_table = conv_kw
+
+    def conv_count(self, children: list[Any]) -> Layer:
+        return self._make_layer("conv", children, Option("filters", to_int(children[0]), self._tok(children[0])),
+                           *self._kernel_options(children[1]))
+
+    def pool(self, children: list[Any]) -> Layer:
+        options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
+        return self._make_layer(_pool_kind(children[0]), children, *options)
+
+    def pool_window_first(self, children: list[Any]) -> Layer:
+        span = self._tok(children[0])
+        size = dims_of(children[0])
+        option = Option("kernel", (size[0], size[-1]), span)
+        return self._make_layer(_pool_kind(children[1]), children, option)
+
+    def global_pool(self, children: list[Token]) -> Layer:
+        kind = _pool_kind(children[1])
+        return Layer("global_" + ("avgpool" if kind == "avgpool" else "maxpool"), (), self._span(children))
+
+    def fc(self, children: list[Any]) -> Layer:
+        units = to_int(re.search(r"\d+", children[0]).group())  # type: ignore[union-attr]
+        return self._make_layer("fc", children, Option("units", units, self._tok(children[0])))
+
+    def fc_kw(self, children: list[Any]) -> Layer:
+        options = [Option("units", to_int(c), self._tok(c)) for c in children[1:]
+                   if isinstance(c, Token) and c.type == "INT"]
+        return self._make_layer("fc", children, *options)
+
+    def activation(self, children: list[Any]) -> Layer:
+        return Layer("activation", (self._activation_option(children),), self._span(children))
+
+    def activation_option(self, children: list[Any]) -> Option:
+        return self._activation_option([c for c in children if not (isinstance(c, Token) and c.type == "ACTIVATION_KW")])
+
+    def _activation_option(self, children: list[Any]) -> Option:
+        alpha = next((c.value for c in children if isinstance(c, _Number)), None)
+        value = Activation(activation_name(children[0]), None if alpha is None else float(alpha))
+        return Option("activation", value, self._span(children))
+
+    def batchnorm(self, children: list[Token]) -> Layer:
+        return Layer("batchnorm", (), self._span(children))
+
+    def batchnorm_option(self, children: list[Token]) -> Option:
+        return Option("batchnorm", True, self._span(children))
+
+    def lrn(self, children: list[Token]) -> Layer:
+        return Layer("lrn", (), self._span(children))
+
+    def dropout(self, children: list[Any]) -> Layer:
+        options = []
+        for child in children[1:]:
+            if isinstance(child, _Number):
+                options.append(Option("rate", float(child.value), child.span))
+            elif isinstance(child, Token) and child.type == "PERCENT":
+                options.append(Option("rate", _percent(child), self._tok(child)))
+        return self._make_layer("dropout", children, *options)
+
+    def flatten(self, children: list[Token]) -> Layer:
+        return Layer("flatten", (), self._span(children))
+
+    def reshape(self, children: list[Token]) -> Layer:
+        return Layer("reshape", (Option("shape", dims_of(children[1]), self._tok(children[1])),), self._span(children))
+
+    def zeropad(self, children: list[Token]) -> Layer:
+        return Layer("zeropad", (Option("padding", dims_of(children[1]), self._tok(children[1])),), self._span(children))
+
+    def input_layer(self, children: list[Token]) -> Layer:
+        options = []
+        if len(children) > 1:
+            options.append(Option("shape", dims_of(children[1]), self._tok(children[1])))
+        if len(children) > 2:
+            color = str(children[2]).lower()
+            channels = 3 if color in ("rgb", "bgr") else 1
+            options.append(Option("channels", channels, self._tok(children[2])))
+        return Layer("input", tuple(options), self._span(children))
+
+    # -- options --
+
+    def stride(self, children: list[Token]) -> Option:
+        value = to_int(children[-1])
+        return Option("stride", (value, value), self._span(children))
+
+    def padding(self, children: list[Token]) -> Option:
+        last = children[-1]
+        value: object = to_int(last) if last.type == "INT" else str(last).lower()
+        return Option("padding", value, self._span(children))
+
+    def dilation(self, children: list[Token]) -> Option:
+        value = to_int(children[-1])
+        return Option("dilation", (value, value), self._span(children))
+
+    def groups(self, children: list[Token]) -> Option:
+        return Option("groups", to_int(children[-1]), self._span(children))
+
+    def bias(self, children: list[Token]) -> Option:
+        on = len(children) == 2 and children[1].type == "ON_KW"
+        return Option("bias", on, self._span(children))
+
+    def rounding(self, children: list[Token]) -> Option:
+        return Option("rounding", str(children[0]).lower(), self._span(children))
+
+    def filters(self, children: list[Token]) -> Option:
+        return Option("filters", to_int(children[-1]), self._span(children))
+
+    def units(self, children: list[Token]) -> Option:
+        return Option("units", to_int(children[-1]), self._span(children))
+
+    def rate(self, children: list[Any]) -> Option:
+        value = children[-1]
+        rate = float(value.value) if isinstance(value, _Number) else _percent(value)
+        return Option("rate", rate, self._span(children))
+
+    def number(self, children: list[Token]) -> _Number:
+        token = children[0]
+        value: int | float = to_int(token) if token.type == "INT" else float(token)
+        return _Number(value, self._tok(token))
+
+
+class _Kernel:
+    __slots__ = ("size", "depth", "too_many", "span", "stride", "stride_span")
+
+    def __init__(self, size: tuple[int, int], depth: int | None, too_many: bool, span: Span,
+                 stride: int | None, stride_span: Span | None) -> None:
+        self.size, self.depth, self.too_many, self.span = size, depth, too_many, span
+        self.stride, self.stride_span = stride, stride_span
+
+
+class _Number:
+    __slots__ = ("value", "span")
+
+    def __init__(self, value: int | float, span: Span) -> None:
+        self.value, self.span = value, span
+
+
+def _percent(token: Token) -> float:
+    return float(str(token).rstrip("% \t")) / 100
+
+
+def _pool_kind(token: Token) -> str:
+    word = str(token).lower()
+    if word.startswith("max"):
+        return "maxpool"
+    if word.startswith(("avg", "average")):
+        return "avgpool"
+    return "pool"
+
+
+def _flatten_statements(children: Sequence[Any]) -> list[Any]:
+    """Indented statement groups arrive as nested lists; flatten them in order."""
+    out: list[Any] = []
+    for child in children:
+        if isinstance(child, list):
+            out += _flatten_statements(child)
+        else:
+            out.append(child)
+    return out
+
+
+# ---- syntax errors ------------------------------------------------------------------
+
+LAYER_WORDS = (
+    "conv", "convolution", "maxpool", "max pool", "avgpool", "average pool", "pool", "global",
+    "fc", "dense", "relu", "leaky relu", "elu", "selu", "tanh", "sigmoid", "gelu", "swish",
+    "softplus", "linear", "softmax", "soft-max", "batchnorm", "batch norm", "bn", "lrn",
+    "dropout", "flatten", "reshape", "zeropad", "input", "network", "defaults", "train",
+)
+OPTION_WORDS = (
+    "stride", "pad", "padding", "same", "valid", "dilation", "groups", "activation", "bias",
+    "no bias", "floor", "ceil", "filters", "units", "rate", "params", "ops", "mult-adds",
+    "macs", "flops",
+)
+
+_LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "MAXPOOL", "POOL_WORD", "ACT", "DROPOUT_KW"}
+
+_EXPECTED_PHRASES: tuple[tuple[Callable[[set[str]], bool], str], ...] = (
+    (lambda e: bool(e & _LAYER_START_TERMINALS), "a layer such as conv3-64, maxpool or FC-4096"),
+    (lambda e: "RSQB" in e, "',' or ']'"),
+    (lambda e: "DIMS" in e and "INT" in e, "a size such as 224x224x3 or 784"),
+    (lambda e: "DIMS" in e, "a size such as 3x3"),
+    (lambda e: "QUANTITY" in e, "a figure such as 34,944 or 105M"),
+    (lambda e: "INT" in e, "a whole number"),
+    (lambda e: "FLOAT" in e or "PERCENT" in e, "a number"),
+    (lambda e: "ACT" in e, "an activation such as relu"),
+    (lambda e: "STRING" in e, "a quoted name"),
+    (lambda e: "_NL" in e, "the end of the line"),
+)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    lines = text.split("\n")
+    line = max(1, exc.line if isinstance(exc.line, int) and exc.line > 0 else len(lines))
+    column = max(1, exc.column if isinstance(exc.column, int) and exc.column > 0 else 1)
+    line_text = lines[line - 1] if line <= len(lines) else ""
+    expected = set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
+
+    unclosed = _unclosed_bracket(line_text, column)
+    if unclosed is not None and (isinstance(exc, UnexpectedEOF) or _at_line_end(exc, line_text, column)):
+        span = Span(file, line, unclosed, line, unclosed + 1)
+        return diag.error("P003", "unterminated '[': this bracket is never closed", span,
+                          "close the group with ']' on the same line, e.g. `[conv3-64, conv3-64] x2`")
+
+    if isinstance(exc, UnexpectedToken) and exc.token.type in ("_INDENT", "_DEDENT"):
+        return _dedent_diagnostic(text, file, line)
+
+    word = _word_at(line_text, column)
+    if isinstance(exc, UnexpectedCharacters) or (isinstance(exc, UnexpectedToken) and exc.token.type != "$END"):
+        width = max(1, len(word))
+        span = Span(file, line, column, line, column + width)
+        phrase = _describe_expected(expected)
+        before = _previous_text(line_text, column)
+        if word and word[0].isalpha() and not _is_known_word(word):
+            suggestion = did_you_mean(word)
+            help_text = [f"did you mean `{suggestion}`?"] if suggestion else []
+            if phrase:
+                help_text.append(f"expected {phrase}" + (f" after '{before}'" if before else ""))
+            return diag.error("P002", f"unknown word '{diag.printable(word)}'", span, *help_text)
+        shown = diag.printable(word) if word else diag.printable(line_text[column - 1: column])
+        where = f" after '{before}'" if before else ""
+        message = f"expected {phrase}{where}, found '{shown}'" if phrase else f"unexpected '{shown}'"
+        return diag.error("P001", message, span)
+
+    span = Span(file, line, column, line, column + 1)
+    phrase = _describe_expected(expected) or "more"
+    return diag.error("P001", f"the spec ends too early: expected {phrase}", span)
+
+
+def _dedent_diagnostic(text: str, file: str, line: int | None = None) -> Diagnostic:
+    lines = text.split("\n")
+    if line is None:
+        line = 1
+    span = Span(file, line, 1, line, 1 + len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 2)
+    return diag.error("P006", "unexpected indentation", span,
+                      "only the lines of a `defaults:` or `train:` section are indented, all by the same amount")
+
+
+def _at_line_end(exc: UnexpectedInput, line_text: str, column: int) -> bool:
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
+        return True
+    return not line_text[column - 1:].split("#")[0].strip()
+
+
+def _unclosed_bracket(line_text: str, column: int) -> int | None:
+    depth_stack: list[int] = []
+    for index, char in enumerate(line_text[: max(column - 1, len(line_text))]):
+        if char == "#":
+            break
+        if char == "[":
+            depth_stack.append(index + 1)
+        elif char == "]" and depth_stack:
+            depth_stack.pop()
+    return depth_stack[-1] if depth_stack else None
+
+
+def _word_at(line_text: str, column: int) -> str:
+    match = re.match(r"[^\s,\[\]();→]+", line_text[column - 1:])
+    return match.group() if match else ""
+
+
+def _previous_text(line_text: str, column: int) -> str:
+    before = line_text[: column - 1].rstrip()
+    if not before:
+        return ""
+    if before[-1] in ",;[(→":
+        return before[-1]
+    if before.endswith("->"):
+        return "->"
+    match = re.search(r"[^\s,\[\]();]+$", before)
+    return match.group() if match else before[-1]
+
+
+def _describe_expected(expected: set[str]) -> str:
+    expected = {"POOL_WORD" if name in ("MAXPOOL", "AVGPOOL", "BARE_POOL") else name for name in expected}
+    for test, phrase in _EXPECTED_PHRASES:
+        if test(expected):
+            return phrase
+    return ""
+
+
+def _is_known_word(word: str) -> bool:
+    head = re.match(r"[A-Za-z]+", word)
+    return head is not None and head.group().lower() in {w.replace(" ", "") for w in LAYER_WORDS + OPTION_WORDS}
+
+
+def did_you_mean(word: str) -> str | None:
+    """The closest known layer or option word, keeping any size the user wrote after it.
+
+    >>> did_you_mean("cnv3-64"), did_you_mean("maxpol"), did_you_mean("qqqq")
+    ('conv3-64', 'maxpool', None)
+    """
+    match = re.match(r"([A-Za-z][A-Za-z\-]*?)(\d.*)?$", word)
+    if match is None:
+        return None
+    head, rest = match.group(1).lower(), match.group(2) or ""
+    vocabulary = [w.replace(" ", "") for w in LAYER_WORDS + OPTION_WORDS]
+    close = difflib.get_close_matches(head, vocabulary, n=1, cutoff=0.6)
+    return close[0] + rest if close else None
+
+
+def fail(diagnostic: Diagnostic) -> NoReturn:
+    raise ParseFailure([diagnostic])

@@ -1,0 +1,67 @@
+"""The syntax tree: a spec as written, before defaults, repetition and fusion are applied.
+
+`parse` builds it; `lower` turns it into the IR. Layer attributes are kept as a list of
+`Option`s with their spans, whatever spelling they came from, so `conv3-64`,
+`3×3, 64` and `conv 3x3, 64` differ here only in their spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from papernet.ir import Claims, TotalClaim
+from papernet.span import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One stated attribute: `kernel (3, 3)`, `filters 64`, `stride (2, 2)`, `padding 1`…"""
+
+    key: str
+    value: object
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    kind: str  # conv, maxpool, avgpool, pool, global_maxpool, global_avgpool, fc, …
+    options: tuple[Option, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """`[a, b, c]`; with `;` between parts, a residual bracket as ResNet's Table 1 prints."""
+
+    parts: tuple[tuple[Item, ...], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    element: Layer | Group
+    label: str | None
+    repeat: int
+    repeat_span: Span | None
+    claims: Claims
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultsLine:
+    kind: str
+    options: tuple[Option, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    file: str
+    title: str | None
+    base: tuple[str, Span] | None
+    classes: tuple[int, Span] | None
+    regression: tuple[tuple[int, ...], Span] | None
+    chains: tuple[tuple[Item, ...], ...]
+    defaults: tuple[DefaultsLine, ...]
+    totals: tuple[TotalClaim, ...]
+    train: tuple[str, ...]
