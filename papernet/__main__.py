@@ -1,0 +1,5 @@
+import sys
+
+from papernet.cli import main
+
+sys.exit(main())

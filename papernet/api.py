@@ -1,0 +1,245 @@
+"""The Python API and the pipeline in one place.
+
+    text ──parse──▶ syntax tree ──lower──▶ IR ──adapt──▶ IR ──infer──▶ annotations ──check──▶ diagnostics
+                                                                        ├──▶ report
+                                                                        ├──▶ keras.Model   (papernet.backends.live)
+                                                                        └──▶ Python source (papernet.backends.source)
+
+>>> import papernet
+>>> net = papernet.parse("input 32x32x3\\nconv3-16 padding same, maxpool, FC-10, softmax")
+>>> [d.code for d in net.check()]
+[]
+>>> net.summary().total_params
+163994
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from papernet import adapt as adapt_stage
+from papernet import diagnostics as diag
+from papernet.check import check as check_claims
+from papernet.diagnostics import Diagnostic, SpecError
+from papernet.infer import Convention, Inference, infer
+from papernet.ir import Graph
+from papernet.lower import lower
+from papernet.parse import ParseFailure, decode
+from papernet.parse import parse as parse_text
+from papernet.resources import shipped_specs
+from papernet.span import Span, command_line_span
+from papernet.syntax import Spec
+
+if TYPE_CHECKING:
+    import keras
+
+    from papernet.report import Report
+
+
+class SpecNotFound(Exception):
+    """A spec path or shipped spec name that does not exist: a usage error, not a spec error."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """A lowered network, its lowering diagnostics and the source texts they point into."""
+
+    graph: Graph
+    diagnostics: tuple[Diagnostic, ...]
+    sources: dict[str, str]
+    file: str
+    _inferences: dict[str, Inference] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    def infer(self, convention: Convention = "keras") -> Inference:
+        if convention not in self._inferences:
+            self._inferences[convention] = infer(self.graph, convention)
+        return self._inferences[convention]
+
+    def check(self, convention: Convention = "keras") -> list[Diagnostic]:
+        """Every problem: lowering, shapes and claims, in source order."""
+        inference = self.infer(convention)
+        found = [*self.diagnostics, *inference.diagnostics, *check_claims(self.graph, inference)]
+        return sorted(found, key=_source_order)
+
+    def errors(self, convention: Convention = "keras") -> list[Diagnostic]:
+        return [d for d in self.check(convention) if d.is_error]
+
+    def summary(self, convention: Convention = "keras") -> Report:
+        from papernet.report import build_report
+
+        return build_report(self.graph, self.infer(convention))
+
+    def adapt(self, *, input: tuple[int, ...] | None = None, classes: int | None = None,
+              regression: tuple[int, ...] | None = None, spans: dict[str, Span] | None = None) -> Network:
+        """The same network with a new input shape and/or a new head.
+
+        The paper's claims describe the paper's network, so an adapted network drops them.
+        `spans` says where each adaptation was written (a spec line); by default, the command line.
+        """
+        where = spans or {}
+        graph, found = adapt_stage.without_claims(self.graph), list(self.diagnostics)
+        if input is not None:
+            graph, problems = adapt_stage.with_input(graph, input, where.get("input", command_line_span()))
+            found += problems
+        head_span = where.get("head", command_line_span())
+        if classes is not None and regression is not None:
+            found.append(diag.error("P113", "choose one head: classes or regression, not both", head_span))
+        elif classes is not None:
+            graph, problems = adapt_stage.with_classes(graph, classes, head_span)
+            found += problems
+        elif regression is not None:
+            graph, problems = adapt_stage.with_regression(graph, regression, head_span)
+            found += problems
+        return Network(graph, tuple(found), self.sources, self.file)
+
+    def raise_for_errors(self) -> None:
+        errors = self.errors()
+        if errors:
+            raise SpecError(errors, self.sources)
+
+    def to_keras(self) -> keras.Model:
+        """A live, functional-API `keras.Model` (imports TensorFlow)."""
+        self.raise_for_errors()
+        from papernet.backends.live import build_model
+
+        return build_model(self.graph, self.infer())
+
+    def to_source(self) -> str:
+        """Python source that builds the same model with Keras 3."""
+        self.raise_for_errors()
+        from papernet.backends.source import generate
+
+        return generate(self.graph, self.infer(), self.sources)
+
+
+def _source_order(d: Diagnostic) -> tuple[str, int, int]:
+    if d.span is None:
+        return ("", 0, 0)
+    return (d.span.file, d.span.line, d.span.column)
+
+
+# ---- loading ----------------------------------------------------------------------
+
+
+def parse(text: str, file: str = "<string>") -> Network:
+    """A network from spec text. Raises `SpecError` for syntax errors."""
+    return _build(text, file, Path.cwd(), ())
+
+
+def load(spec: str | Path) -> Network:
+    """A network from a spec file, or from a shipped spec by name (`"vgg16"`)."""
+    path, display = resolve(str(spec))
+    return _build(read_spec(path, display), display, path.parent, (path.resolve(),))
+
+
+def resolve(spec: str, relative_to: Path | None = None) -> tuple[Path, str]:
+    """A spec argument → (path, the name diagnostics show for it)."""
+    candidates = [Path(spec)] if relative_to is None else [relative_to / spec, relative_to / f"{spec}.pn"]
+    for candidate in candidates:
+        if candidate.is_dir():
+            raise SpecNotFound(f"'{spec}' is a directory, not a spec file")
+        if candidate.is_file():
+            return candidate, str(candidate)
+    shipped = shipped_specs()
+    name = spec.removesuffix(".pn")
+    if name in shipped:
+        return shipped[name], f"specs/{name}.pn"
+    known = ", ".join(shipped)
+    raise SpecNotFound(f"no spec file '{spec}' and no shipped spec of that name (shipped: {known})")
+
+
+def read_spec(path: Path, display: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SpecNotFound(f"cannot read '{display}': {exc.strerror or exc}") from None
+    try:
+        return decode(data, display)
+    except ParseFailure as failure:
+        raise SpecError(failure.diagnostics, {display: data.decode("utf-8", errors="replace")}) from None
+
+
+def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> Network:
+    try:
+        spec = parse_text(text, file)
+    except ParseFailure as failure:
+        raise SpecError(failure.diagnostics, {file: text}) from None
+    name = spec.title or _stem(file)
+    if spec.base is None:
+        graph, found = lower(spec, name)
+        return Network(graph, tuple(found), {file: text}, file)
+    return _derive(spec, text, name, directory, loading)
+
+
+def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Path, ...]) -> Network:
+    """A spec that starts `from` another: the base network, adapted by this spec's lines."""
+    assert spec.base is not None
+    base_name, base_span = spec.base
+    sources = {spec.file: text}
+    problems = _derived_spec_problems(spec)
+    if problems:
+        raise SpecError(problems, sources)
+    try:
+        path, display = resolve(base_name, directory)
+    except SpecNotFound as exc:
+        raise SpecError([diag.error("P114", str(exc), base_span)], sources) from None
+    if path.resolve() in loading:
+        raise SpecError([diag.error("P115", f"'{base_name}' starts from itself", base_span)], sources)
+    base = _build(read_spec(path, display), display, path.parent, (*loading, path.resolve()))
+    input_shape = _input_shape(spec)
+    network = Network(base.graph, base.diagnostics, {**base.sources, **sources}, spec.file)
+    spans = {"input": input_shape[1] if input_shape else base_span,
+             "head": (spec.regression or spec.classes or (None, base_span))[1]}
+    network = network.adapt(
+        input=input_shape[0] if input_shape else None,
+        classes=spec.classes[0] if spec.classes else None,
+        regression=spec.regression[0] if spec.regression else None,
+        spans=spans,
+    )
+    graph = network.graph
+    renamed = Graph(name if spec.title else base.graph.name, graph.nodes, graph.totals, (*base.graph.train, *spec.train))
+    return Network(renamed, network.diagnostics, network.sources, spec.file)
+
+
+def _derived_spec_problems(spec: Spec) -> list[Diagnostic]:
+    problems = []
+    for chain in spec.chains:
+        for item in chain:
+            element = item.element
+            if getattr(element, "kind", None) != "input":
+                problems.append(diag.error(
+                    "P110", "a spec that starts `from` another changes its input and head; it cannot add layers",
+                    item.span, "use `input H×W×C`, `classes N` or `regression H×W×C`"))
+    if spec.defaults:
+        problems.append(diag.error("P110", "`defaults:` cannot change a network that is already built",
+                                   spec.defaults[0].span))
+    return problems
+
+
+def _input_shape(spec: Spec) -> tuple[tuple[int, ...], Span] | None:
+    for chain in spec.chains:
+        for item in chain:
+            element = item.element
+            if getattr(element, "kind", None) == "input":
+                options = {o.key: o.value for o in getattr(element, "options", ())}
+                if "shape" in options:
+                    shape = tuple(options["shape"])  # type: ignore[call-overload]
+                    if "channels" in options and len(shape) == 2:
+                        shape = (*shape, options["channels"])
+                    return shape, item.span
+    return None
+
+
+def _stem(file: str) -> str:
+    stem = Path(file).stem if not file.startswith("<") else "network"
+    return re.sub(r"\W+", "_", stem) or "network"
+
+
+ConventionName = Literal["keras", "torch"]

@@ -1,0 +1,29 @@
+"""Keras layers that papernet defines because Keras has none. Imports Keras.
+
+The source backend copies this file's class into generated code, so that the one
+definition serves both the live model and the generated module.
+"""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="papernet")
+class LocalResponseNormalization(keras.layers.Layer):
+    """AlexNet's local response normalisation (Krizhevsky et al. 2012, §3.3):
+    b = a / (k + alpha · Σ a²)^beta, the sum over `size` adjacent channels."""
+
+    def __init__(self, size=5, k=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.k, self.alpha, self.beta = size, k, alpha, beta
+
+    def call(self, inputs):
+        squared = ops.square(inputs)
+        half = self.size // 2
+        padded = ops.pad(squared, [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]])
+        channels = ops.shape(inputs)[-1]
+        window = sum(padded[..., i : i + channels] for i in range(self.size))
+        return inputs / ops.power(self.k + self.alpha * window, self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta}

@@ -1,0 +1,83 @@
+"""Stage 4, check: what the paper's table declares, against what the architecture implies.
+
+Per-layer claims (`-> 55×55×96`, `params 34,944`, `ops 105M`) and totals
+(`total params 138M`) are compared with the inferred values. Rounded figures are
+compared within their printed precision: `138M` matches anything from 137.5M to 138.5M.
+A `K`, `M` or `G` may mean 1000 or 1024; a figure that only fits 1024 passes, and the
+diagnostic list says so in a note.
+"""
+
+from __future__ import annotations
+
+from papernet import diagnostics as diag
+from papernet import ir
+from papernet.diagnostics import Diagnostic, Severity
+from papernet.infer import Inference, dims
+from papernet.ir import Graph, Quantity
+
+
+def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
+    """Diagnostics for every claim that the inferred network contradicts."""
+    explained = {d.span for d in inference.diagnostics if d.code == "P201"}
+    found: list[Diagnostic] = []
+    for node, info in zip(graph.nodes, inference.layers, strict=True):
+        claims = node.claims
+        if claims.shape is not None and info.shape is not None and node.span not in explained:
+            if tuple(claims.shape) != _comparable(info.shape, claims.shape):
+                found.append(diag.error(
+                    "P301", f"{ir.describe(node)} is declared to give {dims(claims.shape)}, "
+                    f"but gives {dims(info.shape)}", claims.shape_span or node.span))
+        if claims.params is not None and info.shape is not None:
+            found += _compare(claims.params, info.params, "P302", f"{ir.describe(node)} has")
+        if claims.ops is not None and info.shape is not None:
+            found += _compare(claims.ops, info.macs, "P303", f"{ir.describe(node)} costs", "multiply-adds")
+    if inference.layers and all(layer.shape is not None for layer in inference.layers):
+        for total in graph.totals:
+            if total.kind == "params":
+                found += _compare(total.quantity, inference.total_params, "P304", "the network has")
+            else:
+                found += _compare(total.quantity, inference.total_macs, "P305", "the network costs", "multiply-adds")
+    return found
+
+
+def _comparable(inferred: tuple[int, ...], declared: tuple[int, ...]) -> tuple[int, ...]:
+    """A vector of N is declared as `1×1×N` in tables like GoogLeNet's."""
+    if len(inferred) == 1 and len(declared) == 3 and declared[:2] == (1, 1):
+        return (1, 1, inferred[0])
+    return inferred
+
+
+def fits(quantity: Quantity, actual: int, base: int = 1000) -> bool:
+    """Whether `actual` rounds to the printed figure, with K/M/G as powers of `base`.
+
+    >>> from papernet.span import Span
+    >>> q = Quantity("138M", 138e6, "M", 0, "params", Span("a", 1, 1, 1, 2))
+    >>> fits(q, 138_357_544), fits(q, 135_000_000)
+    (True, False)
+    """
+    power = "_KMGT".index(quantity.unit) if quantity.unit else 0
+    scale = base**power
+    printed = quantity.value / (1000**power) if power else quantity.value
+    step = 10.0 ** -quantity.decimals
+    return abs(actual / scale - printed) <= step / 2 + 1e-9
+
+
+def _compare(quantity: Quantity, actual: int, code: str, subject: str, unit: str = "parameters") -> list[Diagnostic]:
+    if fits(quantity, actual):
+        return []
+    if quantity.unit and fits(quantity, actual, base=1024):
+        note = f"{quantity.text} fits {actual:,} {unit} only with {quantity.unit} = 1024^{'_KMGT'.index(quantity.unit)}"
+        return [Diagnostic(code, note, quantity.span, severity=Severity.NOTE)]
+    message = f"{subject} {actual:,} {unit} ({_short(actual)}), not {quantity.text}"
+    return [diag.error(code, message, quantity.span)]
+
+
+def _short(value: int) -> str:
+    """
+    >>> _short(138_357_544), _short(34_944)
+    ('138.4M', '34.9K')
+    """
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return str(value)

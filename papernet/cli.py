@@ -1,0 +1,243 @@
+"""The command line: `papernet check|summary|compile|build|specs`.
+
+Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
+error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
+never sees a traceback, and an output file is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from papernet import __version__
+from papernet.api import Network, SpecNotFound, load
+from papernet.diagnostics import Diagnostic, SpecError, render
+from papernet.infer import Convention
+
+EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except UsageError as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SpecNotFound as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SpecError as exc:
+        _print_diagnostics(exc.diagnostics, exc.sources, sys.stderr)
+        return EXIT_SPEC_ERRORS
+    except KeyboardInterrupt:
+        print("papernet: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # pragma: no cover - a bug; say so instead of a traceback
+        print(f"papernet: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in papernet; please report it with the spec that caused it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+# ---- commands ---------------------------------------------------------------------
+
+
+def run_check(args: argparse.Namespace) -> int:
+    network = _load(args)
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    errors = sum(d.is_error for d in found)
+    if errors:
+        print(f"{network.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    inference = network.infer(args.convention)
+    print(f"{network.file}: ok: {len(network.graph.nodes)} layers, {inference.total_params:,} parameters, "
+          f"{inference.total_macs:,} multiply-adds")
+    return EXIT_OK
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    network = _load(args)
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    report = network.summary(args.convention)
+    render: Callable[[], str] = {
+        "table": lambda: report.to_text(width=_width()),
+        "json": report.to_json,
+        "markdown": report.to_markdown,
+        "csv": report.to_csv,
+        "html": report.to_html,
+    }[args.format]
+    _emit(render(), args.output)
+    return EXIT_SPEC_ERRORS if any(d.is_error for d in found) else EXIT_OK
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    output = _writable(args.output, ".py") if args.output else None
+    network = _load(args)
+    _report_and_stop_on_errors(network)
+    _emit(network.to_source(), output)
+    return EXIT_OK
+
+
+def run_build(args: argparse.Namespace) -> int:
+    output = _writable(args.output, ".keras")
+    network = _load(args)
+    _report_and_stop_on_errors(network)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    model = network.to_keras()
+    descriptor, temporary = tempfile.mkstemp(suffix=".keras", dir=output.parent, prefix=f".{output.stem}.")
+    os.close(descriptor)
+    try:
+        model.save(temporary)
+        os.replace(temporary, output)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    print(f"{output}: {model.count_params():,} parameters", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_specs(args: argparse.Namespace) -> int:
+    from papernet.resources import shipped_specs
+
+    for name, path in shipped_specs().items():
+        title = next((line.split(None, 1)[1].strip().strip("\"'") for line in path.read_text(encoding="utf-8").splitlines()
+                      if line.lower().startswith("network ")), name)
+        print(f"{name:<20} {title}")
+    return EXIT_OK
+
+
+# ---- helpers ----------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Network:
+    network = load(args.spec)
+    if args.input or args.classes or args.regression:
+        network = network.adapt(input=args.input, classes=args.classes, regression=args.regression)
+    return network
+
+
+def _report_and_stop_on_errors(network: Network) -> None:
+    found = network.check()
+    if any(d.is_error for d in found):
+        raise SpecError(found, network.sources)
+    _print_diagnostics(found, network.sources, sys.stderr)
+
+
+def _print_diagnostics(found: Sequence[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
+    for diagnostic in found:
+        print(render(diagnostic, sources), file=stream, end="\n\n")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_atomically(output, text)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a temporary file beside it, then a rename."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _writable(name: str, suffix: str) -> Path:
+    path = Path(name)
+    if suffix == ".keras" and path.suffix != ".keras":
+        raise UsageError(f"'{name}': a Keras model file must end in .keras")
+    if path.is_dir():
+        raise UsageError(f"'{name}' is a directory; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write '{name}': directory '{parent}' does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write '{name}': permission denied")
+    return path
+
+
+def _width() -> int:
+    if sys.stdout.isatty():
+        return os.get_terminal_size().columns
+    return 200
+
+
+def shape_argument(text: str) -> tuple[int, ...]:
+    """`224x224x3` (or ×, X) → (224, 224, 3); argparse turns a ValueError into exit 2."""
+    if not re.fullmatch(r"\d+(?:[x×X]\d+){0,2}", text.strip()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a shape such as 224x224x3")
+    dims = tuple(int(part) for part in re.split(r"[x×X]", text.strip()))
+    if any(not 1 <= d <= 1_000_000 for d in dims):
+        raise argparse.ArgumentTypeError(f"'{text}': every size must be from 1 to 1,000,000")
+    return dims
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number from 1 to 1,000,000")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"papernet: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="papernet", description="Compile the notation papers print CNNs in to Keras.")
+    parser.add_argument("--version", action="version", version=f"papernet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    def spec_and_adaptation(sub: argparse.ArgumentParser, convention: bool = True) -> None:
+        sub.add_argument("spec", metavar="SPEC", help="a spec file, or the name of a shipped spec (vgg16)")
+        if convention:
+            sub.add_argument("--convention", choices=["keras", "torch"], default="keras",
+                             help="how parameters are counted: keras (BN = 4C, 2C non-trainable) or torch (BN = 2C)")
+        group = sub.add_argument_group("adaptation")
+        group.add_argument("--input", type=shape_argument, metavar="HxWxC", help="a new input shape")
+        group.add_argument("--classes", type=positive_int, metavar="N", help="a new N-class softmax head")
+        group.add_argument("--regression", type=shape_argument, metavar="HxWxC",
+                           help="a regression head: a linear FC of H·W·C units reshaped to H×W×C")
+
+    spec_and_adaptation(command("check", "check a spec: syntax, shapes and the table's claims", run_check))
+    summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
+    spec_and_adaptation(summary)
+    summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")
+    summary.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    compile_ = command("compile", "generate Keras source for the network", run_compile)
+    spec_and_adaptation(compile_, convention=False)
+    compile_.add_argument("-o", "--output", metavar="FILE.py", help="write to this file instead of standard output")
+    build = command("build", "build the Keras model and save it (imports TensorFlow)", run_build)
+    spec_and_adaptation(build, convention=False)
+    build.add_argument("-o", "--output", metavar="MODEL.keras", required=True, help="the .keras file to write")
+    command("specs", "list the shipped specs", run_specs)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Reports: the annotated network as a table (rich), JSON, Markdown, CSV or HTML.
+
+One `Report` holds the rows; each format is a small function of it. `str(report)` is
+the table, and in a notebook the report renders as HTML. rich is imported only when a
+table is drawn, so `papernet summary --format json` stays light.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from papernet import ir
+from papernet.infer import Inference, dims
+from papernet.ir import Graph, Node, Origin
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    kind: str
+    layer: str  # the layer in the paper's notation: conv3-64, maxpool 2×2/2, FC-4096
+    line: int
+    output_shape: tuple[int, ...] | None
+    params: int
+    trainable_params: int
+    macs: int
+    activations: int
+    receptive_field: int | None
+    effective_stride: int | None
+    assumed: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    network: str
+    input: tuple[int, ...] | None
+    convention: str
+    rows: tuple[Row, ...]
+
+    @property
+    def total_params(self) -> int:
+        return sum(row.params for row in self.rows)
+
+    @property
+    def total_trainable(self) -> int:
+        return sum(row.trainable_params for row in self.rows)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(row.macs for row in self.rows)
+
+    @property
+    def total_activations(self) -> int:
+        return sum(row.activations for row in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "input": list(self.input) if self.input else None,
+            "convention": self.convention,
+            "layers": [_row_dict(row) for row in self.rows],
+            "total": {
+                "params": self.total_params,
+                "trainable_params": self.total_trainable,
+                "macs": self.total_macs,
+                "activations": self.total_activations,
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_markdown(self) -> str:
+        header = ["#", "name", "layer", "line", "output", "params", "MACs", "RF", "assumed"]
+        lines = [f"## {_md(self.network)}", "", "| " + " | ".join(header) + " |",
+                 "|" + "|".join("---:" if h in ("#", "line", "params", "MACs", "RF") else "---" for h in header) + "|"]
+        for index, row in enumerate(self.rows):
+            cells = [str(index), _md(row.name), _md(row.layer), str(row.line), _shape(row.output_shape),
+                     f"{row.params:,}", f"{row.macs:,}", _int(row.receptive_field), _md(", ".join(row.assumed + row.notes))]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", *(f"- {line}" for line in self.footer())]
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["name", "kind", "layer", "line", "output_shape", "params", "trainable_params", "macs",
+                         "activations", "receptive_field", "effective_stride", "assumed", "notes"])
+        for row in self.rows:
+            writer.writerow([row.name, row.kind, row.layer, row.line, _shape(row.output_shape, "x"), row.params,
+                             row.trainable_params, row.macs, row.activations, _int(row.receptive_field),
+                             _int(row.effective_stride), "; ".join(row.assumed), "; ".join(row.notes)])
+        return out.getvalue()
+
+    def to_html(self) -> str:
+        header = ["#", "name", "layer", "output", "params", "MACs", "RF", "assumed"]
+        rows = []
+        for index, row in enumerate(self.rows):
+            cells = [str(index), row.name, row.layer, _shape(row.output_shape), f"{row.params:,}", f"{row.macs:,}",
+                     _int(row.receptive_field), ", ".join(row.assumed + row.notes)]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        footer = "".join(f"<li>{html.escape(line)}</li>" for line in self.footer())
+        return (f"<div class=\"papernet-report\"><strong>{html.escape(self.network)}</strong><table><thead><tr>"
+                + "".join(f"<th>{h}</th>" for h in header) + "</tr></thead><tbody>" + "".join(rows)
+                + f"</tbody></table><ul>{footer}</ul></div>")
+
+    def footer(self) -> list[str]:
+        macs = self.total_macs
+        lines = [
+            f"params: {self.total_params:,} (trainable {self.total_trainable:,}, "
+            f"non-trainable {self.total_params - self.total_trainable:,}; {self.convention} convention)",
+            f"multiply-adds (MACs): {macs:,} ≈ {_si(macs)}; FLOPs = 2·MACs = {_si(2 * macs)}",
+            f"activations: {self.total_activations:,} values per example",
+        ]
+        if any(row.assumed for row in self.rows):
+            lines.append("assumed: values the spec does not state, taken from papernet's built-in defaults")
+        return lines
+
+    def to_table(self) -> Table:
+        from rich.table import Table
+
+        table = Table(title=self.network, title_justify="left", caption="\n".join(self.footer()),
+                      caption_justify="left")
+        for header, justify in (("#", "right"), ("name", "left"), ("layer", "left"), ("line", "right"),
+                                ("output", "left"), ("params", "right"), ("MACs", "right"), ("RF", "right"),
+                                ("assumed / notes", "left")):
+            table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        for index, row in enumerate(self.rows):
+            table.add_row(str(index), row.name, row.layer, str(row.line), _shape(row.output_shape), f"{row.params:,}",
+                          f"{row.macs:,}", _int(row.receptive_field), ", ".join(row.assumed + row.notes))
+        return table
+
+    def to_text(self, width: int = 200) -> str:
+        from rich.console import Console
+
+        console = Console(width=width, file=io.StringIO(), color_system=None, force_terminal=False,
+                          force_jupyter=False, legacy_windows=False)
+        with console.capture() as capture:
+            console.print(self.to_table())
+        return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __rich__(self) -> Table:
+        return self.to_table()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def build_report(graph: Graph, inference: Inference) -> Report:
+    rows = tuple(_row(node, info) for node, info in zip(graph.nodes, inference.layers, strict=True))
+    first = graph.nodes[0] if graph.nodes else None
+    input_shape = first.shape if isinstance(first, ir.Input) else None
+    return Report(graph.name, input_shape, inference.convention, rows)
+
+
+def _row(node: Node, info: Any) -> Row:
+    rf = max(info.receptive_field) if info.receptive_field else None
+    jump = max(info.jump) if info.jump else None
+    return Row(node.name, ir.kind_of(node), ir.describe(node), node.span.line, info.shape, info.params,
+               info.trainable, info.macs, info.activations, rf, jump, _assumptions(node), _notes(node))
+
+
+def _assumptions(node: Node) -> tuple[str, ...]:
+    out = []
+    for attribute, origin in node.origins:
+        if origin is Origin.ASSUMED:
+            out.append(_describe_value(node, attribute))
+        elif origin is Origin.INFERRED:
+            out.append(_describe_value(node, attribute) + " (inferred from the table)")
+    return tuple(out)
+
+
+def _describe_value(node: Node, attribute: str) -> str:
+    if attribute == "global":
+        return "global pooling"
+    value = getattr(node, attribute, None)
+    word = {"strides": "stride", "pool_size": "window", "kernel_size": "kernel", "alpha": "slope",
+            "use_bias": "bias"}.get(attribute, attribute)
+    if attribute == "alpha" and isinstance(node, ir.ActivationLayer):
+        value = node.activation.alpha
+    return f"{word} {_value_text(value)}"
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
+    if isinstance(value, tuple):
+        (top, bottom), (left, right) = value  # explicit padding
+        return str(top) if len({top, bottom, left, right}) == 1 else f"{top},{bottom},{left},{right}"
+    if isinstance(value, ir.Activation):
+        return value.describe()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _notes(node: Node) -> tuple[str, ...]:
+    if isinstance(node, ir.Flatten) and node.implicit:
+        return ("implicit flatten before the FC",)
+    return ()
+
+
+def _row_dict(row: Row) -> dict[str, Any]:
+    return {
+        "name": row.name, "kind": row.kind, "layer": row.layer, "line": row.line,
+        "output_shape": list(row.output_shape) if row.output_shape is not None else None,
+        "params": row.params, "trainable_params": row.trainable_params, "macs": row.macs,
+        "activations": row.activations, "receptive_field": row.receptive_field,
+        "effective_stride": row.effective_stride, "assumed": list(row.assumed), "notes": list(row.notes),
+    }
+
+
+def _shape(shape: tuple[int, ...] | None, sep: str = "×") -> str:
+    return "?" if shape is None else sep.join(map(str, shape)) if sep != "×" else dims(shape)
+
+
+def _int(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _si(value: int) -> str:
+    """
+    >>> _si(15_470_264_320), _si(999)
+    ('15.47 G', '999')
+    """
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return str(value)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
