@@ -31,9 +31,14 @@ def with_input(graph: Graph, shape: tuple[int, ...], span: Span) -> tuple[Graph,
     if len(shape) == 2 and len(first.shape) == 3:
         shape = (*shape, 1)
     if len(shape) != len(first.shape):
-        return graph, [diag.error(
-            "P111", f"the network's input is {_dims(first.shape)}; a new input must have as many dimensions, "
-            f"not {_dims(shape)}", span)]
+        return graph, [
+            diag.error(
+                "P111",
+                f"the network's input is {_dims(first.shape)}; a new input must have as many dimensions, "
+                f"not {_dims(shape)}",
+                span,
+            )
+        ]
     return replace(graph, nodes=(replace(first, shape=shape, span=span), *graph.nodes[1:])), []
 
 
@@ -42,8 +47,7 @@ def with_classes(graph: Graph, classes: int, span: Span) -> tuple[Graph, list[Di
     if head is None:
         return graph, [_no_head(span)]
     old = graph.nodes[head]
-    dense = ir.Dense(name=old.name, inputs=old.inputs, span=span, units=classes,
-                     activation=ir.Activation("softmax"))
+    dense = ir.Dense(name=old.name, inputs=old.inputs, span=span, units=classes, activation=ir.Activation("softmax"))
     return replace(graph, nodes=(*graph.nodes[:head], dense)), []
 
 
@@ -64,8 +68,12 @@ def _head_index(graph: Graph) -> int | None:
 
 
 def _no_head(span: Span) -> Diagnostic:
-    return diag.error("P112", "the network has no FC layer whose head could be replaced", span,
-                      "end the spec with e.g. `global avgpool, FC-10` to give it one")
+    return diag.error(
+        "P112",
+        "the network has no FC layer whose head could be replaced",
+        span,
+        "end the spec with e.g. `global avgpool, FC-10` to give it one",
+    )
 
 
 def _dims(shape: tuple[int, ...]) -> str:

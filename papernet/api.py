@@ -76,8 +76,14 @@ class Network:
 
         return build_report(self.graph, self.infer(convention))
 
-    def adapt(self, *, input: tuple[int, ...] | None = None, classes: int | None = None,
-              regression: tuple[int, ...] | None = None, spans: dict[str, Span] | None = None) -> Network:
+    def adapt(
+        self,
+        *,
+        input: tuple[int, ...] | None = None,
+        classes: int | None = None,
+        regression: tuple[int, ...] | None = None,
+        spans: dict[str, Span] | None = None,
+    ) -> Network:
         """The same network with a new input shape and/or a new head.
 
         The paper's claims describe the paper's network, so an adapted network drops them.
@@ -195,8 +201,10 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
     base = _build(read_spec(path, display), display, path.parent, (*loading, path.resolve()))
     input_shape = _input_shape(spec)
     network = Network(base.graph, base.diagnostics, {**base.sources, **sources}, spec.file)
-    spans = {"input": input_shape[1] if input_shape else base_span,
-             "head": (spec.regression or spec.classes or (None, base_span))[1]}
+    spans = {
+        "input": input_shape[1] if input_shape else base_span,
+        "head": (spec.regression or spec.classes or (None, base_span))[1],
+    }
     network = network.adapt(
         input=input_shape[0] if input_shape else None,
         classes=spec.classes[0] if spec.classes else None,
@@ -204,7 +212,9 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         spans=spans,
     )
     graph = network.graph
-    renamed = Graph(name if spec.title else base.graph.name, graph.nodes, graph.totals, (*base.graph.train, *spec.train))
+    renamed = Graph(
+        name if spec.title else base.graph.name, graph.nodes, graph.totals, (*base.graph.train, *spec.train)
+    )
     return Network(renamed, network.diagnostics, network.sources, spec.file)
 
 
@@ -214,12 +224,18 @@ def _derived_spec_problems(spec: Spec) -> list[Diagnostic]:
         for item in chain:
             element = item.element
             if getattr(element, "kind", None) != "input":
-                problems.append(diag.error(
-                    "P110", "a spec that starts `from` another changes its input and head; it cannot add layers",
-                    item.span, "use `input H×W×C`, `classes N` or `regression H×W×C`"))
+                problems.append(
+                    diag.error(
+                        "P110",
+                        "a spec that starts `from` another changes its input and head; it cannot add layers",
+                        item.span,
+                        "use `input H×W×C`, `classes N` or `regression H×W×C`",
+                    )
+                )
     if spec.defaults:
-        problems.append(diag.error("P110", "`defaults:` cannot change a network that is already built",
-                                   spec.defaults[0].span))
+        problems.append(
+            diag.error("P110", "`defaults:` cannot change a network that is already built", spec.defaults[0].span)
+        )
     return problems
 
 
@@ -230,7 +246,8 @@ def _input_shape(spec: Spec) -> tuple[tuple[int, ...], Span] | None:
             if getattr(element, "kind", None) == "input":
                 options = {o.key: o.value for o in getattr(element, "options", ())}
                 if "shape" in options:
-                    shape = tuple(options["shape"])  # type: ignore[call-overload]
+                    shape = options["shape"]
+                    assert isinstance(shape, tuple)
                     if "channels" in options and len(shape) == 2:
                         shape = (*shape, options["channels"])
                     return shape, item.span

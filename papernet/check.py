@@ -22,11 +22,10 @@ def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for node, info in zip(graph.nodes, inference.layers, strict=True):
         claims = node.claims
-        if claims.shape is not None and info.shape is not None and node.span not in explained:
-            if tuple(claims.shape) != _comparable(info.shape, claims.shape):
-                found.append(diag.error(
-                    "P301", f"{ir.describe(node)} is declared to give {dims(claims.shape)}, "
-                    f"but gives {dims(info.shape)}", claims.shape_span or node.span))
+        shape_known = claims.shape is not None and info.shape is not None and node.span not in explained
+        if shape_known and tuple(claims.shape) != _comparable(info.shape, claims.shape):  # type: ignore[arg-type]
+            message = f"{ir.describe(node)} is declared to give {dims(claims.shape)}, but gives {dims(info.shape)}"  # type: ignore[arg-type]
+            found.append(diag.error("P301", message, claims.shape_span or node.span))
         if claims.params is not None and info.shape is not None:
             found += _compare(claims.params, info.params, "P302", f"{ir.describe(node)} has")
         if claims.ops is not None and info.shape is not None:
@@ -58,8 +57,8 @@ def fits(quantity: Quantity, actual: int, base: int = 1000) -> bool:
     power = "_KMGT".index(quantity.unit) if quantity.unit else 0
     scale = base**power
     printed = quantity.value / (1000**power) if power else quantity.value
-    step = 10.0 ** -quantity.decimals
-    return abs(actual / scale - printed) <= step / 2 + 1e-9
+    step = 10.0**-quantity.decimals
+    return bool(abs(actual / scale - printed) <= step / 2 + 1e-9)
 
 
 def _compare(quantity: Quantity, actual: int, code: str, subject: str, unit: str = "parameters") -> list[Diagnostic]:

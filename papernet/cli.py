@@ -19,7 +19,6 @@ from typing import NoReturn, TextIO
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
 from papernet.diagnostics import Diagnostic, SpecError, render
-from papernet.infer import Convention
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -47,8 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("papernet: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # pragma: no cover - a bug; say so instead of a traceback
-        print(f"papernet: internal error: {type(exc).__name__}: {exc}\n"
-              "This is a bug in papernet; please report it with the spec that caused it.", file=sys.stderr)
+        print(
+            f"papernet: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in papernet; please report it with the spec that caused it.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
@@ -64,8 +66,10 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{network.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
         return EXIT_SPEC_ERRORS
     inference = network.infer(args.convention)
-    print(f"{network.file}: ok: {len(network.graph.nodes)} layers, {inference.total_params:,} parameters, "
-          f"{inference.total_macs:,} multiply-adds")
+    print(
+        f"{network.file}: ok: {len(network.graph.nodes)} layers, {inference.total_params:,} parameters, "
+        f"{inference.total_macs:,} multiply-adds"
+    )
     return EXIT_OK
 
 
@@ -114,8 +118,14 @@ def run_specs(args: argparse.Namespace) -> int:
     from papernet.resources import shipped_specs
 
     for name, path in shipped_specs().items():
-        title = next((line.split(None, 1)[1].strip().strip("\"'") for line in path.read_text(encoding="utf-8").splitlines()
-                      if line.lower().startswith("network ")), name)
+        title = next(
+            (
+                line.split(None, 1)[1].strip().strip("\"'")
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.lower().startswith("network ")
+            ),
+            name,
+        )
         print(f"{name:<20} {title}")
     return EXIT_OK
 
@@ -216,13 +226,21 @@ def _parser() -> argparse.ArgumentParser:
     def spec_and_adaptation(sub: argparse.ArgumentParser, convention: bool = True) -> None:
         sub.add_argument("spec", metavar="SPEC", help="a spec file, or the name of a shipped spec (vgg16)")
         if convention:
-            sub.add_argument("--convention", choices=["keras", "torch"], default="keras",
-                             help="how parameters are counted: keras (BN = 4C, 2C non-trainable) or torch (BN = 2C)")
+            sub.add_argument(
+                "--convention",
+                choices=["keras", "torch"],
+                default="keras",
+                help="how parameters are counted: keras (BN = 4C, 2C non-trainable) or torch (BN = 2C)",
+            )
         group = sub.add_argument_group("adaptation")
         group.add_argument("--input", type=shape_argument, metavar="HxWxC", help="a new input shape")
         group.add_argument("--classes", type=positive_int, metavar="N", help="a new N-class softmax head")
-        group.add_argument("--regression", type=shape_argument, metavar="HxWxC",
-                           help="a regression head: a linear FC of H·W·C units reshaped to H×W×C")
+        group.add_argument(
+            "--regression",
+            type=shape_argument,
+            metavar="HxWxC",
+            help="a regression head: a linear FC of H·W·C units reshaped to H×W×C",
+        )
 
     spec_and_adaptation(command("check", "check a spec: syntax, shapes and the table's claims", run_check))
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)

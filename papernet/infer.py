@@ -112,8 +112,9 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             if len(shape) != 1:
                 return LayerInfo(None), [_needs_vector(node, shape)]
             params = shape[0] * node.units + (node.units if node.use_bias else 0)
-            return LayerInfo((node.units,), params, params, shape[0] * node.units,
-                             source.receptive_field, source.jump), []
+            return LayerInfo(
+                (node.units,), params, params, shape[0] * node.units, source.receptive_field, source.jump
+            ), []
         case ir.BatchNorm():
             channels = shape[-1]
             params = 4 * channels if convention == "keras" else 2 * channels
@@ -150,14 +151,24 @@ def _conv(node: ir.Conv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
     channels = shape[2]
     problems = []
     if channels % node.groups or node.filters % node.groups:
-        problems.append(diag.error(
-            "P206", f"{ir.describe(node)} in {node.groups} groups needs input channels and filters divisible by "
-            f"{node.groups}; got {channels} channels and {node.filters} filters", node.span))
+        problems.append(
+            diag.error(
+                "P206",
+                f"{ir.describe(node)} in {node.groups} groups needs input channels and filters divisible by "
+                f"{node.groups}; got {channels} channels and {node.filters} filters",
+                node.span,
+            )
+        )
     if node.kernel_depth is not None and node.kernel_depth * node.groups != channels:
-        problems.append(diag.error(
-            "P207", f"{ir.describe(node)} has kernels of depth {node.kernel_depth}, but its input has {channels} "
-            f"channels" + (f" in {node.groups} groups" if node.groups > 1 else ""), node.span,
-            f"a kernel's depth is the input's channels per group: {channels // node.groups}"))
+        problems.append(
+            diag.error(
+                "P207",
+                f"{ir.describe(node)} has kernels of depth {node.kernel_depth}, but its input has {channels} "
+                f"channels" + (f" in {node.groups} groups" if node.groups > 1 else ""),
+                node.span,
+                f"a kernel's depth is the input's channels per group: {channels // node.groups}",
+            )
+        )
     spatial, found = _spatial(node, node.kernel_size, node.strides, node.padding, node.dilation, node.rounding, shape)
     problems += found
     if spatial is None or any(p.code in ("P206", "P207") for p in problems):
@@ -180,8 +191,15 @@ def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
     return LayerInfo((*spatial, shape[2]), receptive_field=rf, jump=jump), problems
 
 
-def _spatial(node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pair, padding: ir.Padding,
-             dilation: ir.Pair, rounding: ir.Rounding, shape: Shape) -> tuple[tuple[int, int] | None, list[Diagnostic]]:
+def _spatial(
+    node: ir.Conv2D | ir.Pool2D,
+    kernel: ir.Pair,
+    strides: ir.Pair,
+    padding: ir.Padding,
+    dilation: ir.Pair,
+    rounding: ir.Rounding,
+    shape: Shape,
+) -> tuple[tuple[int, int] | None, list[Diagnostic]]:
     """Output height and width, or None with the diagnostics that explain why not."""
     if padding == "same":
         return (shapes.same_output_size(shape[0], strides[0]), shapes.same_output_size(shape[1], strides[1])), []
@@ -202,11 +220,15 @@ def _spatial(node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pair, pad
     return (sizes[0], sizes[1]), problems
 
 
-def _advance(source: LayerInfo, kernel: ir.Pair, strides: ir.Pair, dilation: ir.Pair) -> tuple[tuple[int, int], tuple[int, int]]:
+def _advance(
+    source: LayerInfo, kernel: ir.Pair, strides: ir.Pair, dilation: ir.Pair
+) -> tuple[tuple[int, int], tuple[int, int]]:
     rf = source.receptive_field or (1, 1)
     jump = source.jump or (1, 1)
-    new_rf = (shapes.receptive_field(rf[0], kernel[0], jump[0], dilation[0]),
-              shapes.receptive_field(rf[1], kernel[1], jump[1], dilation[1]))
+    new_rf = (
+        shapes.receptive_field(rf[0], kernel[0], jump[0], dilation[0]),
+        shapes.receptive_field(rf[1], kernel[1], jump[1], dilation[1]),
+    )
     return new_rf, (jump[0] * strides[0], jump[1] * strides[1])
 
 
@@ -248,14 +270,16 @@ def _axis_word(shape: Shape, axis: int) -> str:
     return "" if shape[0] == shape[1] else (" (height)" if axis == 0 else " (width)")
 
 
-def _not_an_integer(node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, exact: Fraction,
-                    pads: tuple[int, int], k_eff: int) -> Diagnostic:
-    kernel = node.kernel_size if isinstance(node, ir.Conv2D) else node.pool_size
+def _not_an_integer(
+    node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, exact: Fraction, pads: tuple[int, int], k_eff: int
+) -> Diagnostic:
     stride = node.strides[axis]
     size = shape[axis]
     formula = arithmetic(size, pads, k_eff, stride)
-    message = (f"{ir.describe(node)} on {dims(shape)} gives {formula} = {_fraction_text(exact)}"
-               f"{_axis_word(shape, axis)}, not an integer")
+    message = (
+        f"{ir.describe(node)} on {dims(shape)} gives {formula} = {_fraction_text(exact)}"
+        f"{_axis_word(shape, axis)}, not an integer"
+    )
     target = node.claims.shape[axis] if node.claims.shape is not None and len(node.claims.shape) == 3 else None
     help_lines = shapes.integer_fixes(size, stride, pads, k_eff, target, square=shape[0] == shape[1])
     return diag.error("P201", message, node.span, *help_lines)
@@ -263,23 +287,36 @@ def _not_an_integer(node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, exact:
 
 def _kernel_too_large(node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pad_total: int) -> Diagnostic:
     padded = f" (+{pad_total} padding)" if pad_total else ""
-    message = (f"{ir.describe(node)}: its {k_eff}-pixel window is larger than its {dims(shape)} input"
-               f"{padded}{_axis_word(shape, axis)}")
-    return diag.error("P203", message, node.span,
-                      "remove a downsampling layer before it, use a larger input, or use `padding same`")
+    message = (
+        f"{ir.describe(node)}: its {k_eff}-pixel window is larger than its {dims(shape)} input"
+        f"{padded}{_axis_word(shape, axis)}"
+    )
+    return diag.error(
+        "P203", message, node.span, "remove a downsampling layer before it, use a larger input, or use `padding same`"
+    )
 
 
 def _needs_image(node: Node, shape: Shape) -> Diagnostic:
-    return diag.error("P205", f"{ir.describe(node)} needs an H×W×C input, but gets a vector of {dims(shape)}",
-                      node.span, "add `reshape H×W×C` before it")
+    return diag.error(
+        "P205",
+        f"{ir.describe(node)} needs an H×W×C input, but gets a vector of {dims(shape)}",
+        node.span,
+        "add `reshape H×W×C` before it",
+    )
 
 
 def _needs_vector(node: Node, shape: Shape) -> Diagnostic:
-    return diag.error("P205", f"{ir.describe(node)} needs a vector input, but gets {dims(shape)}", node.span,
-                      "add `flatten` before it")
+    return diag.error(
+        "P205",
+        f"{ir.describe(node)} needs a vector input, but gets {dims(shape)}",
+        node.span,
+        "add `flatten` before it",
+    )
 
 
 def _reshape_mismatch(node: ir.Reshape, shape: Shape) -> Diagnostic:
-    message = (f"reshape {dims(node.target_shape)} holds {prod(node.target_shape):,} values, but its input "
-               f"{dims(shape)} holds {prod(shape):,}")
+    message = (
+        f"reshape {dims(node.target_shape)} holds {prod(node.target_shape):,} values, but its input "
+        f"{dims(shape)} holds {prod(shape):,}"
+    )
     return diag.error("P204", message, node.span, "the product of the sizes must stay the same")

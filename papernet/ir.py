@@ -13,7 +13,7 @@ records where its value came from (`Origin`), so reports can say where papernet 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal, TypeAlias
 
 from papernet.span import Span
@@ -29,7 +29,7 @@ spec asks."""
 PoolOp: TypeAlias = Literal["max", "avg"]
 
 
-class Origin(str, Enum):
+class Origin(StrEnum):
     STATED = "stated"  # written on the layer
     DEFAULT = "default"  # from the spec's `defaults:` section
     ASSUMED = "assumed"  # papernet's documented built-in default

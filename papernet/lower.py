@@ -25,7 +25,7 @@ from papernet import ir
 from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Node, Origin
 from papernet.span import Span
-from papernet.syntax import DefaultsLine, Group, Item, Layer, Option, Spec
+from papernet.syntax import DefaultsLine, Item, Layer, Option, Spec
 
 MAX_DIMENSION = 1_000_000
 """Largest size, filter or unit count a spec may state."""
@@ -44,13 +44,32 @@ LRN      AlexNet's k = 2, n = 5, α = 1e-4, β = 0.75
 leaky relu  slope 0.01"""
 
 _DEFAULT_KINDS = {
-    "conv": "conv", "convolution": "conv", "maxpool": "maxpool", "avgpool": "avgpool",
-    "averagepool": "avgpool", "pool": "pool", "fc": "fc", "dense": "fc", "dropout": "dropout",
+    "conv": "conv",
+    "convolution": "conv",
+    "maxpool": "maxpool",
+    "avgpool": "avgpool",
+    "averagepool": "avgpool",
+    "pool": "pool",
+    "fc": "fc",
+    "dense": "fc",
+    "dropout": "dropout",
 }
 
 _ALLOWED_OPTIONS = {
-    "conv": {"kernel", "kernel_depth", "filters", "stride", "padding", "dilation", "groups",
-             "activation", "batchnorm", "bias", "rounding", "size"},
+    "conv": {
+        "kernel",
+        "kernel_depth",
+        "filters",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "activation",
+        "batchnorm",
+        "bias",
+        "rounding",
+        "size",
+    },
     "maxpool": {"kernel", "stride", "padding", "rounding"},
     "avgpool": {"kernel", "stride", "padding", "rounding"},
     "pool": {"kernel", "stride", "padding", "rounding"},
@@ -65,18 +84,39 @@ _ALLOWED_OPTIONS = {
 _FUSABLE = {"conv", "fc"}
 
 _OPTION_WORDS = {
-    "kernel": "a kernel size", "kernel_depth": "a kernel depth", "filters": "a filter count",
-    "stride": "stride", "padding": "padding", "dilation": "dilation", "groups": "groups",
-    "activation": "activation", "batchnorm": "batchnorm", "bias": "bias",
-    "rounding": "floor/ceil rounding", "units": "units", "rate": "a rate", "size": "a size",
-    "shape": "a shape", "channels": "a colour", 
+    "kernel": "a kernel size",
+    "kernel_depth": "a kernel depth",
+    "filters": "a filter count",
+    "stride": "stride",
+    "padding": "padding",
+    "dilation": "dilation",
+    "groups": "groups",
+    "activation": "activation",
+    "batchnorm": "batchnorm",
+    "bias": "bias",
+    "rounding": "floor/ceil rounding",
+    "units": "units",
+    "rate": "a rate",
+    "size": "a size",
+    "shape": "a shape",
+    "channels": "a colour",
 }
 
 _KIND_WORDS = {
-    "conv": "a conv", "maxpool": "a max pool", "avgpool": "an average pool", "pool": "a pool",
-    "fc": "an FC layer", "dropout": "dropout", "input": "input", "reshape": "reshape",
-    "zeropad": "zero padding", "activation": "an activation", "batchnorm": "batch norm",
-    "lrn": "LRN", "flatten": "flatten", "global_avgpool": "a global pool",
+    "conv": "a conv",
+    "maxpool": "a max pool",
+    "avgpool": "an average pool",
+    "pool": "a pool",
+    "fc": "an FC layer",
+    "dropout": "dropout",
+    "input": "input",
+    "reshape": "reshape",
+    "zeropad": "zero padding",
+    "activation": "an activation",
+    "batchnorm": "batch norm",
+    "lrn": "LRN",
+    "flatten": "flatten",
+    "global_avgpool": "a global pool",
     "global_maxpool": "a global pool",
 }
 
@@ -114,8 +154,12 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
     items = [item for chain in spec.chains for item in chain]
     total = sum(_expanded_size(item) for item in items)
     if total > MAX_LAYERS:
-        state.error("P104", f"the spec expands to {total:,} layers; papernet's limit is {MAX_LAYERS:,}",
-                    items[0].span if items else None, "check the repetition counts")
+        state.error(
+            "P104",
+            f"the spec expands to {total:,} layers; papernet's limit is {MAX_LAYERS:,}",
+            items[0].span if items else None,
+            "check the repetition counts",
+        )
         return ir.Graph(name, ()), state.diagnostics
     flat = _fuse_activations(list(_expand(items, state)))
     state.reserved = {f.label for f in flat if f.label is not None}
@@ -140,15 +184,21 @@ def _read_defaults(lines: Sequence[DefaultsLine], state: _Lowering) -> dict[str,
         kind = _DEFAULT_KINDS.get(line.kind)
         if kind is None:
             known = ", ".join(sorted(set(_DEFAULT_KINDS.values())))
-            state.error("P107", f"`defaults` has no entry for '{line.kind}'", line.span, f"defaults can be given for: {known}")
+            state.error(
+                "P107", f"`defaults` has no entry for '{line.kind}'", line.span, f"defaults can be given for: {known}"
+            )
             continue
         for option in line.options:
             if option.key not in _ALLOWED_OPTIONS[kind]:
-                state.error("P105", f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to {_KIND_WORDS[kind]}", option.span)
+                state.error("P105", _not_applicable(option.key, kind), option.span)
                 continue
             if _validate(option, state):
                 table.setdefault(kind, {})[option.key] = option
     return table
+
+
+def _not_applicable(key: str, kind: str) -> str:
+    return f"{_OPTION_WORDS.get(key, key)} does not apply to {_KIND_WORDS.get(kind, kind)}"
 
 
 # ---- expansion --------------------------------------------------------------------
@@ -165,8 +215,12 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
     for item in items:
         repeat = item.repeat
         if not 1 <= repeat <= MAX_REPEAT:
-            state.error("P104", f"repetition count {repeat:,} is out of range", item.repeat_span,
-                        f"a layer or group repeats 1 to {MAX_REPEAT:,} times")
+            state.error(
+                "P104",
+                f"repetition count {repeat:,} is out of range",
+                item.repeat_span,
+                f"a layer or group repeats 1 to {MAX_REPEAT:,} times",
+            )
             repeat = 1
         expanded: list[_Flat] = []
         for round_ in range(repeat):
@@ -184,8 +238,12 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> l
         return [_Flat(element, None, Claims())]
     if len(element.parts) > 1:
         if round_ == 0:
-            state.error("P108", "residual brackets `[a; b]` need branching networks, which this version cannot build yet",
-                        element.span, "write the layers as a plain group, `[a, b]`, to lower them without the shortcut")
+            state.error(
+                "P108",
+                "residual brackets `[a; b]` need branching networks, which this version cannot build yet",
+                element.span,
+                "write the layers as a plain group, `[a, b]`, to lower them without the shortcut",
+            )
         return []
     inner = list(_expand(element.parts[0], state))
     if repeat > 1:
@@ -206,8 +264,12 @@ def _check_duplicate_labels(flat: Sequence[_Flat], state: _Lowering) -> None:
             continue
         if entry.label in seen:
             first = seen[entry.label]
-            state.error("P106", f"the label '{entry.label}' is used twice (first on line {first.line})", entry.layer.span,
-                        "labels name layers in reports and in Keras, so each must be unique")
+            state.error(
+                "P106",
+                f"the label '{entry.label}' is used twice (first on line {first.line})",
+                entry.layer.span,
+                "labels name layers in reports and in Keras, so each must be unique",
+            )
         else:
             seen[entry.label] = entry.layer.span
 
@@ -288,15 +350,18 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
     allowed = _ALLOWED_OPTIONS.get(layer.kind, set())
     for option in layer.options:
         if option.key not in allowed:
-            state.error("P105", f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to {_KIND_WORDS.get(layer.kind, layer.kind)}",
-                        option.span)
+            state.error("P105", _not_applicable(option.key, layer.kind), option.span)
             valid = False
     if layer.kind == "input":
         _lower_input(entry, is_first, valid, state)
         return
     if not state.nodes:
-        state.error("P101", "the network has no input: its first line must be `input H×W×C`", layer.span,
-                    "e.g. `input 224x224x3`, `input 224×224 RGB`, `input 28x28` or `input 784`")
+        state.error(
+            "P101",
+            "the network has no input: its first line must be `input H×W×C`",
+            layer.span,
+            "e.g. `input 224x224x3`, `input 224×224 RGB`, `input 28x28` or `input 784`",
+        )
         state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
     if not valid:
         _emit_invalid(entry, state)
@@ -309,7 +374,7 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
         case "maxpool" | "avgpool" | "pool":
             _lower_pool(entry, attrs, state)
         case "global_maxpool" | "global_avgpool":
-            op = "max" if layer.kind == "global_maxpool" else "avg"
+            op: ir.PoolOp = "max" if layer.kind == "global_maxpool" else "avg"
             _emit(entry, state, "pool", rank=1, node=ir.GlobalPool2D(op=op, **_common(entry, state, "pool")))
         case "fc":
             _lower_fc(entry, attrs, is_last_fc, state)
@@ -331,7 +396,13 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _emit(entry, state, "", rank=1, node=ir.Flatten(**_common(entry, state, "flatten")))
         case "reshape":
             shape = attrs.get("shape", "shape")
-            _emit(entry, state, "", rank=len(shape), node=ir.Reshape(target_shape=shape, **_common(entry, state, "reshape")))
+            _emit(
+                entry,
+                state,
+                "",
+                rank=len(shape),
+                node=ir.Reshape(target_shape=shape, **_common(entry, state, "reshape")),
+            )
         case "zeropad":
             _lower_zeropad(entry, attrs, state)
         case _:
@@ -347,8 +418,12 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
     stated = {option.key: option for option in layer.options}
     if "shape" not in stated:
         if not state.nodes:
-            state.error("P101", "`input` needs a shape here, e.g. `input 32x32x3`", layer.span,
-                        "a bare INPUT refers to an input declared on an earlier line")
+            state.error(
+                "P101",
+                "`input` needs a shape here, e.g. `input 32x32x3`",
+                layer.span,
+                "a bare INPUT refers to an input declared on an earlier line",
+            )
             state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
         elif len(state.nodes) > 1:
             state.error("P109", "INPUT can only begin the network", layer.span)
@@ -357,14 +432,17 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
         first = state.nodes[0].span
         state.error("P109", f"a network has one input; it was declared on line {first.line}", layer.span)
         return
-    shape = tuple(stated["shape"].value)  # type: ignore[call-overload]
+    shape = _ints(stated["shape"].value)
     if "channels" in stated:
-        channels = stated["channels"].value
+        channels = int(str(stated["channels"].value))
         if len(shape) == 2:
             shape = (*shape, channels)
         elif len(shape) == 3 and shape[2] != channels:
-            state.error("P102", f"input {'×'.join(map(str, shape))} has {shape[2]} channels, but its colour says {channels}",
-                        stated["channels"].span)
+            state.error(
+                "P102",
+                f"input {'×'.join(map(str, shape))} has {shape[2]} channels, but its colour says {channels}",
+                stated["channels"].span,
+            )
             valid = False
     elif len(shape) == 2:
         shape = (*shape, 1)
@@ -394,9 +472,12 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
         attrs.mark("filters", Origin.INFERRED)
     missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
     if missing:
-        state.error("P103", f"this conv has no {' and no '.join(missing)}", layer.span,
-                    "write it on the layer (`conv3-64`, `conv 3x3, 64`) or once in `defaults:` "
-                    "(`conv: 3x3, filters 64`)")
+        state.error(
+            "P103",
+            f"this conv has no {' and no '.join(missing)}",
+            layer.span,
+            "write it on the layer (`conv3-64`, `conv 3x3, 64`) or once in `defaults:` (`conv: 3x3, filters 64`)",
+        )
         _emit_invalid(entry, state)
         return
     stride = attrs.get("stride", "strides", (1, 1))
@@ -406,8 +487,12 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
     groups = attrs.get("groups", "groups", 1, assumed=False)
     use_bias = attrs.get("bias", "use_bias", True, assumed=False)
     if stride != (1, 1) and dilation != (1, 1):
-        state.error("P105", f"Keras cannot combine stride {stride[0]} with dilation {dilation[0]} in one conv",
-                    layer.span, "papers that do this stride with a separate layer")
+        state.error(
+            "P105",
+            f"Keras cannot combine stride {stride[0]} with dilation {dilation[0]} in one conv",
+            layer.span,
+            "papers that do this stride with a separate layer",
+        )
         _emit_invalid(entry, state)
         return
     kernel_depth = attrs.get("kernel_depth", "kernel_depth", assumed=False)
@@ -415,15 +500,24 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
     activation = _activation(entry, attrs, is_last, state)
     common = _common(entry, state, "conv", attrs)
     conv = ir.Conv2D(
-        filters=filters, kernel_size=kernel, strides=stride, padding=padding, dilation=dilation,
-        groups=groups, use_bias=use_bias, activation=ir.LINEAR if batchnorm else activation,
-        rounding=rounding, kernel_depth=kernel_depth, **common)
+        filters=filters,
+        kernel_size=kernel,
+        strides=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        use_bias=use_bias,
+        activation=ir.LINEAR if batchnorm else activation,
+        rounding=rounding,
+        kernel_depth=kernel_depth,
+        **common,
+    )
     _emit_with_batchnorm(entry, conv, batchnorm, activation, state, rank=3)
 
 
 def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
     layer = entry.layer
-    op = "avg" if layer.kind == "avgpool" else "max"
+    op: ir.PoolOp = "avg" if layer.kind == "avgpool" else "max"
     if op == "avg" and not attrs.has("kernel") and not attrs.has("stride"):
         attrs.mark("global", Origin.ASSUMED)
         _emit(entry, state, "pool", rank=1, node=ir.GlobalPool2D(op="avg", **_common(entry, state, "pool", attrs)))
@@ -432,8 +526,14 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
     stride = attrs.get("stride", "strides", window)
     padding = _padding(attrs.get("padding", "padding", "valid"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
-    node = ir.Pool2D(op=op, pool_size=window, strides=stride, padding=padding, rounding=rounding,
-                     **_common(entry, state, "pool", attrs))
+    node = ir.Pool2D(
+        op=op,
+        pool_size=window,
+        strides=stride,
+        padding=padding,
+        rounding=rounding,
+        **_common(entry, state, "pool", attrs),
+    )
     _emit(entry, state, "pool", rank=3, node=node)
 
 
@@ -443,8 +543,12 @@ def _lower_fc(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering)
         units = entry.claims.shape[-1]
         attrs.mark("units", Origin.INFERRED)
     if units is None:
-        state.error("P103", "this FC layer has no unit count", entry.layer.span,
-                    "write it on the layer (`FC-4096`) or once in `defaults:` (`fc: units 4096`)")
+        state.error(
+            "P103",
+            "this FC layer has no unit count",
+            entry.layer.span,
+            "write it on the layer (`FC-4096`) or once in `defaults:` (`fc: units 4096`)",
+        )
         _emit_invalid(entry, state)
         return
     if state.rank is not None and state.rank > 1:
@@ -452,8 +556,12 @@ def _lower_fc(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering)
     batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
     use_bias = attrs.get("bias", "use_bias", True, assumed=False)
     activation = _activation(entry, attrs, is_last, state)
-    dense = ir.Dense(units=units, use_bias=use_bias, activation=ir.LINEAR if batchnorm else activation,
-                     **_common(entry, state, "fc", attrs))
+    dense = ir.Dense(
+        units=units,
+        use_bias=use_bias,
+        activation=ir.LINEAR if batchnorm else activation,
+        **_common(entry, state, "fc", attrs),
+    )
     _emit_with_batchnorm(entry, dense, batchnorm, activation, state, rank=1)
 
 
@@ -466,8 +574,9 @@ def _lower_zeropad(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
     elif len(values) == 4:
         padding = ((values[0], values[1]), (values[2], values[3]))
     else:
-        state.error("P102", "zero padding takes 1 (all sides), 2 (H×W) or 4 (top×bottom×left×right) sizes",
-                    entry.layer.span)
+        state.error(
+            "P102", "zero padding takes 1 (all sides), 2 (H×W) or 4 (top×bottom×left×right) sizes", entry.layer.span
+        )
         _emit_invalid(entry, state)
         return
     _emit(entry, state, "zeropad", rank=3, node=ir.ZeroPad2D(padding=padding, **_common(entry, state, "zeropad")))
@@ -492,8 +601,15 @@ def _activation(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
 def _padding(value: object) -> ir.Padding:
     if isinstance(value, int):
         return ((value, value), (value, value))
-    assert value in ("same", "valid")
-    return value  # type: ignore[return-value]
+    if value == "same":
+        return "same"
+    assert value == "valid", value
+    return "valid"
+
+
+def _ints(value: object) -> tuple[int, ...]:
+    assert isinstance(value, tuple), value
+    return tuple(int(v) for v in value)
 
 
 # ---- emitting nodes ----------------------------------------------------------------
@@ -526,8 +642,9 @@ def _emit(entry: _Flat, state: _Lowering, prefix: str, *, node: Node, rank: int 
         state.rank = rank
 
 
-def _emit_with_batchnorm(entry: _Flat, node: ir.Conv2D | ir.Dense, batchnorm: bool, activation: Activation,
-                         state: _Lowering, rank: int) -> None:
+def _emit_with_batchnorm(
+    entry: _Flat, node: ir.Conv2D | ir.Dense, batchnorm: bool, activation: Activation, state: _Lowering, rank: int
+) -> None:
     if not batchnorm:
         _emit(entry, state, "", node=node, rank=rank)
         return
@@ -535,8 +652,14 @@ def _emit_with_batchnorm(entry: _Flat, node: ir.Conv2D | ir.Dense, batchnorm: bo
     _emit(entry, state, "", node=replace(node, claims=Claims()), rank=rank)
     following: list[Node] = [ir.BatchNorm(name=f"{node.name}_bn", inputs=(len(state.nodes) - 1,), span=node.span)]
     if activation != ir.LINEAR:
-        following.append(ir.ActivationLayer(name=f"{node.name}_{_short(activation)}", inputs=(len(state.nodes),),
-                                            span=node.span, activation=activation))
+        following.append(
+            ir.ActivationLayer(
+                name=f"{node.name}_{_short(activation)}",
+                inputs=(len(state.nodes),),
+                span=node.span,
+                activation=activation,
+            )
+        )
     following[-1] = replace(following[-1], claims=claims)
     for extra in following:
         _emit(entry, state, "", node=extra)
@@ -561,7 +684,7 @@ def _validate(option: Option, state: _Lowering) -> bool:
     key, value, span = option.key, option.value, option.span
     word = _OPTION_WORDS.get(key, key)
     if key in ("kernel", "stride", "dilation", "shape"):
-        values = tuple(value)  # type: ignore[call-overload]
+        values = _ints(value)
         return _check_sizes(word, values, span, state)
     if key in ("filters", "units", "groups", "channels"):
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
@@ -593,8 +716,12 @@ def _check_sizes(word: str, values: tuple[int, ...], span: Span, state: _Lowerin
 
 def _check_rate(rate: float, span: Span, state: _Lowering) -> bool:
     if 1 <= rate <= 100:
-        state.error("P102", f"a dropout rate is a fraction below 1; {rate:g} is not one", span,
-                    f"for {rate:g} percent write `dropout {rate:g}%` or `dropout {rate / 100:g}`")
+        state.error(
+            "P102",
+            f"a dropout rate is a fraction below 1; {rate:g} is not one",
+            span,
+            f"for {rate:g} percent write `dropout {rate:g}%` or `dropout {rate / 100:g}`",
+        )
         return False
     if not 0 <= rate < 1:
         state.error("P102", f"a dropout rate is a fraction in [0, 1); got {rate:g}", span)

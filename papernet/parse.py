@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -63,9 +63,16 @@ def parse(text: str, file: str = "<string>") -> Spec:
     text = normalise_newlines(text.removeprefix("\ufeff"))
     if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
         span = Span(file, 1, 1, 1, 1)
-        raise ParseFailure([diag.error(
-            "P005", "the spec is empty", span,
-            "a spec starts with `input H×W×C` and lists layers, e.g. `conv3-64, maxpool, FC-10`")])
+        raise ParseFailure(
+            [
+                diag.error(
+                    "P005",
+                    "the spec is empty",
+                    span,
+                    "a spec starts with `input H×W×C` and lists layers, e.g. `conv3-64, maxpool, FC-10`",
+                )
+            ]
+        )
     with _LOCK:
         builder = _parser_and_builder()
         builder[1].file = file
@@ -93,8 +100,8 @@ _LOCK = threading.Lock()
 
 class _SpecIndenter(Indenter):
     NL_type = "_NL"
-    OPEN_PAREN_types: list[str] = []
-    CLOSE_PAREN_types: list[str] = []
+    OPEN_PAREN_types: ClassVar[list[str]] = []
+    CLOSE_PAREN_types: ClassVar[list[str]] = []
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
@@ -148,9 +155,18 @@ def dims_of(text: str) -> tuple[int, ...]:
 
 
 _ACTIVATION_NAMES = {
-    "relu": "relu", "leakyrelu": "leaky_relu", "elu": "elu", "selu": "selu", "tanh": "tanh",
-    "sigmoid": "sigmoid", "gelu": "gelu", "swish": "silu", "silu": "silu",
-    "softplus": "softplus", "linear": "linear", "softmax": "softmax",
+    "relu": "relu",
+    "leakyrelu": "leaky_relu",
+    "elu": "elu",
+    "selu": "selu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "gelu": "gelu",
+    "swish": "silu",
+    "silu": "silu",
+    "softplus": "softplus",
+    "linear": "linear",
+    "softmax": "softmax",
 }
 
 
@@ -231,8 +247,9 @@ class _Builder(Transformer[Token, Any]):
                     totals.append(child)
                 case tuple():
                     chains.append(child)
-        return Spec(self.file, title, base, classes, regression, tuple(chains), tuple(defaults),
-                    tuple(totals), tuple(train))
+        return Spec(
+            self.file, title, base, classes, regression, tuple(chains), tuple(defaults), tuple(totals), tuple(train)
+        )
 
     def network_stmt(self, children: list[Token]) -> tuple[str, str]:
         text = str(children[1]).strip()
@@ -252,8 +269,8 @@ class _Builder(Transformer[Token, Any]):
 
     def total_claim(self, children: list[Token]) -> TotalClaim:
         keyword = str(children[1])
-        kind = "params" if children[1].type == "PARAMS_KW" else "ops"
-        return TotalClaim(kind, quantity(children[2], keyword, self._span(children)))
+        claim = quantity(children[2], keyword, self._span(children))
+        return TotalClaim("params" if children[1].type == "PARAMS_KW" else "ops", claim)
 
     def defaults_block(self, children: list[Any]) -> tuple[str, tuple[DefaultsLine, ...]]:
         return ("defaults", tuple(c for c in children if isinstance(c, DefaultsLine)))
@@ -334,8 +351,7 @@ class _Builder(Transformer[Token, Any]):
         depth = dims[2] if len(dims) == 3 else None
         ints = [c for c in children[1:] if c.type == "INT"]
         stride = to_int(ints[0]) if ints else None
-        return _Kernel(size, depth, len(dims) > 3, self._span(children), stride,
-                       self._tok(ints[0]) if ints else None)
+        return _Kernel(size, depth, len(dims) > 3, self._span(children), stride, self._tok(ints[0]) if ints else None)
 
     def conv_vgg(self, children: list[Any]) -> Layer:
         token = children[0]
@@ -343,8 +359,10 @@ class _Builder(Transformer[Token, Any]):
         assert match is not None
         height, width, filters, stride = match.groups()
         span = self._tok(token)
-        options = [Option("kernel", (to_int(height), to_int(width or height)), span),
-                   Option("filters", to_int(filters), span)]
+        options = [
+            Option("kernel", (to_int(height), to_int(width or height)), span),
+            Option("filters", to_int(filters), span),
+        ]
         if stride is not None:
             options.append(Option("stride", (to_int(stride), to_int(stride)), span))
         return self._make_layer("conv", children, *options)
@@ -361,8 +379,12 @@ class _Builder(Transformer[Token, Any]):
     conv_table = conv_kw
 
     def conv_count(self, children: list[Any]) -> Layer:
-        return self._make_layer("conv", children, Option("filters", to_int(children[0]), self._tok(children[0])),
-                           *self._kernel_options(children[1]))
+        return self._make_layer(
+            "conv",
+            children,
+            Option("filters", to_int(children[0]), self._tok(children[0])),
+            *self._kernel_options(children[1]),
+        )
 
     def pool(self, children: list[Any]) -> Layer:
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
@@ -383,15 +405,18 @@ class _Builder(Transformer[Token, Any]):
         return self._make_layer("fc", children, Option("units", units, self._tok(children[0])))
 
     def fc_kw(self, children: list[Any]) -> Layer:
-        options = [Option("units", to_int(c), self._tok(c)) for c in children[1:]
-                   if isinstance(c, Token) and c.type == "INT"]
+        options = [
+            Option("units", to_int(c), self._tok(c)) for c in children[1:] if isinstance(c, Token) and c.type == "INT"
+        ]
         return self._make_layer("fc", children, *options)
 
     def activation(self, children: list[Any]) -> Layer:
         return Layer("activation", (self._activation_option(children),), self._span(children))
 
     def activation_option(self, children: list[Any]) -> Option:
-        return self._activation_option([c for c in children if not (isinstance(c, Token) and c.type == "ACTIVATION_KW")])
+        return self._activation_option(
+            [c for c in children if not (isinstance(c, Token) and c.type == "ACTIVATION_KW")]
+        )
 
     def _activation_option(self, children: list[Any]) -> Option:
         alpha = next((c.value for c in children if isinstance(c, _Number)), None)
@@ -423,7 +448,9 @@ class _Builder(Transformer[Token, Any]):
         return Layer("reshape", (Option("shape", dims_of(children[1]), self._tok(children[1])),), self._span(children))
 
     def zeropad(self, children: list[Token]) -> Layer:
-        return Layer("zeropad", (Option("padding", dims_of(children[1]), self._tok(children[1])),), self._span(children))
+        return Layer(
+            "zeropad", (Option("padding", dims_of(children[1]), self._tok(children[1])),), self._span(children)
+        )
 
     def input_layer(self, children: list[Token]) -> Layer:
         options = []
@@ -478,16 +505,23 @@ class _Builder(Transformer[Token, Any]):
 
 
 class _Kernel:
-    __slots__ = ("size", "depth", "too_many", "span", "stride", "stride_span")
+    __slots__ = ("depth", "size", "span", "stride", "stride_span", "too_many")
 
-    def __init__(self, size: tuple[int, int], depth: int | None, too_many: bool, span: Span,
-                 stride: int | None, stride_span: Span | None) -> None:
+    def __init__(
+        self,
+        size: tuple[int, int],
+        depth: int | None,
+        too_many: bool,
+        span: Span,
+        stride: int | None,
+        stride_span: Span | None,
+    ) -> None:
         self.size, self.depth, self.too_many, self.span = size, depth, too_many, span
         self.stride, self.stride_span = stride, stride_span
 
 
 class _Number:
-    __slots__ = ("value", "span")
+    __slots__ = ("span", "value")
 
     def __init__(self, value: int | float, span: Span) -> None:
         self.value, self.span = value, span
@@ -520,15 +554,62 @@ def _flatten_statements(children: Sequence[Any]) -> list[Any]:
 # ---- syntax errors ------------------------------------------------------------------
 
 LAYER_WORDS = (
-    "conv", "convolution", "maxpool", "max pool", "avgpool", "average pool", "pool", "global",
-    "fc", "dense", "relu", "leaky relu", "elu", "selu", "tanh", "sigmoid", "gelu", "swish",
-    "softplus", "linear", "softmax", "soft-max", "batchnorm", "batch norm", "bn", "lrn",
-    "dropout", "flatten", "reshape", "zeropad", "input", "network", "defaults", "train",
+    "conv",
+    "convolution",
+    "maxpool",
+    "max pool",
+    "avgpool",
+    "average pool",
+    "pool",
+    "global",
+    "fc",
+    "dense",
+    "relu",
+    "leaky relu",
+    "elu",
+    "selu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "swish",
+    "softplus",
+    "linear",
+    "softmax",
+    "soft-max",
+    "batchnorm",
+    "batch norm",
+    "bn",
+    "lrn",
+    "dropout",
+    "flatten",
+    "reshape",
+    "zeropad",
+    "input",
+    "network",
+    "defaults",
+    "train",
 )
 OPTION_WORDS = (
-    "stride", "pad", "padding", "same", "valid", "dilation", "groups", "activation", "bias",
-    "no bias", "floor", "ceil", "filters", "units", "rate", "params", "ops", "mult-adds",
-    "macs", "flops",
+    "stride",
+    "pad",
+    "padding",
+    "same",
+    "valid",
+    "dilation",
+    "groups",
+    "activation",
+    "bias",
+    "no bias",
+    "floor",
+    "ceil",
+    "filters",
+    "units",
+    "rate",
+    "params",
+    "ops",
+    "mult-adds",
+    "macs",
+    "flops",
 )
 
 _LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "MAXPOOL", "POOL_WORD", "ACT", "DROPOUT_KW"}
@@ -557,8 +638,12 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     unclosed = _unclosed_bracket(line_text, column)
     if unclosed is not None and (isinstance(exc, UnexpectedEOF) or _at_line_end(exc, line_text, column)):
         span = Span(file, line, unclosed, line, unclosed + 1)
-        return diag.error("P003", "unterminated '[': this bracket is never closed", span,
-                          "close the group with ']' on the same line, e.g. `[conv3-64, conv3-64] x2`")
+        return diag.error(
+            "P003",
+            "unterminated '[': this bracket is never closed",
+            span,
+            "close the group with ']' on the same line, e.g. `[conv3-64, conv3-64] x2`",
+        )
 
     if isinstance(exc, UnexpectedToken) and exc.token.type in ("_INDENT", "_DEDENT"):
         return _dedent_diagnostic(text, file, line)
@@ -575,7 +660,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
             if phrase:
                 help_text.append(f"expected {phrase}" + (f" after '{before}'" if before else ""))
             return diag.error("P002", f"unknown word '{diag.printable(word)}'", span, *help_text)
-        shown = diag.printable(word) if word else diag.printable(line_text[column - 1: column])
+        shown = diag.printable(word) if word else diag.printable(line_text[column - 1 : column])
         where = f" after '{before}'" if before else ""
         message = f"expected {phrase}{where}, found '{shown}'" if phrase else f"unexpected '{shown}'"
         return diag.error("P001", message, span)
@@ -589,15 +674,21 @@ def _dedent_diagnostic(text: str, file: str, line: int | None = None) -> Diagnos
     lines = text.split("\n")
     if line is None:
         line = 1
-    span = Span(file, line, 1, line, 1 + len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 2)
-    return diag.error("P006", "unexpected indentation", span,
-                      "only the lines of a `defaults:` or `train:` section are indented, all by the same amount")
+    span = Span(
+        file, line, 1, line, 1 + len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 2
+    )
+    return diag.error(
+        "P006",
+        "unexpected indentation",
+        span,
+        "only the lines of a `defaults:` or `train:` section are indented, all by the same amount",
+    )
 
 
 def _at_line_end(exc: UnexpectedInput, line_text: str, column: int) -> bool:
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
         return True
-    return not line_text[column - 1:].split("#")[0].strip()
+    return not line_text[column - 1 :].split("#")[0].strip()
 
 
 def _unclosed_bracket(line_text: str, column: int) -> int | None:
@@ -613,7 +704,7 @@ def _unclosed_bracket(line_text: str, column: int) -> int | None:
 
 
 def _word_at(line_text: str, column: int) -> str:
-    match = re.match(r"[^\s,\[\]();→]+", line_text[column - 1:])
+    match = re.match(r"[^\s,\[\]();→]+", line_text[column - 1 :])
     return match.group() if match else ""
 
 

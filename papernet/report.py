@@ -81,11 +81,24 @@ class Report:
 
     def to_markdown(self) -> str:
         header = ["#", "name", "layer", "line", "output", "params", "MACs", "RF", "assumed"]
-        lines = [f"## {_md(self.network)}", "", "| " + " | ".join(header) + " |",
-                 "|" + "|".join("---:" if h in ("#", "line", "params", "MACs", "RF") else "---" for h in header) + "|"]
+        lines = [
+            f"## {_md(self.network)}",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---:" if h in ("#", "line", "params", "MACs", "RF") else "---" for h in header) + "|",
+        ]
         for index, row in enumerate(self.rows):
-            cells = [str(index), _md(row.name), _md(row.layer), str(row.line), _shape(row.output_shape),
-                     f"{row.params:,}", f"{row.macs:,}", _int(row.receptive_field), _md(", ".join(row.assumed + row.notes))]
+            cells = [
+                str(index),
+                _md(row.name),
+                _md(row.layer),
+                str(row.line),
+                _shape(row.output_shape),
+                f"{row.params:,}",
+                f"{row.macs:,}",
+                _int(row.receptive_field),
+                _md(", ".join(row.assumed + row.notes)),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", *(f"- {line}" for line in self.footer())]
         return "\n".join(lines) + "\n"
@@ -93,25 +106,66 @@ class Report:
     def to_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["name", "kind", "layer", "line", "output_shape", "params", "trainable_params", "macs",
-                         "activations", "receptive_field", "effective_stride", "assumed", "notes"])
+        writer.writerow(
+            [
+                "name",
+                "kind",
+                "layer",
+                "line",
+                "output_shape",
+                "params",
+                "trainable_params",
+                "macs",
+                "activations",
+                "receptive_field",
+                "effective_stride",
+                "assumed",
+                "notes",
+            ]
+        )
         for row in self.rows:
-            writer.writerow([row.name, row.kind, row.layer, row.line, _shape(row.output_shape, "x"), row.params,
-                             row.trainable_params, row.macs, row.activations, _int(row.receptive_field),
-                             _int(row.effective_stride), "; ".join(row.assumed), "; ".join(row.notes)])
+            writer.writerow(
+                [
+                    row.name,
+                    row.kind,
+                    row.layer,
+                    row.line,
+                    _shape(row.output_shape, "x"),
+                    row.params,
+                    row.trainable_params,
+                    row.macs,
+                    row.activations,
+                    _int(row.receptive_field),
+                    _int(row.effective_stride),
+                    "; ".join(row.assumed),
+                    "; ".join(row.notes),
+                ]
+            )
         return out.getvalue()
 
     def to_html(self) -> str:
         header = ["#", "name", "layer", "output", "params", "MACs", "RF", "assumed"]
         rows = []
         for index, row in enumerate(self.rows):
-            cells = [str(index), row.name, row.layer, _shape(row.output_shape), f"{row.params:,}", f"{row.macs:,}",
-                     _int(row.receptive_field), ", ".join(row.assumed + row.notes)]
+            cells = [
+                str(index),
+                row.name,
+                row.layer,
+                _shape(row.output_shape),
+                f"{row.params:,}",
+                f"{row.macs:,}",
+                _int(row.receptive_field),
+                ", ".join(row.assumed + row.notes),
+            ]
             rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
         footer = "".join(f"<li>{html.escape(line)}</li>" for line in self.footer())
-        return (f"<div class=\"papernet-report\"><strong>{html.escape(self.network)}</strong><table><thead><tr>"
-                + "".join(f"<th>{h}</th>" for h in header) + "</tr></thead><tbody>" + "".join(rows)
-                + f"</tbody></table><ul>{footer}</ul></div>")
+        return (
+            f'<div class="papernet-report"><strong>{html.escape(self.network)}</strong><table><thead><tr>'
+            + "".join(f"<th>{h}</th>" for h in header)
+            + "</tr></thead><tbody>"
+            + "".join(rows)
+            + f"</tbody></table><ul>{footer}</ul></div>"
+        )
 
     def footer(self) -> list[str]:
         macs = self.total_macs
@@ -128,22 +182,46 @@ class Report:
     def to_table(self) -> Table:
         from rich.table import Table
 
-        table = Table(title=self.network, title_justify="left", caption="\n".join(self.footer()),
-                      caption_justify="left")
-        for header, justify in (("#", "right"), ("name", "left"), ("layer", "left"), ("line", "right"),
-                                ("output", "left"), ("params", "right"), ("MACs", "right"), ("RF", "right"),
-                                ("assumed / notes", "left")):
+        table = Table(
+            title=self.network, title_justify="left", caption="\n".join(self.footer()), caption_justify="left"
+        )
+        for header, justify in (
+            ("#", "right"),
+            ("name", "left"),
+            ("layer", "left"),
+            ("line", "right"),
+            ("output", "left"),
+            ("params", "right"),
+            ("MACs", "right"),
+            ("RF", "right"),
+            ("assumed / notes", "left"),
+        ):
             table.add_column(header, justify=justify)  # type: ignore[arg-type]
         for index, row in enumerate(self.rows):
-            table.add_row(str(index), row.name, row.layer, str(row.line), _shape(row.output_shape), f"{row.params:,}",
-                          f"{row.macs:,}", _int(row.receptive_field), ", ".join(row.assumed + row.notes))
+            table.add_row(
+                str(index),
+                row.name,
+                row.layer,
+                str(row.line),
+                _shape(row.output_shape),
+                f"{row.params:,}",
+                f"{row.macs:,}",
+                _int(row.receptive_field),
+                ", ".join(row.assumed + row.notes),
+            )
         return table
 
     def to_text(self, width: int = 200) -> str:
         from rich.console import Console
 
-        console = Console(width=width, file=io.StringIO(), color_system=None, force_terminal=False,
-                          force_jupyter=False, legacy_windows=False)
+        console = Console(
+            width=width,
+            file=io.StringIO(),
+            color_system=None,
+            force_terminal=False,
+            force_jupyter=False,
+            legacy_windows=False,
+        )
         with console.capture() as capture:
             console.print(self.to_table())
         return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"
@@ -168,8 +246,21 @@ def build_report(graph: Graph, inference: Inference) -> Report:
 def _row(node: Node, info: Any) -> Row:
     rf = max(info.receptive_field) if info.receptive_field else None
     jump = max(info.jump) if info.jump else None
-    return Row(node.name, ir.kind_of(node), ir.describe(node), node.span.line, info.shape, info.params,
-               info.trainable, info.macs, info.activations, rf, jump, _assumptions(node), _notes(node))
+    return Row(
+        node.name,
+        ir.kind_of(node),
+        ir.describe(node),
+        node.span.line,
+        info.shape,
+        info.params,
+        info.trainable,
+        info.macs,
+        info.activations,
+        rf,
+        jump,
+        _assumptions(node),
+        _notes(node),
+    )
 
 
 def _assumptions(node: Node) -> tuple[str, ...]:
@@ -186,8 +277,13 @@ def _describe_value(node: Node, attribute: str) -> str:
     if attribute == "global":
         return "global pooling"
     value = getattr(node, attribute, None)
-    word = {"strides": "stride", "pool_size": "window", "kernel_size": "kernel", "alpha": "slope",
-            "use_bias": "bias"}.get(attribute, attribute)
+    word = {
+        "strides": "stride",
+        "pool_size": "window",
+        "kernel_size": "kernel",
+        "alpha": "slope",
+        "use_bias": "bias",
+    }.get(attribute, attribute)
     if attribute == "alpha" and isinstance(node, ir.ActivationLayer):
         value = node.activation.alpha
     return f"{word} {_value_text(value)}"
@@ -214,11 +310,19 @@ def _notes(node: Node) -> tuple[str, ...]:
 
 def _row_dict(row: Row) -> dict[str, Any]:
     return {
-        "name": row.name, "kind": row.kind, "layer": row.layer, "line": row.line,
+        "name": row.name,
+        "kind": row.kind,
+        "layer": row.layer,
+        "line": row.line,
         "output_shape": list(row.output_shape) if row.output_shape is not None else None,
-        "params": row.params, "trainable_params": row.trainable_params, "macs": row.macs,
-        "activations": row.activations, "receptive_field": row.receptive_field,
-        "effective_stride": row.effective_stride, "assumed": list(row.assumed), "notes": list(row.notes),
+        "params": row.params,
+        "trainable_params": row.trainable_params,
+        "macs": row.macs,
+        "activations": row.activations,
+        "receptive_field": row.receptive_field,
+        "effective_stride": row.effective_stride,
+        "assumed": list(row.assumed),
+        "notes": list(row.notes),
     }
 
 

@@ -33,8 +33,9 @@ def exact_output_size(size: int, kernel: int, stride: int, pad_total: int, dilat
     return Fraction(size + pad_total - effective_kernel(kernel, dilation), stride) + 1
 
 
-def padded_output_size(size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1,
-                       rounding: str = "floor") -> int:
+def padded_output_size(
+    size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1, rounding: str = "floor"
+) -> int:
     """Output size with explicit padding, floored (TF, PyTorch) or ceiled (Caffe pooling).
 
     Ceil mode follows Caffe and PyTorch: the last window must start inside the input or
@@ -107,17 +108,21 @@ def receptive_field(previous: int, kernel: int, jump: int, dilation: int = 1) ->
     return previous + (effective_kernel(kernel, dilation) - 1) * jump
 
 
-def integer_fixes(size: int, stride: int, pads: tuple[int, int], k_eff: int, target: int | None,
-                  square: bool = True) -> list[str]:
+def integer_fixes(
+    size: int, stride: int, pads: tuple[int, int], k_eff: int, target: int | None, square: bool = True
+) -> list[str]:
     """Help lines for a division that is not exact: input sizes, paddings and roundings that fix it.
 
     With a declared output size (`target`), the fixes are those that give it:
 
     >>> integer_fixes(224, 4, (0, 0), 11, 55)
     ['the declared 55×55 fits input 227×227 with pad 0, or 224×224 with pad 2 (floor)']
-    >>> integer_fixes(224, 4, (0, 0), 11, None)
-    ['input 223×223 or 227×227 divides exactly (54 or 55)', 'or write `floor` to get 54 (TensorFlow, PyTorch) or `ceil` to get 55 (Caffe pooling)']
+    >>> for line in integer_fixes(224, 4, (0, 0), 11, None):
+    ...     print(line)
+    input 223×223 or 227×227 divides exactly (54 or 55)
+    or write `floor` to get 54 (TensorFlow, PyTorch) or `ceil` to get 55 (Caffe pooling)
     """
+
     def show(value: int) -> str:
         return f"{value}×{value}" if square else str(value)
 
@@ -147,5 +152,7 @@ def integer_fixes(size: int, stride: int, pads: tuple[int, int], k_eff: int, tar
     out_above = (above + pad_total - k_eff) // stride + 1
     floor_size = padded_output_size(size, k_eff, stride, pad_total)
     ceil_size = padded_output_size(size, k_eff, stride, pad_total, rounding="ceil")
-    return [f"input {show(below)} or {show(above)} divides exactly ({out_below} or {out_above})",
-            f"or write `floor` to get {floor_size} (TensorFlow, PyTorch) or `ceil` to get {ceil_size} (Caffe pooling)"]
+    return [
+        f"input {show(below)} or {show(above)} divides exactly ({out_below} or {out_above})",
+        f"or write `floor` to get {floor_size} (TensorFlow, PyTorch) or `ceil` to get {ceil_size} (Caffe pooling)",
+    ]

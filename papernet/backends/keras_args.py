@@ -50,15 +50,20 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             cls = "GlobalAveragePooling2D" if op == "avg" else "GlobalMaxPooling2D"
             return [LayerCall(cls, (), (), node.name)]
         case ir.Dense():
-            kwargs = _drop_defaults((("activation", _activation(node.activation)), ("use_bias", node.use_bias)),
-                                    activation=None, use_bias=True)
+            kwargs = _drop_defaults(
+                (("activation", _activation(node.activation)), ("use_bias", node.use_bias)),
+                activation=None,
+                use_bias=True,
+            )
             return [LayerCall("Dense", (node.units,), kwargs, node.name)]
         case ir.ActivationLayer(activation=activation):
             if activation.name == "leaky_relu":
                 return [LayerCall("LeakyReLU", (), (("negative_slope", activation.alpha),), node.name)]
             return [LayerCall("Activation", (activation.name,), (), node.name)]
         case ir.BatchNorm():
-            kwargs = _drop_defaults((("epsilon", node.epsilon), ("momentum", node.momentum)), epsilon=1e-3, momentum=0.99)
+            kwargs = _drop_defaults(
+                (("epsilon", node.epsilon), ("momentum", node.momentum)), epsilon=1e-3, momentum=0.99
+            )
             return [LayerCall("BatchNormalization", (), kwargs, node.name)]
         case ir.LRN():
             kwargs = (("size", node.size), ("k", node.k), ("alpha", node.alpha), ("beta", node.beta))
@@ -80,9 +85,21 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
 def _conv(node: ir.Conv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
     calls, padding = _padding_calls(node, node.kernel_size, node.strides, node.dilation, input_shape)
     kwargs = _drop_defaults(
-        (("strides", _compact(node.strides)), ("padding", padding), ("dilation_rate", _compact(node.dilation)),
-         ("groups", node.groups), ("use_bias", node.use_bias), ("activation", _activation(node.activation))),
-        strides=1, padding="valid", dilation_rate=1, groups=1, use_bias=True, activation=None)
+        (
+            ("strides", _compact(node.strides)),
+            ("padding", padding),
+            ("dilation_rate", _compact(node.dilation)),
+            ("groups", node.groups),
+            ("use_bias", node.use_bias),
+            ("activation", _activation(node.activation)),
+        ),
+        strides=1,
+        padding="valid",
+        dilation_rate=1,
+        groups=1,
+        use_bias=True,
+        activation=None,
+    )
     return [*calls, LayerCall("Conv2D", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
 
 
@@ -94,8 +111,9 @@ def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
     return [*calls, LayerCall(cls, (_compact(node.pool_size),), kwargs, node.name)]
 
 
-def _padding_calls(node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pair, dilation: ir.Pair,
-                   input_shape: tuple[int, ...]) -> tuple[list[LayerCall], str]:
+def _padding_calls(
+    node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pair, dilation: ir.Pair, input_shape: tuple[int, ...]
+) -> tuple[list[LayerCall], str]:
     """Explicit and ceil-mode padding as a ZeroPadding2D, or the Keras padding string."""
     if node.padding == "same":
         return [], "same"
@@ -103,7 +121,8 @@ def _padding_calls(node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pai
     if node.rounding == "ceil":
         pads = tuple(  # type: ignore[assignment]
             (before, after + shapes.ceil_extra_padding(input_shape[axis], kernel[axis], strides[axis], before + after))
-            for axis, (before, after) in enumerate(pads))
+            for axis, (before, after) in enumerate(pads)
+        )
     if all(shapes.is_same_equivalent(kernel[a], strides[a], *pads[a], dilation=dilation[a]) for a in (0, 1)):
         return [], "same"
     if pads == ((0, 0), (0, 0)):

@@ -126,4 +126,4 @@ def _citation(file: str, line: int, sources: Mapping[str, str]) -> str:
 
 def _custom_layers_source() -> str:
     text = (Path(__file__).parent / "layers.py").read_text(encoding="utf-8")
-    return text[text.index("@keras.saving"):]
+    return text[text.index("@keras.saving") :]
