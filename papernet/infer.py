@@ -12,7 +12,7 @@ and variance) are not trainable; `torch` counts 2C, as PyTorch's `parameters()` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import prod
 from typing import Literal, assert_never
@@ -82,13 +82,23 @@ def infer(graph: Graph, convention: Convention = "keras") -> Inference:
     ((55, 55, 96), 34944, 105415200, (11, 11))
     """
     layers: list[LayerInfo] = []
+    flow: list[LayerInfo] = []  # what later nodes see: the declared shape where it disagrees
     diagnostics: list[Diagnostic] = []
     for node in graph.nodes:
-        inputs = [layers[i] for i in node.inputs]
-        info, found = _infer_node(node, inputs, convention)
+        info, found = _infer_node(node, [flow[i] for i in node.inputs], convention)
         layers.append(info)
+        flow.append(_continue_from_declared(node, info))
         diagnostics += found
     return Inference(tuple(layers), tuple(diagnostics), convention)
+
+
+def _continue_from_declared(node: Node, info: LayerInfo) -> LayerInfo:
+    """After a layer whose declared shape differs from the inferred one, later layers start
+    from the declared shape, so that one early mismatch does not turn every later row red."""
+    declared = node.claims.shape
+    if declared is None or info.shape is None or len(declared) != len(info.shape) or declared == info.shape:
+        return info
+    return replace(info, shape=declared)
 
 
 def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> tuple[LayerInfo, list[Diagnostic]]:
@@ -215,7 +225,9 @@ def _spatial(
             return None, problems
         exact = shapes.exact_output_size(size, k, s, pad_total, d)
         if exact.denominator != 1 and rounding == "exact":
-            problems.append(_not_an_integer(node, shape, axis, exact, pads[axis], k_eff))
+            problem = _not_an_integer(node, shape, axis, exact, pads[axis], k_eff)
+            if problem not in problems:  # a square layer on a square input fails once, not per axis
+                problems.append(problem)
         sizes.append(shapes.padded_output_size(size, k, s, pad_total, d, rounding))
     return (sizes[0], sizes[1]), problems
 

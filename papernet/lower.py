@@ -434,7 +434,8 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
         return
     shape = _ints(stated["shape"].value)
     if "channels" in stated:
-        channels = int(str(stated["channels"].value))
+        channels = stated["channels"].value
+        assert isinstance(channels, int)
         if len(shape) == 2:
             shape = (*shape, channels)
         elif len(shape) == 3 and shape[2] != channels:

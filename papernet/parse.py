@@ -661,8 +661,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
                 help_text.append(f"expected {phrase}" + (f" after '{before}'" if before else ""))
             return diag.error("P002", f"unknown word '{diag.printable(word)}'", span, *help_text)
         shown = diag.printable(word) if word else diag.printable(line_text[column - 1 : column])
+        found = f"'{shown}'" if shown.strip() else "the end of the line"
         where = f" after '{before}'" if before else ""
-        message = f"expected {phrase}{where}, found '{shown}'" if phrase else f"unexpected '{shown}'"
+        message = f"expected {phrase}{where}, found {found}" if phrase else f"unexpected {found}"
         return diag.error("P001", message, span)
 
     span = Span(file, line, column, line, column + 1)
