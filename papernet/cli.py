@@ -66,8 +66,9 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{network.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
         return EXIT_SPEC_ERRORS
     inference = network.infer(args.convention)
+    count = len(network.graph.nodes)
     print(
-        f"{network.file}: ok: {len(network.graph.nodes)} layers, {inference.total_params:,} parameters, "
+        f"{network.file}: ok: {count} layer{'s' if count != 1 else ''}, {inference.total_params:,} parameters, "
         f"{inference.total_macs:,} multiply-adds"
     )
     return EXIT_OK

@@ -24,6 +24,7 @@ from papernet import diagnostics as diag
 from papernet import ir
 from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Node, Origin
+from papernet.parse import MAX_DIGITS
 from papernet.span import Span
 from papernet.syntax import DefaultsLine, Item, Layer, Option, Spec
 
@@ -68,13 +69,12 @@ _ALLOWED_OPTIONS = {
         "batchnorm",
         "bias",
         "rounding",
-        "size",
     },
     "maxpool": {"kernel", "stride", "padding", "rounding"},
     "avgpool": {"kernel", "stride", "padding", "rounding"},
     "pool": {"kernel", "stride", "padding", "rounding"},
-    "fc": {"units", "activation", "batchnorm", "bias", "size"},
-    "dropout": {"rate", "size"},
+    "fc": {"units", "activation", "batchnorm", "bias"},
+    "dropout": {"rate"},
     "input": {"shape", "channels"},
     "reshape": {"shape"},
     "zeropad": {"padding"},
@@ -188,13 +188,26 @@ def _read_defaults(lines: Sequence[DefaultsLine], state: _Lowering) -> dict[str,
                 "P107", f"`defaults` has no entry for '{line.kind}'", line.span, f"defaults can be given for: {known}"
             )
             continue
-        for option in line.options:
+        for stated in line.options:
+            option = _sized(stated, kind)
             if option.key not in _ALLOWED_OPTIONS[kind]:
                 state.error("P105", _not_applicable(option.key, kind), option.span)
                 continue
             if _validate(option, state):
                 table.setdefault(kind, {})[option.key] = option
     return table
+
+
+_SIZE_MEANS = {"conv": "filters", "fc": "units", "dropout": "rate"}
+
+
+def _sized(option: Option, kind: str) -> Option:
+    """A bare number in `defaults:` is the kind's main size: conv filters, FC units, dropout rate."""
+    if option.key != "size":
+        return option
+    key = _SIZE_MEANS.get(kind, "size")
+    value = float(option.value) if key == "rate" else option.value  # type: ignore[arg-type]
+    return Option(key, value, option.span)
 
 
 def _not_applicable(key: str, kind: str) -> str:
@@ -390,7 +403,7 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
         case "lrn":
             _emit(entry, state, "", node=ir.LRN(**_common(entry, state, "lrn")))
         case "dropout":
-            rate = attrs.get("rate", "rate", 0.5) if attrs.has("rate") else attrs.get("size", "rate", 0.5)
+            rate = attrs.get("rate", "rate", 0.5)
             _emit(entry, state, "", node=ir.Dropout(rate=float(rate), **_common(entry, state, "dropout", attrs)))
         case "flatten":
             _emit(entry, state, "", rank=1, node=ir.Flatten(**_common(entry, state, "flatten")))
@@ -467,7 +480,7 @@ def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
 def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
     layer = entry.layer
     kernel = attrs.get("kernel", "kernel_size")
-    filters = attrs.get("filters", "filters") or attrs.get("size", "filters")
+    filters = attrs.get("filters", "filters")
     if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
         filters = entry.claims.shape[2]
         attrs.mark("filters", Origin.INFERRED)
@@ -539,7 +552,7 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
 
 
 def _lower_fc(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
-    units = attrs.get("units", "units") or attrs.get("size", "units")
+    units = attrs.get("units", "units")
     if units is None and entry.claims.shape is not None:
         units = entry.claims.shape[-1]
         attrs.mark("units", Origin.INFERRED)
@@ -694,8 +707,6 @@ def _validate(option: Option, state: _Lowering) -> bool:
             return _check_sizes(word, value, span, state, minimum=0)
         if isinstance(value, int):
             return _check_sizes(word, (value,), span, state, minimum=0)
-    if key == "size" and isinstance(value, float):
-        return _check_rate(value, span, state)
     if key == "rate":
         assert isinstance(value, float)
         return _check_rate(value, span, state)
@@ -710,7 +721,8 @@ def _check_sizes(word: str, values: tuple[int, ...], span: Span, state: _Lowerin
             state.error("P102", f"{word} must be at least {minimum}; got {value}", span)
             return False
         if value > MAX_DIMENSION:
-            state.error("P102", f"{word} {value:,} is larger than papernet's bound of {MAX_DIMENSION:,}", span)
+            shown = f"{value:,}" if value < 10**MAX_DIGITS else f"with {MAX_DIGITS + 1} or more digits"
+            state.error("P102", f"{word} {shown} is larger than papernet's bound of {MAX_DIMENSION:,}", span)
             return False
     return True
 

@@ -646,7 +646,15 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         )
 
     if isinstance(exc, UnexpectedToken) and exc.token.type in ("_INDENT", "_DEDENT"):
-        return _dedent_diagnostic(text, file, line)
+        return _dedent_diagnostic(text, file, exc.token.end_line)
+    if "_INDENT" in expected or _follows_section_header(lines, line):
+        span = Span(file, line, column, line, column + max(1, len(_word_at(line_text, column))))
+        return diag.error(
+            "P006",
+            "a section's lines must be indented",
+            span,
+            "e.g.\n      defaults:\n        conv: stride 1, padding same",
+        )
 
     word = _word_at(line_text, column)
     if isinstance(exc, UnexpectedCharacters) or (isinstance(exc, UnexpectedToken) and exc.token.type != "$END"):
@@ -673,17 +681,37 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
 
 def _dedent_diagnostic(text: str, file: str, line: int | None = None) -> Diagnostic:
     lines = text.split("\n")
-    if line is None:
-        line = 1
-    span = Span(
-        file, line, 1, line, 1 + len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 2
-    )
+    line = line or _inconsistent_indentation(lines)
+    indent = len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 0
+    span = Span(file, line, 1, line, indent + 1 if indent else 2)
     return diag.error(
         "P006",
         "unexpected indentation",
         span,
         "only the lines of a `defaults:` or `train:` section are indented, all by the same amount",
     )
+
+
+def _follows_section_header(lines: Sequence[str], line: int) -> bool:
+    previous = next((text for text in reversed(lines[: line - 1]) if not _is_blank_or_comment(text)), "")
+    return re.fullmatch(r"\s*(defaults|train(ing)?)\s*:\s*(#.*)?", previous, re.IGNORECASE) is not None
+
+
+def _inconsistent_indentation(lines: Sequence[str]) -> int:
+    """The first line whose indentation matches no enclosing level (Lark's DedentError has no position)."""
+    levels = [0]
+    for number, line in enumerate(lines, start=1):
+        if _is_blank_or_comment(line):
+            continue
+        indent = len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+        if indent > levels[-1]:
+            levels.append(indent)
+            continue
+        while indent < levels[-1]:
+            levels.pop()
+        if indent != levels[-1]:
+            return number
+    return 1
 
 
 def _at_line_end(exc: UnexpectedInput, line_text: str, column: int) -> bool:

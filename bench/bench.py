@@ -1,0 +1,533 @@
+"""papernet benchmarks: the budgets in DESIGN.md, measured and reported (never asserted).
+
+    .venv/bin/python bench/bench.py [--quick] [--json] [--profile]
+
+1. Cold `papernet summary vgg16` against a cold process that builds
+   `keras.applications.VGG16(weights=None)` and prints its summary: wall time and peak RSS.
+2. Cold `papernet check vgg16` / `summary --format json` against cold `python -c "import lark"`,
+   and whether TensorFlow (or Keras) gets imported on the way.
+3. In-process parse + lower + infer + check of generated 1,000- and 10,000-layer specs.
+4. Linearity: time(10k) / time(1k).
+
+Every cold figure is the median over fresh processes (after one unrecorded warm-up run, so the
+files are in the page cache: "cold" means a new interpreter, not a cold disk). Peak RSS is the
+child's own `ru_maxrss`, from `os.wait4` on its pid. The script only reports: it exits 0 whatever
+the timings, and 1 only if a child process or a pipeline stage fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import importlib.util
+import io
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PYTHON = sys.executable
+_SCRIPT = Path(sys.executable).parent / "papernet"
+PAPERNET: list[str] = [str(_SCRIPT)] if _SCRIPT.is_file() else [PYTHON, "-m", "papernet"]
+
+KERAS_VGG16 = "import keras\nmodel = keras.applications.VGG16(weights=None)\nmodel.summary()\n"
+HEAVY_MODULES = ("tensorflow", "keras", "numpy", "rich")
+
+# Budgets (DESIGN.md "Budgets", and the brief for this benchmark).
+KERAS_SPEEDUP_MIN = 25.0
+KERAS_MEMORY_MIN = 25.0
+LARK_RATIO_MAX = 3.0
+TEN_K_SECONDS_MAX = 1.0
+LINEARITY_MAX = 13.0  # 10 is exactly linear; allow 30% for the fixed costs and noise
+SIZES = (1_000, 10_000)
+
+
+# ---- cold processes ------------------------------------------------------------------
+
+
+@dataclass
+class ColdRun:
+    wall_s: float
+    max_rss_mb: float
+    exit_code: int
+
+
+@dataclass
+class ColdResult:
+    label: str
+    argv: list[str]
+    runs: list[ColdRun] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def wall_s(self) -> float:
+        return statistics.median(r.wall_s for r in self.runs) if self.runs else float("nan")
+
+    @property
+    def max_rss_mb(self) -> float:
+        return statistics.median(r.max_rss_mb for r in self.runs) if self.runs else float("nan")
+
+
+def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    env.update(extra or {})
+    return env
+
+
+def run_cold(argv: Sequence[str], cwd: str, env: dict[str, str]) -> tuple[ColdRun, bytes, bytes]:
+    """One fresh process: wall time, its own peak RSS (from wait4), exit code, stdout, stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        rss_kib = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB elsewhere
+        return ColdRun(wall, rss_kib / 1024, proc.returncode), out.read(), err.read()
+
+
+def measure_cold(commands: dict[str, tuple[str, list[str]]], reps: int, cwd: str) -> dict[str, ColdResult]:
+    """Every command `reps` times (plus one warm-up), interleaved so drift hits them all alike.
+
+    A papernet or Keras command that exits non-zero or prints nothing is an error, not a figure.
+    """
+    results = {key: ColdResult(label, argv) for key, (label, argv) in commands.items()}
+    silent = {"python", "lark"}
+    env = _child_env()
+    for rep in range(reps + 1):
+        for key, result in results.items():
+            if result.error is not None:
+                continue
+            run, stdout, stderr = run_cold(result.argv, cwd, env)
+            if run.exit_code != 0 or (key not in silent and not stdout.strip()):
+                tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
+                result.error = f"exit {run.exit_code}: " + (" | ".join(tail) or "no output")
+            elif rep > 0:
+                result.runs.append(run)
+    return results
+
+
+@dataclass
+class ImportReport:
+    label: str
+    heavy: list[str]
+    modules: int
+    error: str | None = None
+    top_cumulative: list[tuple[str, float]] = field(default_factory=list)  # top-level imports, ms
+    top_self: list[tuple[str, float]] = field(default_factory=list)  # any import, ms
+
+    @property
+    def tensorflow(self) -> bool:
+        return "tensorflow" in self.heavy or "keras" in self.heavy
+
+
+def import_report(label: str, argv: Sequence[str], cwd: str) -> ImportReport:
+    """Which modules a fresh process imports, from `PYTHONPROFILEIMPORTTIME` (`-X importtime`)."""
+    run, _, stderr = run_cold(argv, cwd, _child_env({"PYTHONPROFILEIMPORTTIME": "1"}))
+    entries: list[tuple[int, str, float, float]] = []  # depth, module, self ms, cumulative ms
+    for line in stderr.decode(errors="replace").splitlines():
+        if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = line.removeprefix("import time:").split("|", 2)
+        module = name.strip()
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        entries.append((depth, module, int(self_us) / 1000, int(cumulative_us) / 1000))
+    roots = {module.split(".")[0] for _, module, _, _ in entries}
+    report = ImportReport(label, [m for m in HEAVY_MODULES if m in roots], len(entries))
+    if run.exit_code != 0 or not entries:
+        report.error = f"exit {run.exit_code}, {len(entries)} imports seen"
+    top = sorted((e for e in entries if e[0] == 0), key=lambda e: -e[3])
+    report.top_cumulative = [(module, cumulative) for _, module, _, cumulative in top[:8]]
+    report.top_self = [(module, own) for _, module, own, _ in sorted(entries, key=lambda e: -e[2])[:8]]
+    return report
+
+
+# ---- in-process pipeline ---------------------------------------------------------------
+
+LINE_CYCLE = (
+    "block{i}: conv3-64",
+    "BN",
+    "relu",
+    "conv 3x3, 64, stride 1",
+    "3×3, 64 -> 224×224×64",
+    "maxpool 1x1/1",
+    "max pool 3×3, stride 1, pad 1",
+    "conv3-64 x2",
+    "leaky relu 0.1",
+    "dropout 0.1",
+    "conv3-64, BN, relu",
+    "avg pool 1×1, stride 1",
+)
+
+
+def generate_spec(layers: int) -> str:
+    """A sequential spec of `layers` layer lines in the spellings papers use; every line valid.
+
+    Everything keeps 224×224×64 (stride 1, same padding), so the whole pipeline runs to the end.
+    """
+    lines = [
+        f'network "bench-{layers}"',
+        "input 224×224 RGB",
+        "",
+        "defaults:",
+        "  conv: stride 1, padding same",
+        "",
+    ]
+    lines += [LINE_CYCLE[i % len(LINE_CYCLE)].format(i=i) for i in range(layers)]
+    lines += ["flatten", "FC-10", "softmax", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class PipelineResult:
+    layers: int
+    spec_lines: int
+    ir_nodes: int
+    diagnostics: list[str]
+    parse_s: float
+    lower_s: float
+    infer_s: float
+    check_s: float
+    total_s: float  # papernet.parse(text).check(), end to end through the API
+    peak_traced_mb: float
+
+
+def best_of(reps: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(reps):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure_pipeline(layers: int, reps: int) -> PipelineResult:
+    import papernet
+    from papernet.check import check
+    from papernet.infer import infer
+    from papernet.lower import lower
+    from papernet.parse import parse
+
+    text = generate_spec(layers)
+    net = papernet.parse(text, "<bench>")
+    found = [f"{d.code}: {d.message}" for d in net.check()]
+
+    spec = parse(text, "<bench>")
+    graph, _ = lower(spec, "bench")
+    inference = infer(graph, "keras")
+
+    def api() -> object:
+        return papernet.parse(text, "<bench>").check()
+
+    tracemalloc.start()
+    api()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    return PipelineResult(
+        layers=layers,
+        spec_lines=text.count("\n"),
+        ir_nodes=len(graph.nodes),
+        diagnostics=found,
+        parse_s=best_of(reps, lambda: parse(text, "<bench>")),
+        lower_s=best_of(reps, lambda: lower(spec, "bench")),
+        infer_s=best_of(reps, lambda: infer(graph, "keras")),
+        check_s=best_of(reps, lambda: check(graph, inference)),
+        total_s=best_of(reps, api),
+        peak_traced_mb=peak / 2**20,
+    )
+
+
+def profile_pipeline(layers: int, limit: int = 20) -> str:
+    import papernet
+
+    text = generate_spec(layers)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    papernet.parse(text, "<bench>").check()
+    profiler.disable()
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("tottime").print_stats(limit)
+    stats.sort_stats("cumulative").print_stats(limit)
+    return stream.getvalue()
+
+
+# ---- report ------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    value: str
+    target: str
+    passed: bool | None  # None: cannot tell (a measurement failed)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and b == b and a == a else float("nan")
+
+
+def _status(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
+
+
+def _ok(value: float, good: Callable[[float], bool]) -> bool | None:
+    return None if value != value else good(value)
+
+
+def budget_checks(
+    cold: dict[str, ColdResult], imports: list[ImportReport], pipeline: list[PipelineResult]
+) -> list[Check]:
+    checks: list[Check] = []
+    summary, keras = cold["summary"], cold.get("keras")
+    if keras is not None:
+        speed = _ratio(keras.wall_s, summary.wall_s)
+        memory = _ratio(keras.max_rss_mb, summary.max_rss_mb)
+        checks.append(
+            Check(
+                "1. keras VGG16 / papernet summary, wall",
+                f"{speed:.1f}x",
+                ">= 25x",
+                _ok(speed, lambda v: v >= KERAS_SPEEDUP_MIN),
+            )
+        )
+        checks.append(
+            Check(
+                "1. keras VGG16 / papernet summary, peak RSS",
+                f"{memory:.1f}x",
+                ">= 25x",
+                _ok(memory, lambda v: v >= KERAS_MEMORY_MIN),
+            )
+        )
+    for key in ("check", "summary_json", "summary"):
+        ratio = _ratio(cold[key].wall_s, cold["lark"].wall_s)
+        checks.append(
+            Check(
+                f"2. {cold[key].label} / import lark",
+                f"{ratio:.2f}x",
+                "<= 3x",
+                _ok(ratio, lambda v: v <= LARK_RATIO_MAX),
+            )
+        )
+    for report in imports:
+        value = "error" if report.error else ("yes: " + ", ".join(report.heavy) if report.tensorflow else "no")
+        checks.append(
+            Check(
+                f"2. TF/Keras imported by {report.label}", value, "no", None if report.error else not report.tensorflow
+            )
+        )
+    by_size = {p.layers: p for p in pipeline}
+    for p in pipeline:
+        clean = not p.diagnostics
+        checks.append(
+            Check(
+                f"3. generated {p.layers:,}-layer spec is clean",
+                "yes" if clean else f"{len(p.diagnostics)} diagnostics",
+                "0 diagnostics",
+                clean,
+            )
+        )
+    if SIZES[-1] in by_size:
+        big = by_size[SIZES[-1]].total_s
+        checks.append(
+            Check(f"3. parse+infer+check, {SIZES[-1]:,} layers", f"{big:.3f} s", "<= 1 s", big <= TEN_K_SECONDS_MAX)
+        )
+    if all(size in by_size for size in SIZES):
+        linear = _ratio(by_size[SIZES[1]].total_s, by_size[SIZES[0]].total_s)
+        checks.append(
+            Check(
+                "4. linearity: time(10k) / time(1k)",
+                f"{linear:.1f}",
+                "<= 13 (10 = linear)",
+                _ok(linear, lambda v: v <= LINEARITY_MAX),
+            )
+        )
+    return checks
+
+
+def render_table(
+    meta: dict[str, Any],
+    cold: dict[str, ColdResult],
+    imports: list[ImportReport],
+    pipeline: list[PipelineResult],
+    checks: list[Check],
+) -> str:
+    out: list[str] = []
+    out.append("papernet bench")
+    out.append(
+        f"  {meta['cpus']} CPUs, Python {meta['python']}, {meta['platform']}; cold: median of {meta['cold_reps']} "
+        f"fresh processes (+1 warm-up); in-process: best of {meta['inprocess_reps']}"
+    )
+    out.append("")
+    out.append("Cold processes (VGG-16)                        wall (median)   peak RSS    runs (s)")
+    for result in cold.values():
+        if result.error:
+            out.append(f"  {result.label:<44} ERROR {result.error}")
+            continue
+        runs = " ".join(f"{r.wall_s:.2f}" for r in result.runs)
+        out.append(f"  {result.label:<44} {result.wall_s:>8.3f} s {result.max_rss_mb:>9.1f} MB   {runs}")
+    out.append("")
+    out.append("In-process pipeline (best of runs, seconds)")
+    out.append("  layers  IR nodes    parse    lower    infer    check   sum    api total   peak traced")
+    for p in pipeline:
+        stages = p.parse_s + p.lower_s + p.infer_s + p.check_s
+        out.append(
+            f"  {p.layers:>6,} {p.ir_nodes:>9,} {p.parse_s:>8.3f} {p.lower_s:>8.3f} {p.infer_s:>8.3f} "
+            f"{p.check_s:>8.3f} {stages:>6.3f} {p.total_s:>10.3f}   {p.peak_traced_mb:>7.1f} MB"
+        )
+    if len(pipeline) == 2 and pipeline[0].layers:
+        a, b = pipeline
+        scale = b.layers / a.layers
+        growth = [
+            f"{name} {_ratio(getattr(b, attr), getattr(a, attr)):.1f}"
+            for name, attr in (("parse", "parse_s"), ("lower", "lower_s"), ("infer", "infer_s"), ("check", "check_s"))
+        ]
+        out.append(f"  growth {b.layers:,}/{a.layers:,} (x{scale:.0f} = linear): " + ", ".join(growth))
+    out.append("")
+    out.append(f"  {'Budget':<52} {'value':>12}  {'target':<20} status")
+    for c in checks:
+        out.append(f"  {c.name:<52} {c.value:>12}  {c.target:<20} {_status(c.passed)}")
+    failed = [c for c in checks if c.passed is False]
+    out.append("")
+    out.append(
+        f"{len(checks) - len(failed)}/{len(checks)} budgets met"
+        + (": missed " + "; ".join(c.name for c in failed) if failed else "")
+    )
+    if meta.get("profile"):
+        out.append("")
+        out.append(meta["profile"])
+    return "\n".join(out)
+
+
+def render_profile(imports: list[ImportReport], pipeline_profile: str) -> str:
+    out = ["Profile: start-up imports (PYTHONPROFILEIMPORTTIME, ms)"]
+    for report in imports:
+        out.append(f"  {report.label}: {report.modules} modules")
+        out.append("    top-level, cumulative: " + ", ".join(f"{m} {t:.1f}" for m, t in report.top_cumulative))
+        out.append("    any, self:             " + ", ".join(f"{m} {t:.1f}" for m, t in report.top_self))
+    out.append("")
+    out.append(f"Profile: papernet.parse(text).check() on {SIZES[-1]:,} layers (cProfile)")
+    out.append(pipeline_profile.rstrip())
+    return "\n".join(out)
+
+
+def _finite(value: Any) -> Any:
+    """The figures with NaN (a measurement that failed) as null, so the output is strict JSON."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+# ---- main --------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (3 cold, 1 in-process)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    parser.add_argument("--profile", action="store_true", help="also show import times and a cProfile of 10k layers")
+    parser.add_argument("--no-keras", action="store_true", help="skip the (slow) Keras VGG16 comparison")
+    args = parser.parse_args(argv)
+
+    cold_reps, inprocess_reps = (3, 1) if args.quick else (5, 3)
+    have_keras = importlib.util.find_spec("keras") is not None and not args.no_keras
+
+    commands: dict[str, tuple[str, list[str]]] = {
+        "python": ("python -c pass", [PYTHON, "-c", "pass"]),
+        "lark": ('python -c "import lark"', [PYTHON, "-c", "import lark"]),
+        "check": ("papernet check vgg16", [*PAPERNET, "check", "vgg16"]),
+        "summary_json": ("papernet summary vgg16 --format json", [*PAPERNET, "summary", "vgg16", "--format", "json"]),
+        "summary": ("papernet summary vgg16", [*PAPERNET, "summary", "vgg16"]),
+    }
+    if have_keras:
+        commands["keras"] = ("keras VGG16(weights=None) + summary()", [PYTHON, "-c", KERAS_VGG16])
+
+    with tempfile.TemporaryDirectory(prefix="papernet-bench-") as cwd:
+        cold = measure_cold(commands, cold_reps, cwd)
+        imports = [
+            import_report("import papernet, papernet.cli", [PYTHON, "-c", "import papernet, papernet.cli"], cwd),
+            import_report("papernet check vgg16", [*PAPERNET, "check", "vgg16"], cwd),
+            import_report("papernet summary --format json", [*PAPERNET, "summary", "vgg16", "--format", "json"], cwd),
+        ]
+
+    pipeline: list[PipelineResult] = []
+    errors = [f"{r.label}: {r.error}" for r in cold.values() if r.error]
+    errors += [f"{r.label}: {r.error}" for r in imports if r.error]
+    for size in SIZES:
+        try:
+            pipeline.append(measure_pipeline(size, inprocess_reps))
+        except Exception as exc:  # report it and carry on with what can be measured
+            errors.append(f"pipeline, {size:,} layers: {type(exc).__name__}: {exc}")
+
+    meta: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cold_reps": cold_reps,
+        "inprocess_reps": inprocess_reps,
+        "papernet": PAPERNET,
+    }
+    if args.profile:
+        meta["profile"] = render_profile(imports, profile_pipeline(SIZES[-1]))
+    checks = budget_checks(cold, imports, pipeline)
+
+    if args.json:
+        figures = {
+            "meta": meta,
+            "cold": {
+                key: {
+                    "label": r.label,
+                    "argv": r.argv,
+                    "median_wall_s": r.wall_s,
+                    "median_max_rss_mb": r.max_rss_mb,
+                    "runs": [asdict(run) for run in r.runs],
+                    "error": r.error,
+                }
+                for key, r in cold.items()
+            },
+            "imports": [
+                {
+                    "label": r.label,
+                    "tensorflow_imported": r.tensorflow,
+                    "heavy_modules": r.heavy,
+                    "modules": r.modules,
+                    "top_cumulative_ms": r.top_cumulative,
+                    "error": r.error,
+                }
+                for r in imports
+            ],
+            "pipeline": [asdict(p) for p in pipeline],
+            "budgets": [asdict(c) for c in checks],
+            "errors": errors,
+        }
+        print(json.dumps(_finite(figures), indent=2, allow_nan=False))
+    else:
+        print(render_table(meta, cold, imports, pipeline, checks))
+        if errors:
+            print("\nErrors:\n  " + "\n  ".join(errors))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
