@@ -653,7 +653,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
             "P006",
             "a section's lines must be indented",
             span,
-            "e.g.\n      defaults:\n        conv: stride 1, padding same",
+            "indent each line under `defaults:` or `train:`, e.g. `  conv: stride 1, padding same`",
         )
 
     word = _word_at(line_text, column)
