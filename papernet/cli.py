@@ -75,6 +75,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    output = _writable(args.output, "") if args.output else None
     network = _load(args)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
@@ -86,7 +87,7 @@ def run_summary(args: argparse.Namespace) -> int:
         "csv": report.to_csv,
         "html": report.to_html,
     }[args.format]
-    _emit(render(), args.output)
+    _emit(render(), output)
     return EXIT_SPEC_ERRORS if any(d.is_error for d in found) else EXIT_OK
 
 
@@ -103,6 +104,10 @@ def run_build(args: argparse.Namespace) -> int:
     network = _load(args)
     _report_and_stop_on_errors(network)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import keras  # noqa: F401
+    except ImportError:
+        raise UsageError("`papernet build` needs Keras: pip install 'papernet[keras]'") from None
     model = network.to_keras()
     descriptor, temporary = tempfile.mkstemp(suffix=".keras", dir=output.parent, prefix=f".{output.stem}.")
     os.close(descriptor)
@@ -247,7 +252,7 @@ def _parser() -> argparse.ArgumentParser:
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
     spec_and_adaptation(summary)
     summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")
-    summary.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    summary.add_argument("-o", "--output", metavar="FILE", help="write to this file instead of standard output")
     compile_ = command("compile", "generate Keras source for the network", run_compile)
     spec_and_adaptation(compile_, convention=False)
     compile_.add_argument("-o", "--output", metavar="FILE.py", help="write to this file instead of standard output")
