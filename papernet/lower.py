@@ -388,7 +388,7 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_pool(entry, attrs, state)
         case "global_maxpool" | "global_avgpool":
             op: ir.PoolOp = "max" if layer.kind == "global_maxpool" else "avg"
-            _emit(entry, state, "pool", rank=1, node=ir.GlobalPool2D(op=op, **_common(entry, state, "pool")))
+            _emit(state, rank=1, node=ir.GlobalPool2D(op=op, **_common(entry, state, "pool")))
         case "fc":
             _lower_fc(entry, attrs, is_last_fc, state)
         case "activation":
@@ -397,25 +397,19 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
                 activation = Activation("leaky_relu", 0.01)
                 attrs.mark("alpha", Origin.ASSUMED)
             node = ir.ActivationLayer(activation=activation, **_common(entry, state, _short(activation), attrs))
-            _emit(entry, state, "", node=node)
+            _emit(state, node=node)
         case "batchnorm":
-            _emit(entry, state, "", node=ir.BatchNorm(**_common(entry, state, "bn")))
+            _emit(state, node=ir.BatchNorm(**_common(entry, state, "bn")))
         case "lrn":
-            _emit(entry, state, "", node=ir.LRN(**_common(entry, state, "lrn")))
+            _emit(state, node=ir.LRN(**_common(entry, state, "lrn")))
         case "dropout":
             rate = attrs.get("rate", "rate", 0.5)
-            _emit(entry, state, "", node=ir.Dropout(rate=float(rate), **_common(entry, state, "dropout", attrs)))
+            _emit(state, node=ir.Dropout(rate=float(rate), **_common(entry, state, "dropout", attrs)))
         case "flatten":
-            _emit(entry, state, "", rank=1, node=ir.Flatten(**_common(entry, state, "flatten")))
+            _emit(state, rank=1, node=ir.Flatten(**_common(entry, state, "flatten")))
         case "reshape":
             shape = attrs.get("shape", "shape")
-            _emit(
-                entry,
-                state,
-                "",
-                rank=len(shape),
-                node=ir.Reshape(target_shape=shape, **_common(entry, state, "reshape")),
-            )
+            _emit(state, rank=len(shape), node=ir.Reshape(target_shape=shape, **_common(entry, state, "reshape")))
         case "zeropad":
             _lower_zeropad(entry, attrs, state)
         case _:
@@ -534,7 +528,7 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
     op: ir.PoolOp = "avg" if layer.kind == "avgpool" else "max"
     if op == "avg" and not attrs.has("kernel") and not attrs.has("stride"):
         attrs.mark("global", Origin.ASSUMED)
-        _emit(entry, state, "pool", rank=1, node=ir.GlobalPool2D(op="avg", **_common(entry, state, "pool", attrs)))
+        _emit(state, rank=1, node=ir.GlobalPool2D(op="avg", **_common(entry, state, "pool", attrs)))
         return
     window = attrs.get("kernel", "pool_size", (2, 2))
     stride = attrs.get("stride", "strides", window)
@@ -548,7 +542,7 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
         rounding=rounding,
         **_common(entry, state, "pool", attrs),
     )
-    _emit(entry, state, "pool", rank=3, node=node)
+    _emit(state, rank=3, node=node)
 
 
 def _lower_fc(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
@@ -593,7 +587,7 @@ def _lower_zeropad(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
         )
         _emit_invalid(entry, state)
         return
-    _emit(entry, state, "zeropad", rank=3, node=ir.ZeroPad2D(padding=padding, **_common(entry, state, "zeropad")))
+    _emit(state, rank=3, node=ir.ZeroPad2D(padding=padding, **_common(entry, state, "zeropad")))
 
 
 def _activation(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> Activation:
@@ -648,8 +642,8 @@ def _common(entry: _Flat, state: _Lowering, prefix: str, attrs: _Attributes | No
     }
 
 
-def _emit(entry: _Flat, state: _Lowering, prefix: str, *, node: Node, rank: int | None = -1) -> None:
-    del entry, prefix
+def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> None:
+    """Append a node; `rank` is the rank of its output where the node changes it."""
     state.nodes.append(node)
     state.names.add(node.name)
     if rank != -1:
@@ -660,10 +654,10 @@ def _emit_with_batchnorm(
     entry: _Flat, node: ir.Conv2D | ir.Dense, batchnorm: bool, activation: Activation, state: _Lowering, rank: int
 ) -> None:
     if not batchnorm:
-        _emit(entry, state, "", node=node, rank=rank)
+        _emit(state, node=node, rank=rank)
         return
     claims = node.claims
-    _emit(entry, state, "", node=replace(node, claims=Claims()), rank=rank)
+    _emit(state, node=replace(node, claims=Claims()), rank=rank)
     following: list[Node] = [ir.BatchNorm(name=f"{node.name}_bn", inputs=(len(state.nodes) - 1,), span=node.span)]
     if activation != ir.LINEAR:
         following.append(
@@ -676,18 +670,18 @@ def _emit_with_batchnorm(
         )
     following[-1] = replace(following[-1], claims=claims)
     for extra in following:
-        _emit(entry, state, "", node=extra)
+        _emit(state, node=extra)
 
 
 def _insert_flatten(entry: _Flat, state: _Lowering) -> None:
     name = _auto_name("flatten", state)
     node = ir.Flatten(name=name, inputs=(len(state.nodes) - 1,), span=entry.layer.span, implicit=True)
-    _emit(entry, state, "", node=node, rank=1)
+    _emit(state, node=node, rank=1)
 
 
 def _emit_invalid(entry: _Flat, state: _Lowering) -> None:
     node = ir.Invalid(text=entry.layer.kind, **_common(entry, state, "layer"))
-    _emit(entry, state, "", node=node, rank=None)
+    _emit(state, node=node, rank=None)
 
 
 # ---- validating stated values ---------------------------------------------------------
