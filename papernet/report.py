@@ -45,22 +45,10 @@ class Report:
     input: tuple[int, ...] | None
     convention: str
     rows: tuple[Row, ...]
-
-    @property
-    def total_params(self) -> int:
-        return sum(row.params for row in self.rows)
-
-    @property
-    def total_trainable(self) -> int:
-        return sum(row.trainable_params for row in self.rows)
-
-    @property
-    def total_macs(self) -> int:
-        return sum(row.macs for row in self.rows)
-
-    @property
-    def total_activations(self) -> int:
-        return sum(row.activations for row in self.rows)
+    total_params: int
+    total_trainable: int
+    total_macs: int
+    total_activations: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -240,7 +228,16 @@ def build_report(graph: Graph, inference: Inference) -> Report:
     rows = tuple(_row(node, info) for node, info in zip(graph.nodes, inference.layers, strict=True))
     first = graph.nodes[0] if graph.nodes else None
     input_shape = first.shape if isinstance(first, ir.Input) else None
-    return Report(graph.name, input_shape, inference.convention, rows)
+    return Report(
+        graph.name,
+        input_shape,
+        inference.convention,
+        rows,
+        inference.total_params,
+        inference.total_trainable,
+        inference.total_macs,
+        inference.total_activations,
+    )
 
 
 def _row(node: Node, info: Any) -> Row:
