@@ -197,7 +197,8 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
     except SpecNotFound as exc:
         raise SpecError([diag.error("P114", str(exc), base_span)], sources) from None
     if path.resolve() in loading:
-        raise SpecError([diag.error("P115", f"'{base_name}' starts from itself", base_span)], sources)
+        chain = " → ".join([*(p.name for p in loading), path.name])
+        raise SpecError([diag.error("P115", f"specs start from each other in a cycle: {chain}", base_span)], sources)
     base = _build(read_spec(path, display), display, path.parent, (*loading, path.resolve()))
     input_shape = _input_shape(spec)
     network = Network(base.graph, base.diagnostics, {**base.sources, **sources}, spec.file)

@@ -18,7 +18,7 @@ from typing import NoReturn, TextIO
 
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
-from papernet.diagnostics import Diagnostic, SpecError, render
+from papernet.diagnostics import Diagnostic, SpecError, printable, render
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SpecError as exc:
         _print_diagnostics(exc.diagnostics, exc.sources, sys.stderr)
+        _print_error_count(exc.diagnostics)
         return EXIT_SPEC_ERRORS
     except KeyboardInterrupt:
         print("papernet: interrupted", file=sys.stderr)
@@ -61,9 +62,7 @@ def run_check(args: argparse.Namespace) -> int:
     network = _load(args)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
-    errors = sum(d.is_error for d in found)
-    if errors:
-        print(f"{network.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+    if _print_error_count(found):
         return EXIT_SPEC_ERRORS
     inference = network.infer(args.convention)
     count = len(network.graph.nodes)
@@ -113,6 +112,7 @@ def run_build(args: argparse.Namespace) -> int:
     os.close(descriptor)
     try:
         model.save(temporary)
+        _give_ordinary_mode(Path(temporary), output)
         os.replace(temporary, output)
     finally:
         Path(temporary).unlink(missing_ok=True)
@@ -158,6 +158,14 @@ def _print_diagnostics(found: Sequence[Diagnostic], sources: dict[str, str], str
         print(render(diagnostic, sources), file=stream, end="\n\n")
 
 
+def _print_error_count(found: Sequence[Diagnostic]) -> int:
+    errors = [d for d in found if d.is_error]
+    if errors:
+        where = printable(errors[0].span.file) + ": " if errors[0].span is not None else ""
+        print(f"{where}{len(errors)} error{'s' if len(errors) != 1 else ''}", file=sys.stderr)
+    return len(errors)
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -171,13 +179,27 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        _give_ordinary_mode(Path(temporary), path)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def _give_ordinary_mode(temporary: Path, final: Path) -> None:
+    """mkstemp makes files 0600; give the new file the old file's mode, or what the umask allows."""
+    if final.exists():
+        mode = final.stat().st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    temporary.chmod(mode)
+
+
 def _writable(name: str, suffix: str) -> Path:
+    if not name.strip():
+        raise UsageError("the output file name is empty")
     path = Path(name)
     if suffix == ".keras" and path.suffix != ".keras":
         raise UsageError(f"'{name}': a Keras model file must end in .keras")

@@ -83,14 +83,15 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     """One diagnostic as text: the headline, the source line with carets, help lines."""
     d = diagnostic
     kind = f"{d.severity.value}[{d.code}]"
+    message = printable(d.message)
     if d.span is None or d.span.line == 0:
         where = d.span.file + ": " if d.span is not None else ""
-        lines = [f"{where}{kind}: {d.message}"]
+        lines = [f"{printable(where)}{kind}: {message}"]
     else:
-        lines = [f"{d.span.file}:{d.span.line}:{d.span.column}: {kind}: {d.message}"]
+        lines = [f"{printable(d.span.file)}:{d.span.line}:{d.span.column}: {kind}: {message}"]
         lines += _source_excerpt(d.span, sources.get(d.span.file))
-    lines += [f"  = note: {note}" for note in d.notes]
-    lines += [f"  = help: {text}" for text in d.help]
+    lines += [f"  = note: {printable(note)}" for note in d.notes]
+    lines += [f"  = help: {printable(text)}" for text in d.help]
     return "\n".join(lines)
 
 

@@ -221,7 +221,7 @@ def _spatial(
         pad_total = pads[axis][0] + pads[axis][1]
         k_eff = shapes.effective_kernel(k, d)
         if size + pad_total < k_eff:
-            problems.append(_kernel_too_large(node, shape, axis, k_eff, pad_total))
+            problems.append(_kernel_too_large(node, shape, axis, k_eff, pads[axis]))
             return None, problems
         exact = shapes.exact_output_size(size, k, s, pad_total, d)
         if exact.denominator != 1 and rounding == "exact":
@@ -297,11 +297,15 @@ def _not_an_integer(
     return diag.error("P201", message, node.span, *help_lines)
 
 
-def _kernel_too_large(node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pad_total: int) -> Diagnostic:
-    padded = f" (+{pad_total} padding)" if pad_total else ""
+def _kernel_too_large(
+    node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pads: tuple[int, int]
+) -> Diagnostic:
+    stride = node.strides[axis]
+    formula = arithmetic(shape[axis], pads, k_eff, stride)
+    value = _fraction_text(shapes.exact_output_size(shape[axis], k_eff, stride, sum(pads)))
     message = (
-        f"{ir.describe(node)}: its {k_eff}-pixel window is larger than its {dims(shape)} input"
-        f"{padded}{_axis_word(shape, axis)}"
+        f"{ir.describe(node)} on {dims(shape)} gives {formula} = {value}{_axis_word(shape, axis)}: "
+        f"its {k_eff}-pixel window is larger than its padded input"
     )
     return diag.error(
         "P203", message, node.span, "remove a downsampling layer before it, use a larger input, or use `padding same`"

@@ -26,13 +26,15 @@ from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Node, Origin
 from papernet.parse import MAX_DIGITS
 from papernet.span import Span
-from papernet.syntax import DefaultsLine, Item, Layer, Option, Spec
+from papernet.syntax import DefaultsLine, Group, Item, Layer, Option, Spec
 
 MAX_DIMENSION = 1_000_000
 """Largest size, filter or unit count a spec may state."""
 MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 """Largest number of layers a spec may expand to."""
+MAX_NESTING = 32
+"""Deepest nesting of brackets."""
 
 BUILTIN_DEFAULTS_DOC = """\
 conv     stride 1, padding valid (P = 0), exact division, bias on, activation relu
@@ -98,7 +100,7 @@ _OPTION_WORDS = {
     "units": "units",
     "rate": "a rate",
     "size": "a size",
-    "shape": "a shape",
+    "shape": "a size",
     "channels": "a colour",
 }
 
@@ -128,6 +130,7 @@ class _Flat:
     layer: Layer
     label: str | None
     claims: Claims
+    label_span: Span | None = None
     fused: Option | None = None  # an activation word fused into this conv/FC
     fused_linear: bool = False  # an explicit activation follows after a batch norm
 
@@ -152,12 +155,20 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
     state = _Lowering(spec.file, {})
     state.defaults = _read_defaults(spec.defaults, state)
     items = [item for chain in spec.chains for item in chain]
-    total = sum(_expanded_size(item) for item in items)
-    if total > MAX_LAYERS:
+    too_deep = _too_deep(items)
+    if too_deep is not None:
+        state.error("P104", f"brackets nest more than {MAX_NESTING} deep", too_deep.span)
+        return ir.Graph(name, ()), state.diagnostics
+    sizes = [_expanded_size(item) for item in items]
+    if sum(sizes) > MAX_LAYERS:
+        running = 0
+        crossing = next(
+            item for item, size in zip(items, sizes, strict=True) if (running := running + size) > MAX_LAYERS
+        )
         state.error(
             "P104",
-            f"the spec expands to {total:,} layers; papernet's limit is {MAX_LAYERS:,}",
-            items[0].span if items else None,
+            f"the spec expands to {sum(sizes):,} layers; papernet's bound is {MAX_LAYERS:,}",
+            crossing.repeat_span or crossing.span,
             "check the repetition counts",
         )
         return ir.Graph(name, ()), state.diagnostics
@@ -217,6 +228,18 @@ def _not_applicable(key: str, kind: str) -> str:
 # ---- expansion --------------------------------------------------------------------
 
 
+def _too_deep(items: Sequence[Item]) -> Group | None:
+    """The first group nested deeper than MAX_NESTING, found without recursion."""
+    stack = [(item, 0) for item in items]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item.element, Group):
+            if depth >= MAX_NESTING:
+                return item.element
+            stack += [(inner, depth + 1) for part in item.element.parts for inner in part]
+    return None
+
+
 def _expanded_size(item: Item) -> int:
     repeat = max(1, min(item.repeat, MAX_REPEAT))
     if isinstance(item.element, Layer):
@@ -239,7 +262,7 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
         for round_ in range(repeat):
             expanded += _expand_element(item, repeat, round_, state)
         if item.label is not None:
-            expanded = _apply_label(expanded, item.label)
+            expanded = _apply_label(expanded, item.label, item.label_span)
         if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
             expanded[-1] = replace(expanded[-1], claims=item.claims)
         yield from expanded
@@ -264,10 +287,10 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> l
     return inner
 
 
-def _apply_label(expanded: list[_Flat], label: str) -> list[_Flat]:
+def _apply_label(expanded: list[_Flat], label: str, span: Span | None) -> list[_Flat]:
     if len(expanded) == 1:
-        return [replace(expanded[0], label=expanded[0].label or label)]
-    return [replace(f, label=f.label or f"{label}_{i + 1}") for i, f in enumerate(expanded)]
+        return [replace(expanded[0], label=expanded[0].label or label, label_span=expanded[0].label_span or span)]
+    return [f if f.label else replace(f, label=f"{label}_{i + 1}", label_span=span) for i, f in enumerate(expanded)]
 
 
 def _check_duplicate_labels(flat: Sequence[_Flat], state: _Lowering) -> None:
@@ -280,11 +303,11 @@ def _check_duplicate_labels(flat: Sequence[_Flat], state: _Lowering) -> None:
             state.error(
                 "P106",
                 f"the label '{entry.label}' is used twice (first on line {first.line})",
-                entry.layer.span,
+                entry.label_span or entry.layer.span,
                 "labels name layers in reports and in Keras, so each must be unique",
             )
         else:
-            seen[entry.label] = entry.layer.span
+            seen[entry.label] = entry.label_span or entry.layer.span
 
 
 # ---- activation fusion --------------------------------------------------------------
@@ -466,7 +489,9 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
 
 
 def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
-    if kind in ("maxpool", "avgpool", "pool"):
+    if kind == "pool":  # a bare POOL is a max pool, as in cs231n's notation
+        return {**state.defaults.get("pool", {}), **state.defaults.get("maxpool", {})}
+    if kind in ("maxpool", "avgpool"):
         return {**state.defaults.get("pool", {}), **state.defaults.get(kind, {})}
     return state.defaults.get(kind, {})
 

@@ -67,7 +67,7 @@ def parse(text: str, file: str = "<string>") -> Spec:
             [
                 diag.error(
                     "P005",
-                    "the spec is empty",
+                    "the spec is empty" if not text.strip() else "the spec has only comments, no layers",
                     span,
                     "a spec starts with `input H×W×C` and lists layers, e.g. `conv3-64, maxpool, FC-10`",
                 )
@@ -307,7 +307,7 @@ class _Builder(Transformer[Token, Any]):
         return tuple(children)
 
     def item(self, children: list[Any]) -> Item:
-        label = None
+        label = label_span = None
         repeat, repeat_span = 1, None
         element: Layer | Group | None = None
         shape = shape_span = None
@@ -315,7 +315,7 @@ class _Builder(Transformer[Token, Any]):
         for child in children:
             match child:
                 case Token(type="LABEL"):
-                    label = str(child)
+                    label, label_span = str(child), self._tok(child)
                 case Token(type="REPEAT"):
                     repeat, repeat_span = to_int(re.sub(r"\D", "", child)), self._tok(child)
                 case Layer() | Group():
@@ -328,7 +328,7 @@ class _Builder(Transformer[Token, Any]):
                     ops = q
         assert element is not None
         claims = Claims(shape, shape_span, params, ops)
-        return Item(element, label, repeat, repeat_span, claims, self._span(children))
+        return Item(element, label, label_span, repeat, repeat_span, claims, self._span(children))
 
     def group(self, children: list[Any]) -> Group:
         parts = tuple(c for c in children if isinstance(c, tuple))
@@ -612,16 +612,17 @@ OPTION_WORDS = (
     "flops",
 )
 
-_LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "MAXPOOL", "POOL_WORD", "ACT", "DROPOUT_KW"}
+_LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "POOL_WORD", "DROPOUT_KW", "FLATTEN_KW"}
 
 _EXPECTED_PHRASES: tuple[tuple[Callable[[set[str]], bool], str], ...] = (
     (lambda e: bool(e & _LAYER_START_TERMINALS), "a layer such as conv3-64, maxpool or FC-4096"),
-    (lambda e: "RSQB" in e, "',' or ']'"),
+    (lambda e: "STRIDE_KW" in e, "an option such as `stride 2`, a ',' or the end of the line"),
+    (lambda e: "_SEP" in e, "a ',' or the end of the line"),
     (lambda e: "DIMS" in e and "INT" in e, "a size such as 224x224x3 or 784"),
     (lambda e: "DIMS" in e, "a size such as 3x3"),
     (lambda e: "QUANTITY" in e, "a figure such as 34,944 or 105M"),
-    (lambda e: "INT" in e, "a whole number"),
     (lambda e: "FLOAT" in e or "PERCENT" in e, "a number"),
+    (lambda e: "INT" in e, "a whole number"),
     (lambda e: "ACT" in e, "an activation such as relu"),
     (lambda e: "STRING" in e, "a quoted name"),
     (lambda e: "_NL" in e, "the end of the line"),
@@ -657,10 +658,13 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         )
 
     word = _word_at(line_text, column)
+    special = _special_case(word, file, line, column)
+    if special is not None:
+        return special
     if isinstance(exc, UnexpectedCharacters) or (isinstance(exc, UnexpectedToken) and exc.token.type != "$END"):
         width = max(1, len(word))
         span = Span(file, line, column, line, column + width)
-        phrase = _describe_expected(expected)
+        phrase = _describe_expected(expected, unclosed is not None)
         before = _previous_text(line_text, column)
         if word and word[0].isalpha() and not _is_known_word(word):
             suggestion = did_you_mean(word)
@@ -679,6 +683,18 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     return diag.error("P001", f"the spec ends too early: expected {phrase}", span)
 
 
+def _special_case(word: str, file: str, line: int, column: int) -> Diagnostic | None:
+    """Mistakes common enough to deserve their own words."""
+    span = Span(file, line, column, line, column + max(1, len(word)))
+    if re.match(r"-\d", word):
+        return diag.error("P102", f"sizes, counts and rates cannot be negative: '{word}'", span)
+    if re.fullmatch(r"[x×*X]\d+", word):
+        return diag.error(
+            "P001", f"a second repetition count '{word}'", span, "write one count: `conv3-64 x6`, not `x2 x3`"
+        )
+    return None
+
+
 def _dedent_diagnostic(text: str, file: str, line: int | None = None) -> Diagnostic:
     lines = text.split("\n")
     line = line or _inconsistent_indentation(lines)
@@ -693,6 +709,8 @@ def _dedent_diagnostic(text: str, file: str, line: int | None = None) -> Diagnos
 
 
 def _follows_section_header(lines: Sequence[str], line: int) -> bool:
+    if line > len(lines) or lines[line - 1][:1] in (" ", "\t"):
+        return False
     previous = next((text for text in reversed(lines[: line - 1]) if not _is_blank_or_comment(text)), "")
     return re.fullmatch(r"\s*(defaults|train(ing)?)\s*:\s*(#.*)?", previous, re.IGNORECASE) is not None
 
@@ -749,8 +767,10 @@ def _previous_text(line_text: str, column: int) -> str:
     return match.group() if match else before[-1]
 
 
-def _describe_expected(expected: set[str]) -> str:
+def _describe_expected(expected: set[str], in_bracket: bool = False) -> str:
     expected = {"POOL_WORD" if name in ("MAXPOOL", "AVGPOOL", "BARE_POOL") else name for name in expected}
+    if in_bracket and "RSQB" in expected and not expected & _LAYER_START_TERMINALS:
+        return "a ',' or the ']' that closes the group"
     for test, phrase in _EXPECTED_PHRASES:
         if test(expected):
             return phrase

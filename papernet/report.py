@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from papernet import ir
+from papernet.diagnostics import printable
 from papernet.infer import Inference, dims
 from papernet.ir import Graph, Node, Origin
 
@@ -168,10 +169,14 @@ class Report:
         return lines
 
     def to_table(self) -> Table:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(
-            title=self.network, title_justify="left", caption="\n".join(self.footer()), caption_justify="left"
+            title=escape(printable(self.network)),
+            title_justify="left",
+            caption="\n".join(self.footer()),
+            caption_justify="left",
         )
         for header, justify in (
             ("#", "right"),

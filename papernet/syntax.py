@@ -41,6 +41,7 @@ class Group:
 class Item:
     element: Layer | Group
     label: str | None
+    label_span: Span | None
     repeat: int
     repeat_span: Span | None
     claims: Claims

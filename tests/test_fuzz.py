@@ -1,0 +1,180 @@
+"""No input crashes papernet: the only exception a spec can cause is `SpecError`, with diagnostics.
+
+Inputs: random text, random sequences of the notation's own words (which get much deeper into
+the grammar than random characters do), and random mutations of the shipped specs (characters
+deleted, duplicated, swapped, inserted from all of Unicode, the text truncated). Each goes through
+`papernet.parse(...)` and then `.check()` and `.summary()`; a smaller number goes through the
+command line in-process, where the exit code must be 0 or 1 and stderr must never hold a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import papernet
+from papernet.resources import shipped_specs
+
+SPECS = {name: path.read_text(encoding="utf-8") for name, path in shipped_specs().items()}
+
+API_SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+CLI_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+WORDS = [
+    # layers
+    "conv3-64", "conv11-96/4", "conv1-256", "conv", "CONV", "convolution", "conv 3x3/2, 64", "3×3, 64",
+    "96 11x11 filters", "maxpool", "max pool", "avgpool", "average pool", "POOL", "global", "3×3 max pool",
+    "FC-4096", "FC-10", "fc", "FC", "dense", "1000-d fc", "relu", "leaky relu", "elu", "tanh", "sigmoid", "gelu",
+    "linear", "softmax", "soft-max", "BN", "batch norm", "LRN", "dropout", "dropout (40%)", "flatten",
+    "reshape", "zeropad", "pad", "input", "INPUT", "inception(3a)", "conv dw 3×3/2",
+    # options and claims
+    "stride", "stride 2", "at stride 4", "pad 1", "padding same", "padding valid", "same", "valid", "dilation 2",
+    "groups 2", "activation relu", "bias off", "no bias", "floor", "ceil", "filters 64", "units 10", "rate 0.5",
+    "-> 55×55×96", "params 34,944", "ops 105M", "total params 138M", "total mult-adds 15.5G",
+    # sizes and numbers
+    "0", "1", "2", "3", "7", "64", "224", "1000000000", "999999999999999999999", "0.5", "50", "40%", "-1",
+    "224x224x3", "224×224", "28x28", "784", "0x0x3", "1x1", "3x3", "11x11/4", "x2", "×3", "*2", "x0", "x10000",
+    # structure
+    ",", "->", "→", "–", "-", "[", "]", ";", "(", ")", ":", "conv1:", "fc6:", "#", "# comment", "\n", "\n  ",
+    "\t", "\r\n", "\r", "defaults:\n  conv: 3x3, 16\n", "defaults:", "train:\n  epochs 74\n", "train:",
+    'network "x"', "from vgg11", "from nosuch", "from itself", "classes 10", "regression 224x224x1",
+    # the odd character
+    "\x00", "\ufeff", "\u2028", "\u202e", "é", "\x1b[31m", "\\", '"', "'",
+]  # fmt: skip
+
+
+def assert_only_spec_errors(text: str) -> None:
+    """Parse, check and summarise `text`; a `SpecError` is fine, anything else is a bug."""
+    try:
+        net = papernet.parse(text)
+        found = net.check()
+        report = net.summary()
+        report.to_text()
+        report.to_json()
+    except papernet.SpecError as error:
+        assert error.diagnostics, "a SpecError without diagnostics"
+        for diagnostic in error.diagnostics:
+            assert re.fullmatch(r"P\d{3}", diagnostic.code), diagnostic
+            assert diagnostic.span is not None, diagnostic
+            assert diagnostic.message.strip(), diagnostic
+        str(error)  # rendering must not fail either
+        return
+    for diagnostic in found:
+        assert re.fullmatch(r"P\d{3}", diagnostic.code), diagnostic
+        assert diagnostic.message.strip(), diagnostic
+
+
+@st.composite
+def mutated_spec(draw: st.DrawFn) -> str:
+    text = list(draw(st.sampled_from(sorted(SPECS.values()))))
+    for _ in range(draw(st.integers(1, 8))):
+        if not text:
+            break
+        index = draw(st.integers(0, len(text) - 1))
+        operation = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "insert_word", "truncate"]))
+        if operation == "delete":
+            del text[index]
+        elif operation == "duplicate":
+            text.insert(index, text[index])
+        elif operation == "swap":
+            other = draw(st.integers(0, len(text) - 1))
+            text[index], text[other] = text[other], text[index]
+        elif operation == "insert":
+            text.insert(index, draw(st.characters()))
+        elif operation == "insert_word":
+            text[index:index] = list(draw(st.sampled_from(WORDS)))
+        else:
+            text = text[:index]
+    return "".join(text)
+
+
+def word_soup() -> st.SearchStrategy[str]:
+    separators = st.sampled_from([" ", " ", ", ", "\n", " -> ", ""])
+    pieces = st.lists(st.tuples(st.sampled_from(WORDS), separators), max_size=25)
+    body = pieces.map(lambda parts: "".join(word + sep for word, sep in parts))
+    return st.tuples(st.sampled_from(["", "input 224x224x3\n", "input 32x32x3\n", "input 784\n"]), body).map("".join)
+
+
+# ---- through the Python API ------------------------------------------------------------------------
+
+
+@API_SETTINGS
+@given(st.text())
+@example("")
+@example("\x00")
+@example("\ufeff")
+@example("\udcff")
+@example("[" * 500)
+@example("input 28x28\n" + "[" * 200 + "conv3-8" + "]" * 200)
+@example("input 28x28\n" + "conv3-8 x10000\n" * 11)
+@example("input 9999999999999x9999999999999\nconv3-8\n")
+def test_random_text(text: str) -> None:
+    assert_only_spec_errors(text)
+
+
+@API_SETTINGS
+@given(word_soup())
+def test_random_notation(text: str) -> None:
+    assert_only_spec_errors(text)
+
+
+@API_SETTINGS
+@given(mutated_spec())
+def test_mutated_shipped_specs(text: str) -> None:
+    assert_only_spec_errors(text)
+
+
+@pytest.mark.parametrize("depth", [100, 1_000, 10_000])
+def test_deeply_nested_brackets(depth: int) -> None:
+    """Nesting is bounded like repetition: past the bound, a diagnostic, not a RecursionError."""
+    assert_only_spec_errors("input 28x28\n" + "[" * depth + "conv3-8 pad 1" + "]" * depth + "\n")
+
+
+def test_shipped_specs_themselves_are_clean() -> None:
+    """The mutations start from specs that are themselves free of errors (the fuzzing baseline)."""
+    for name in SPECS:
+        net = papernet.load(name)
+        assert not net.errors(), name
+
+
+# ---- through the command line ------------------------------------------------------------------
+
+
+def _run_cli_on(run_cli: Callable[..., Any], path: Path, data: bytes, *command: str) -> Any:
+    path.write_bytes(data)
+    result = run_cli(*command, str(path))
+    assert result.code in (0, 1), (result.code, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+    if result.code == 1:
+        assert re.search(r"error\[P\d{3}\]", result.stderr), result.stderr
+    return result
+
+
+@CLI_SETTINGS
+@given(data=mutated_spec(), command=st.sampled_from(["check", "summary"]))
+def test_cli_on_mutated_specs(run_cli: Callable[..., Any], tmp_path: Path, data: str, command: str) -> None:
+    _run_cli_on(run_cli, tmp_path / "mutant.pn", data.encode("utf-8", errors="surrogatepass"), command)
+
+
+@CLI_SETTINGS
+@given(data=st.binary(max_size=300))
+def test_cli_on_random_bytes(run_cli: Callable[..., Any], tmp_path: Path, data: bytes) -> None:
+    _run_cli_on(run_cli, tmp_path / "bytes.pn", data, "check")
+
+
+@CLI_SETTINGS
+@given(text=word_soup())
+def test_cli_on_random_notation(run_cli: Callable[..., Any], tmp_path: Path, text: str) -> None:
+    _run_cli_on(run_cli, tmp_path / "soup.pn", text.encode("utf-8"), "check")
