@@ -196,6 +196,8 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         path, display = resolve(base_name, directory)
     except SpecNotFound as exc:
         raise SpecError([diag.error("P114", str(exc), base_span)], sources) from None
+    if not display.startswith("specs/"):  # a file beside this spec: show it beside this spec's name
+        display = str(Path(spec.file).parent / path.name)
     if path.resolve() in loading:
         chain = " → ".join([*(p.name for p in loading), path.name])
         raise SpecError([diag.error("P115", f"specs start from each other in a cycle: {chain}", base_span)], sources)

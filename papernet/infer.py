@@ -194,6 +194,12 @@ def _conv(node: ir.Conv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
 def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
     if len(shape) != 3:
         return LayerInfo(None), [_needs_image(node, shape)]
+    if isinstance(node.padding, tuple) and any(
+        side > node.pool_size[axis] // 2 for axis, pads in enumerate(node.padding) for side in pads
+    ):
+        message = f"{ir.describe(node)} is padded by more than half its window"
+        help_text = "Caffe and PyTorch reject such padding: a window could then see only padding"
+        return LayerInfo(None), [diag.error("P208", message, node.span, help_text)]
     spatial, problems = _spatial(node, node.pool_size, node.strides, node.padding, (1, 1), node.rounding, shape)
     if spatial is None:
         return LayerInfo(None), problems
@@ -293,7 +299,8 @@ def _not_an_integer(
         f"{_axis_word(shape, axis)}, not an integer"
     )
     target = node.claims.shape[axis] if node.claims.shape is not None and len(node.claims.shape) == 3 else None
-    help_lines = shapes.integer_fixes(size, stride, pads, k_eff, target, square=shape[0] == shape[1])
+    max_pad = node.pool_size[axis] // 2 if isinstance(node, ir.Pool2D) else None  # more is P208
+    help_lines = shapes.integer_fixes(size, stride, pads, k_eff, target, square=shape[0] == shape[1], max_pad=max_pad)
     return diag.error("P201", message, node.span, *help_lines)
 
 

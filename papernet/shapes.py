@@ -109,7 +109,13 @@ def receptive_field(previous: int, kernel: int, jump: int, dilation: int = 1) ->
 
 
 def integer_fixes(
-    size: int, stride: int, pads: tuple[int, int], k_eff: int, target: int | None, square: bool = True
+    size: int,
+    stride: int,
+    pads: tuple[int, int],
+    k_eff: int,
+    target: int | None,
+    square: bool = True,
+    max_pad: int | None = None,
 ) -> list[str]:
     """Help lines for a division that is not exact: input sizes, paddings and roundings that fix it.
 
@@ -133,7 +139,7 @@ def integer_fixes(
         exact_input = (target - 1) * stride + k_eff - pad_total
         if exact_input > 0:
             fits.append(f"input {show(exact_input)} with {pad_text}")
-        for pad in range(0, k_eff + 1):
+        for pad in range(0, (k_eff if max_pad is None else max_pad) + 1):
             numerator = size + 2 * pad - k_eff
             if numerator >= 0 and numerator // stride + 1 == target and 2 * pad != pad_total:
                 mode = "exact" if numerator % stride == 0 else "floor"
@@ -146,13 +152,22 @@ def integer_fixes(
         if fits:
             return [f"the declared {show(target)} fits " + ", or ".join(fits[:2])]
         return [f"no input size or padding near {size} gives the declared {target}"]
-    below = next(w for w in range(size, 0, -1) if (w + pad_total - k_eff) % stride == 0 and w + pad_total >= k_eff)
-    above = next(w for w in range(size, size + stride + 1) if (w + pad_total - k_eff) % stride == 0)
-    out_below = (below + pad_total - k_eff) // stride + 1
-    out_above = (above + pad_total - k_eff) // stride + 1
+    exact_sizes = [
+        w
+        for w in range(max(1, size - stride), size + stride + 1)
+        if w + pad_total >= k_eff and (w + pad_total - k_eff) % stride == 0
+    ]
+    below = [w for w in exact_sizes if w < size][-1:]
+    above = [w for w in exact_sizes if w > size][:1]
+    nearest = below + above
+    outputs = " or ".join(str((w + pad_total - k_eff) // stride + 1) for w in nearest)
+    lines = [f"input {' or '.join(show(w) for w in nearest)} divides exactly ({outputs})"] if nearest else []
     floor_size = padded_output_size(size, k_eff, stride, pad_total)
     ceil_size = padded_output_size(size, k_eff, stride, pad_total, rounding="ceil")
-    return [
-        f"input {show(below)} or {show(above)} divides exactly ({out_below} or {out_above})",
-        f"or write `floor` to get {floor_size} (TensorFlow, PyTorch) or `ceil` to get {ceil_size} (Caffe pooling)",
-    ]
+    if floor_size == ceil_size:
+        lines.append(f"or write `floor` (or `ceil`) to get {floor_size}")
+    else:
+        lines.append(
+            f"or write `floor` to get {floor_size} (TensorFlow, PyTorch) or `ceil` to get {ceil_size} (Caffe pooling)"
+        )
+    return lines

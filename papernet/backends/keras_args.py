@@ -66,7 +66,13 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             )
             return [LayerCall("BatchNormalization", (), kwargs, node.name)]
         case ir.LRN():
-            kwargs = (("size", node.size), ("k", node.k), ("alpha", node.alpha), ("beta", node.beta))
+            kwargs = _drop_defaults(
+                (("size", node.size), ("k", node.k), ("alpha", node.alpha), ("beta", node.beta)),
+                size=5,
+                k=2.0,
+                alpha=1e-4,
+                beta=0.75,
+            )
             return [LayerCall("LocalResponseNormalization", (), kwargs, node.name)]
         case ir.Dropout():
             return [LayerCall("Dropout", (node.rate,), (), node.name)]

@@ -20,10 +20,13 @@ class LocalResponseNormalization(keras.layers.Layer):
     def call(self, inputs):
         squared = ops.square(inputs)
         half = self.size // 2
-        padded = ops.pad(squared, [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]])
+        padding = [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]]
+        padded = ops.pad(squared, padding)
         channels = ops.shape(inputs)[-1]
         window = sum(padded[..., i : i + channels] for i in range(self.size))
         return inputs / ops.power(self.k + self.alpha * window, self.beta)
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta}
+        config = super().get_config()
+        config.update(size=self.size, k=self.k, alpha=self.alpha, beta=self.beta)
+        return config

@@ -16,13 +16,16 @@ class LocalResponseNormalization(keras.layers.Layer):
     def call(self, inputs):
         squared = ops.square(inputs)
         half = self.size // 2
-        padded = ops.pad(squared, [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]])
+        padding = [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]]
+        padded = ops.pad(squared, padding)
         channels = ops.shape(inputs)[-1]
         window = sum(padded[..., i : i + channels] for i in range(self.size))
         return inputs / ops.power(self.k + self.alpha * window, self.beta)
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta}
+        config = super().get_config()
+        config.update(size=self.size, k=self.k, alpha=self.alpha, beta=self.beta)
+        return config
 
 
 def build_alexnet():
@@ -32,17 +35,13 @@ def build_alexnet():
     # specs/alexnet.pn:11: conv1: conv11-96/4 -> 55×55×96
     x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(inputs)
     # specs/alexnet.pn:12: LRN
-    x = LocalResponseNormalization(
-        size=5, k=2.0, alpha=0.0001, beta=0.75, name="lrn1"
-    )(x)
+    x = LocalResponseNormalization(name="lrn1")(x)
     # specs/alexnet.pn:13: max pool 3×3, stride 2 -> 27×27×96
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
     # specs/alexnet.pn:14: conv2: conv5-256 pad 2 -> 27×27×256
     x = layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2")(x)
     # specs/alexnet.pn:15: LRN
-    x = LocalResponseNormalization(
-        size=5, k=2.0, alpha=0.0001, beta=0.75, name="lrn2"
-    )(x)
+    x = LocalResponseNormalization(name="lrn2")(x)
     # specs/alexnet.pn:16: max pool 3×3, stride 2 -> 13×13×256
     x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
     # specs/alexnet.pn:17: conv3: conv3-384 pad 1 -> 13×13×384

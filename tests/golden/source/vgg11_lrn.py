@@ -16,13 +16,16 @@ class LocalResponseNormalization(keras.layers.Layer):
     def call(self, inputs):
         squared = ops.square(inputs)
         half = self.size // 2
-        padded = ops.pad(squared, [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]])
+        padding = [[0, 0], [0, 0], [0, 0], [half, self.size - 1 - half]]
+        padded = ops.pad(squared, padding)
         channels = ops.shape(inputs)[-1]
         window = sum(padded[..., i : i + channels] for i in range(self.size))
         return inputs / ops.power(self.k + self.alpha * window, self.beta)
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta}
+        config = super().get_config()
+        config.update(size=self.size, k=self.k, alpha=self.alpha, beta=self.beta)
+        return config
 
 
 def build_vgg_11_lrn():
@@ -32,9 +35,7 @@ def build_vgg_11_lrn():
     # specs/vgg11_lrn.pn:10: conv3-64
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv1")(inputs)
     # specs/vgg11_lrn.pn:11: LRN
-    x = LocalResponseNormalization(
-        size=5, k=2.0, alpha=0.0001, beta=0.75, name="lrn1"
-    )(x)
+    x = LocalResponseNormalization(name="lrn1")(x)
     # specs/vgg11_lrn.pn:12: maxpool
     x = layers.MaxPooling2D(2, name="pool1")(x)
     # specs/vgg11_lrn.pn:13: conv3-128

@@ -8,33 +8,33 @@ def build_vgg_11_regression():
     """VGG-11 regression: 334,337,408 parameters, output 224×224×1."""
     # specs/vgg11_regression.pn:6: input 224x224x3
     inputs = keras.Input(shape=(224, 224, 3), name="input")
-    # <specs dir>/vgg11.pn:12: conv3-64
+    # specs/vgg11.pn:12: conv3-64
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv1")(inputs)
-    # <specs dir>/vgg11.pn:13: maxpool
+    # specs/vgg11.pn:13: maxpool
     x = layers.MaxPooling2D(2, name="pool1")(x)
-    # <specs dir>/vgg11.pn:14: conv3-128
+    # specs/vgg11.pn:14: conv3-128
     x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv2")(x)
-    # <specs dir>/vgg11.pn:15: maxpool
+    # specs/vgg11.pn:15: maxpool
     x = layers.MaxPooling2D(2, name="pool2")(x)
-    # <specs dir>/vgg11.pn:16: conv3-256, conv3-256
+    # specs/vgg11.pn:16: conv3-256, conv3-256
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv3")(x)
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv4")(x)
-    # <specs dir>/vgg11.pn:17: maxpool
+    # specs/vgg11.pn:17: maxpool
     x = layers.MaxPooling2D(2, name="pool3")(x)
-    # <specs dir>/vgg11.pn:18: conv3-512, conv3-512
+    # specs/vgg11.pn:18: conv3-512, conv3-512
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv5")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv6")(x)
-    # <specs dir>/vgg11.pn:19: maxpool
+    # specs/vgg11.pn:19: maxpool
     x = layers.MaxPooling2D(2, name="pool4")(x)
-    # <specs dir>/vgg11.pn:20: conv3-512, conv3-512
+    # specs/vgg11.pn:20: conv3-512, conv3-512
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv7")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv8")(x)
-    # <specs dir>/vgg11.pn:21: maxpool
+    # specs/vgg11.pn:21: maxpool
     x = layers.MaxPooling2D(2, name="pool5")(x)
-    # <specs dir>/vgg11.pn:22: FC-4096
+    # specs/vgg11.pn:22: FC-4096
     x = layers.Flatten(name="flatten1")(x)
     x = layers.Dense(4096, activation="relu", name="fc1")(x)
-    # <specs dir>/vgg11.pn:23: FC-4096
+    # specs/vgg11.pn:23: FC-4096
     x = layers.Dense(4096, activation="relu", name="fc2")(x)
     # specs/vgg11_regression.pn:7: regression 224x224x1
     x = layers.Dense(50176, name="fc3")(x)
