@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -401,11 +402,12 @@ def render_table(
         f"fresh processes (+1 warm-up); in-process: best of {meta['inprocess_reps']}"
     )
     out.append(f"  children: {' '.join(meta['papernet'])}; bytecode: {meta['bytecode']}")
-    load = meta["load_average"]
-    out.append(
-        f"  load average (1/5/15 min) before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
-        f"after: {load[3]:.2f} {load[4]:.2f} {load[5]:.2f} (above ~0.3 before, another process shares the CPUs)"
-    )
+    if meta["other_cpu_s"] is not None:
+        share = meta["other_cpu_s"] / meta["elapsed_s"] if meta["elapsed_s"] else 0.0
+        out.append(
+            f"  other processes used {meta['other_cpu_s']:.1f} CPU-s during the {meta['elapsed_s']:.0f} s run "
+            f"({share:.0%} of one core){'' if share < 0.05 else ': the machine was not quiet, expect noise'}"
+        )
     out.append("")
     out.append("Cold processes (VGG-16)                        wall (median)   peak RSS    runs (s)")
     for result in cold.values():
@@ -478,6 +480,22 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU time all processes on the machine have used since boot (Linux), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU time this process and its finished children have used."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -507,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     heavy_commands: dict[str, tuple[str, list[str]]] = {}
     if have_keras:
         heavy_commands["keras"] = ("keras VGG16(weights=None) + summary()", [PYTHON, "-c", KERAS_VGG16])
-    load_before = os.getloadavg()
+    started, machine_before, own_before = time.perf_counter(), machine_cpu_seconds(), own_cpu_seconds()
 
     with tempfile.TemporaryDirectory(prefix="papernet-bench-") as cwd:
         env = child_env(None if args.env_as_is else str(Path(cwd) / "pycache"))
@@ -538,7 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "load_average": [round(x, 2) for x in (*load_before, *os.getloadavg())],
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "other_cpu_s": None,
         "cold_reps": cold_reps,
         "inprocess_reps": inprocess_reps,
         "papernet": PAPERNET,
@@ -546,6 +565,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.env_as_is
         else "private cache (PYTHONPYCACHEPREFIX), warmed by the first run",
     }
+    machine_after = machine_cpu_seconds()
+    if machine_before is not None and machine_after is not None:
+        meta["other_cpu_s"] = round(max(0.0, machine_after - machine_before - (own_cpu_seconds() - own_before)), 1)
     if args.profile:
         meta["profile"] = render_profile(imports, profile_pipeline(SIZES[-1])) + "\n\n" + profile_gc(SIZES[-1])
     checks = budget_checks(cold, imports, pipeline)
