@@ -85,7 +85,10 @@ def infer(graph: Graph, convention: Convention = "keras") -> Inference:
     flow: list[LayerInfo] = []  # what later nodes see: the declared shape where it disagrees
     diagnostics: list[Diagnostic] = []
     for node in graph.nodes:
-        info, found = _infer_node(node, [flow[i] for i in node.inputs], convention)
+        if isinstance(node, ir.Add | ir.Concat):
+            info, found = _merge(node, [flow[i] for i in node.inputs], [graph.nodes[i] for i in node.inputs])
+        else:
+            info, found = _infer_node(node, [flow[i] for i in node.inputs], convention)
         layers.append(info)
         flow.append(_continue_from_declared(node, info))
         diagnostics += found
@@ -112,6 +115,16 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
     match node:
         case ir.Conv2D():
             return _conv(node, source, shape)
+        case ir.DepthwiseConv2D():
+            return _depthwise(node, source, shape)
+        case ir.ShortcutPad():
+            if len(shape) != 3 or shape[2] > node.channels:
+                return LayerInfo(None), [_needs_image(node, shape)]
+            (sh, sw), channels = node.strides, node.channels
+            out = (shapes.same_output_size(shape[0], sh), shapes.same_output_size(shape[1], sw), channels)
+            return LayerInfo(out, receptive_field=source.receptive_field, jump=_times(source.jump, node.strides)), []
+        case ir.Add() | ir.Concat():
+            raise AssertionError("merges are inferred by _merge")
         case ir.Pool2D():
             return _pool(node, source, shape)
         case ir.GlobalPool2D():
@@ -191,6 +204,51 @@ def _conv(node: ir.Conv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
     return LayerInfo(out, params, params, macs, rf, jump), problems
 
 
+def _depthwise(node: ir.DepthwiseConv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    spatial, problems = _spatial(node, node.kernel_size, node.strides, node.padding, (1, 1), node.rounding, shape)
+    if spatial is None:
+        return LayerInfo(None), problems
+    channels = shape[2] * node.depth_multiplier
+    per_channel = node.kernel_size[0] * node.kernel_size[1]
+    params = per_channel * channels + (channels if node.use_bias else 0)
+    macs = spatial[0] * spatial[1] * channels * per_channel
+    rf, jump = _advance(source, node.kernel_size, node.strides, (1, 1))
+    return LayerInfo((*spatial, channels), params, params, macs, rf, jump), problems
+
+
+def _merge(
+    node: ir.Add | ir.Concat, inputs: list[LayerInfo], sources: list[Node]
+) -> tuple[LayerInfo, list[Diagnostic]]:
+    """An add needs identical shapes, a concat identical sizes but for the channels."""
+    if any(info.shape is None for info in inputs):
+        return LayerInfo(None), []
+    shapes_in = [info.shape for info in inputs if info.shape is not None]
+    first = shapes_in[0]
+    if isinstance(node, ir.Add):
+        mismatch = next((i for i, s in enumerate(shapes_in) if s != first), None)
+        out = first
+    else:
+        mismatch = next((i for i, s in enumerate(shapes_in) if len(s) != len(first) or s[:-1] != first[:-1]), None)
+        out = (*first[:-1], sum(s[-1] for s in shapes_in))
+    if mismatch is not None:
+        return LayerInfo(None), [_merge_mismatch(node, shapes_in, sources, mismatch)]
+    rf = _widest([info.receptive_field for info in inputs])
+    jump = _widest([info.jump for info in inputs])
+    return LayerInfo(out, receptive_field=rf, jump=jump), []
+
+
+def _widest(values: list[tuple[int, int] | None]) -> tuple[int, int] | None:
+    """Receptive field (or stride) of a merge: the largest over its incoming paths."""
+    known = [v for v in values if v is not None]
+    return (max(v[0] for v in known), max(v[1] for v in known)) if known else None
+
+
+def _times(jump: tuple[int, int] | None, strides: ir.Pair) -> tuple[int, int] | None:
+    return None if jump is None else (jump[0] * strides[0], jump[1] * strides[1])
+
+
 def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
     if len(shape) != 3:
         return LayerInfo(None), [_needs_image(node, shape)]
@@ -208,7 +266,7 @@ def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
 
 
 def _spatial(
-    node: ir.Conv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
     kernel: ir.Pair,
     strides: ir.Pair,
     padding: ir.Padding,
@@ -289,7 +347,12 @@ def _axis_word(shape: Shape, axis: int) -> str:
 
 
 def _not_an_integer(
-    node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, exact: Fraction, pads: tuple[int, int], k_eff: int
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    shape: Shape,
+    axis: int,
+    exact: Fraction,
+    pads: tuple[int, int],
+    k_eff: int,
 ) -> Diagnostic:
     stride = node.strides[axis]
     size = shape[axis]
@@ -305,7 +368,7 @@ def _not_an_integer(
 
 
 def _kernel_too_large(
-    node: ir.Conv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pads: tuple[int, int]
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pads: tuple[int, int]
 ) -> Diagnostic:
     stride = node.strides[axis]
     formula = arithmetic(shape[axis], pads, k_eff, stride)
@@ -317,6 +380,20 @@ def _kernel_too_large(
     return diag.error(
         "P203", message, node.span, "remove a downsampling layer before it, use a larger input, or use `padding same`"
     )
+
+
+def _merge_mismatch(node: ir.Add | ir.Concat, shapes_in: list[Shape], sources: list[Node], index: int) -> Diagnostic:
+    def where(i: int) -> str:
+        return f"{dims(shapes_in[i])} from {sources[i].name} (line {sources[i].span.line})"
+
+    if isinstance(node, ir.Add):
+        message = f"add of {where(0)} and {where(index)}: an add needs identical shapes"
+        help_text = (
+            "project the shortcut with a 1×1 conv where the channels or the size change (`residual: shortcut B`)"
+        )
+        return diag.error("P209", message, node.span, help_text)
+    message = f"concat of {where(0)} and {where(index)}: a concat needs the same height and width"
+    return diag.error("P210", message, node.span, "give every branch the same stride and `padding same`")
 
 
 def _needs_image(node: Node, shape: Shape) -> Diagnostic:

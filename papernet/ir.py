@@ -80,6 +80,7 @@ class NodeBase:
     span: Span
     origins: tuple[tuple[str, Origin], ...] = ()
     claims: Claims = field(default_factory=Claims)
+    scope: tuple[str, ...] = ()  # the blocks the node belongs to, outermost first: ("conv2_x", "block1")
 
     def origin(self, attribute: str) -> Origin:
         for key, origin in self.origins:
@@ -109,6 +110,38 @@ class Conv2D(NodeBase):
     activation: Activation = LINEAR
     rounding: Rounding = "exact"
     kernel_depth: int | None = None  # as stated in `5×5×48`; checked against the input
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepthwiseConv2D(NodeBase):
+    """A depthwise conv (MobileNet's `conv dw`): one k×k filter per input channel."""
+
+    kernel_size: Pair
+    strides: Pair
+    padding: Padding
+    depth_multiplier: int = 1
+    use_bias: bool = True
+    activation: Activation = LINEAR
+    rounding: Rounding = "exact"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Add(NodeBase):
+    """Element-wise sum of same-shaped inputs: the merge of a residual block."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Concat(NodeBase):
+    """Channel concatenation of inputs with the same spatial size: the merge of an inception module."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShortcutPad(NodeBase):
+    """ResNet's option-A shortcut: the identity, subsampled by `strides` and zero-padded to
+    `channels` channels. No parameters."""
+
+    strides: Pair
+    channels: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,6 +217,10 @@ class Invalid(NodeBase):
 Node: TypeAlias = (
     Input
     | Conv2D
+    | DepthwiseConv2D
+    | Add
+    | Concat
+    | ShortcutPad
     | Pool2D
     | GlobalPool2D
     | Dense
@@ -205,6 +242,14 @@ def kind_of(node: Node) -> str:
             return "input"
         case Conv2D():
             return "conv"
+        case DepthwiseConv2D():
+            return "dwconv"
+        case Add():
+            return "add"
+        case Concat():
+            return "concat"
+        case ShortcutPad():
+            return "shortcut"
         case Pool2D(op=op):
             return f"{op}pool"
         case GlobalPool2D(op=op):
@@ -243,6 +288,11 @@ def describe(node: Node) -> str:
             size = f"{kh}" if kh == kw else f"{kh}x{kw}"
             stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"conv{size}-{filters}{stride}"
+        case DepthwiseConv2D(kernel_size=(kh, kw), strides=(sh, sw)):
+            stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"conv dw {kh}×{kw}{stride}"
+        case ShortcutPad(strides=(sh, _), channels=channels):
+            return f"identity shortcut /{sh}, zero-padded to {channels}"
         case Pool2D(op=op, pool_size=(kh, kw), strides=(sh, sw)):
             stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"{op}pool {kh}×{kw}{stride}"

@@ -156,6 +156,7 @@ def dims_of(text: str) -> tuple[int, ...]:
 
 _ACTIVATION_NAMES = {
     "relu": "relu",
+    "relu6": "relu6",
     "leakyrelu": "leaky_relu",
     "elu": "elu",
     "selu": "selu",
@@ -309,6 +310,7 @@ class _Builder(Transformer[Token, Any]):
     def item(self, children: list[Any]) -> Item:
         label = label_span = None
         repeat, repeat_span = 1, None
+        stride, stride_span = 1, None
         element: Layer | Group | None = None
         shape = shape_span = None
         params = ops = None
@@ -322,13 +324,20 @@ class _Builder(Transformer[Token, Any]):
                     element = child
                 case ("shape", tuple() as dims, Span() as span):
                     shape, shape_span = dims, span
+                case ("stage_stride", int() as value, Span() as span):
+                    stride, stride_span = value, span
                 case ("params", Quantity() as q):
                     params = q
                 case ("ops", Quantity() as q):
                     ops = q
         assert element is not None
         claims = Claims(shape, shape_span, params, ops)
-        return Item(element, label, label_span, repeat, repeat_span, claims, self._span(children))
+        return Item(element, label, label_span, repeat, repeat_span, claims, self._span(children), stride, stride_span)
+
+    def stage_stride(self, children: list[Token]) -> tuple[str, int, Span] | None:
+        if not children:
+            return None
+        return ("stage_stride", to_int(children[-1]), self._span(children))
 
     def group(self, children: list[Any]) -> Group:
         parts = tuple(c for c in children if isinstance(c, tuple))
@@ -385,6 +394,31 @@ class _Builder(Transformer[Token, Any]):
             Option("filters", to_int(children[0]), self._tok(children[0])),
             *self._kernel_options(children[1]),
         )
+
+    def conv_dw(self, children: list[Any]) -> Layer:
+        options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
+        return self._make_layer("dwconv", children, *options)
+
+    def inception(self, children: list[Token]) -> Layer:
+        name = re.search(r"\(([^)]*)\)", str(children[0]))
+        columns = tuple(to_int(c) for c in children[1:])
+        options = [Option("inception", columns, self._span(children[1:]))]
+        if name is not None and name.group(1).strip():
+            options.append(Option("name", name.group(1).strip(), self._tok(children[0])))
+        return Layer("inception", tuple(options), self._span(children))
+
+    def reduce(self, children: list[Token]) -> Option:
+        return Option("reduce", to_int(children[-1]), self._span(children))
+
+    def shortcut(self, children: list[Token]) -> Option:
+        word = str(children[-1]).upper()
+        option = {"IDENTITY": "A", "PROJECTION": "C"}.get(word, word)
+        return Option("shortcut", option, self._span(children))
+
+    def stride_on(self, children: list[Token]) -> Option:
+        last = children[-1]
+        value: object = "first" if last.type == "FIRST_KW" else dims_of(last)[:2]
+        return Option("stride_on", value, self._span(children))
 
     def pool(self, children: list[Any]) -> Layer:
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]

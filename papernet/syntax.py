@@ -46,6 +46,8 @@ class Item:
     repeat_span: Span | None
     claims: Claims
     span: Span
+    stride: int = 1  # `[...] ×2 /2`: the first repetition of a residual block downsamples
+    stride_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import assert_never
 from papernet import ir, shapes
 from papernet.ir import Node
 
-CUSTOM_LAYERS = frozenset({"LocalResponseNormalization"})
+CUSTOM_LAYERS = frozenset({"LocalResponseNormalization", "ZeroPaddedShortcut"})
 """Layers papernet defines itself (in `papernet.backends.layers`), as Keras has none."""
 
 
@@ -44,6 +44,15 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
     match node:
         case ir.Conv2D():
             return _conv(node, input_shape)
+        case ir.DepthwiseConv2D():
+            return _depthwise(node, input_shape)
+        case ir.Add():
+            return [LayerCall("Add", (), (), node.name)]
+        case ir.Concat():
+            return [LayerCall("Concatenate", (), (), node.name)]
+        case ir.ShortcutPad():
+            shortcut = (("strides", _compact(node.strides)), ("channels", node.channels))
+            return [LayerCall("ZeroPaddedShortcut", (), shortcut, node.name)]
         case ir.Pool2D():
             return _pool(node, input_shape)
         case ir.GlobalPool2D(op=op):
@@ -109,6 +118,25 @@ def _conv(node: ir.Conv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
     return [*calls, LayerCall("Conv2D", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
 
 
+def _depthwise(node: ir.DepthwiseConv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
+    calls, padding = _padding_calls(node, node.kernel_size, node.strides, (1, 1), input_shape)
+    kwargs = _drop_defaults(
+        (
+            ("strides", _compact(node.strides)),
+            ("padding", padding),
+            ("depth_multiplier", node.depth_multiplier),
+            ("use_bias", node.use_bias),
+            ("activation", _activation(node.activation)),
+        ),
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        use_bias=True,
+        activation=None,
+    )
+    return [*calls, LayerCall("DepthwiseConv2D", (_compact(node.kernel_size),), kwargs, node.name)]
+
+
 def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
     calls, padding = _padding_calls(node, node.pool_size, node.strides, (1, 1), input_shape)
     cls = "MaxPooling2D" if node.op == "max" else "AveragePooling2D"
@@ -118,7 +146,11 @@ def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
 
 
 def _padding_calls(
-    node: ir.Conv2D | ir.Pool2D, kernel: ir.Pair, strides: ir.Pair, dilation: ir.Pair, input_shape: tuple[int, ...]
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    kernel: ir.Pair,
+    strides: ir.Pair,
+    dilation: ir.Pair,
+    input_shape: tuple[int, ...],
 ) -> tuple[list[LayerCall], str]:
     """Explicit and ceil-mode padding as a ZeroPadding2D, or the Keras padding string."""
     if node.padding == "same":

@@ -30,3 +30,23 @@ class LocalResponseNormalization(keras.layers.Layer):
         config = super().get_config()
         config.update(size=self.size, k=self.k, alpha=self.alpha, beta=self.beta)
         return config
+
+
+@keras.saving.register_keras_serializable(package="papernet")
+class ZeroPaddedShortcut(keras.layers.Layer):
+    """ResNet's option-A shortcut (He et al. 2016, §3.3): the identity, subsampled by
+    `strides` and zero-padded with extra channels up to `channels`. No parameters."""
+
+    def __init__(self, strides=1, channels=None, **kwargs):
+        super().__init__(**kwargs)
+        self.strides, self.channels = strides, channels
+
+    def call(self, inputs):
+        subsampled = inputs[:, :: self.strides, :: self.strides, :]
+        extra = self.channels - inputs.shape[-1]
+        return ops.pad(subsampled, [[0, 0], [0, 0], [0, 0], [0, extra]])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(strides=self.strides, channels=self.channels)
+        return config

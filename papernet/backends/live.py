@@ -19,7 +19,7 @@ def build_model(graph: Graph, inference: Inference) -> keras.Model:
             inputs = keras.Input(shape=node.shape, name=node.name)
             tensors.append(inputs)
             continue
-        x = tensors[node.inputs[0]]
+        x = tensors[node.inputs[0]] if len(node.inputs) == 1 else [tensors[i] for i in node.inputs]
         input_shape = inference.layers[node.inputs[0]].shape
         assert input_shape is not None
         for call in layer_calls(node, input_shape):

@@ -8,6 +8,9 @@ spec always gives the same bytes.
 
 from __future__ import annotations
 
+import builtins
+import keyword
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,27 +27,30 @@ INDENT = "    "
 def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> str:
     """The Python module for `graph`: a `build_<network>()` function and a `__main__`."""
     function = f"build_{model_name(graph.name)}"
+    variables = _variables(graph)
     body: list[str] = []
     custom: set[str] = set()
     cited: tuple[str, int] | None = None
-    for node in graph.nodes:
+    for index, node in enumerate(graph.nodes):
         line = (node.span.file, node.span.line)
         if line != cited and node.span.line > 0:
             body.append(f"# {_citation(node.span.file, node.span.line, sources)}")
             cited = line
         if isinstance(node, ir.Input):
-            body.append(f"inputs = keras.Input(shape={py(node.shape)}, name={py(node.name)})")
+            body.append(f"{variables[index]} = keras.Input(shape={py(node.shape)}, name={py(node.name)})")
             continue
-        source_var = "inputs" if isinstance(graph.nodes[node.inputs[0]], ir.Input) else "x"
+        names = [variables[i] for i in node.inputs]
+        argument = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
         input_shape = inference.layers[node.inputs[0]].shape
         assert input_shape is not None
-        for call in layer_calls(node, input_shape):
-            body += _call_lines(call, source_var)
-            source_var = "x"
+        calls = layer_calls(node, input_shape)
+        for position, call in enumerate(calls):
+            target = variables[index] if position == len(calls) - 1 else "x"
+            body += _call_lines(call, argument, target)
+            argument = target
             if call.custom:
                 custom.add(call.cls)
-    output_var = "x" if len(graph.nodes) > 1 else "inputs"
-    body.append(f"return keras.Model(inputs, {output_var}, name={py(model_name(graph.name))})")
+    body.append(f"return keras.Model(inputs, {variables[len(graph.nodes) - 1]}, name={py(model_name(graph.name))})")
 
     total = inference.total_params
     output = inference.layers[-1].shape if inference.layers else None
@@ -56,8 +62,8 @@ def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> 
         "from keras import layers" + (", ops" if custom else ""),
         "",
     ]
-    if custom:
-        lines += ["", _custom_layers_source().rstrip("\n"), ""]
+    for cls in sorted(custom):
+        lines += ["", _custom_layer_source(cls), ""]
     lines += [
         "",
         f"def {function}():",
@@ -105,17 +111,51 @@ def docstring(text: str) -> str:
     return py(text)
 
 
-def _call_lines(call: LayerCall, source_var: str) -> list[str]:
+def _variables(graph: Graph) -> list[str]:
+    """The Python variable that holds each node's output.
+
+    A chain reuses `x`; a tensor that is used again later (a shortcut, a branch point) or
+    that is used by a node other than the next one gets a name of its own, from its layer.
+    """
+    consumers: dict[int, list[int]] = {}
+    for index, node in enumerate(graph.nodes):
+        for source in node.inputs:
+            consumers.setdefault(source, []).append(index)
+    taken = {"x", "inputs", "keras", "layers", "ops"}
+    variables = []
+    for index, node in enumerate(graph.nodes):
+        if isinstance(node, ir.Input):
+            variables.append("inputs")
+        elif consumers.get(index, [index + 1]) == [index + 1]:
+            variables.append("x")
+        else:
+            variables.append(_fresh_identifier(node.name, taken))
+    return variables
+
+
+def _fresh_identifier(name: str, taken: set[str]) -> str:
+    base = re.sub(r"\W", "_", name, flags=re.ASCII)
+    if not base.isidentifier() or keyword.iskeyword(base) or hasattr(builtins, base):
+        base = f"{base}_"
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}_{number}"
+    taken.add(candidate)
+    return candidate
+
+
+def _call_lines(call: LayerCall, source_var: str, target: str = "x") -> list[str]:
     arguments = [py(arg) for arg in call.args] + [f"{key}={py(value)}" for key, value in call.kwargs]
     arguments.append(f"name={py(call.name)}")
     constructor = call.cls if call.custom else f"layers.{call.cls}"
-    single = f"x = {constructor}({', '.join(arguments)})({source_var})"
+    single = f"{target} = {constructor}({', '.join(arguments)})({source_var})"
     if len(INDENT + single) <= LINE_LENGTH:
         return [single]
     joined = ", ".join(arguments)
     if len(INDENT * 2 + joined) <= LINE_LENGTH:
-        return [f"x = {constructor}(", INDENT + joined, f")({source_var})"]
-    return [f"x = {constructor}(", *(f"{INDENT}{argument}," for argument in arguments), f")({source_var})"]
+        return [f"{target} = {constructor}(", INDENT + joined, f")({source_var})"]
+    return [f"{target} = {constructor}(", *(f"{INDENT}{argument}," for argument in arguments), f")({source_var})"]
 
 
 def _citation(file: str, line: int, sources: Mapping[str, str]) -> str:
@@ -124,6 +164,10 @@ def _citation(file: str, line: int, sources: Mapping[str, str]) -> str:
     return printable(f"{file}:{line}: {spec_line}".expandtabs(4)).rstrip()
 
 
-def _custom_layers_source() -> str:
+def _custom_layer_source(cls: str) -> str:
+    """The class `cls` as written in papernet/backends/layers.py, the one definition."""
     text = (Path(__file__).parent / "layers.py").read_text(encoding="utf-8")
-    return text[text.index("@keras.saving") :]
+    for chunk in text.split("\n\n\n"):
+        if f"\nclass {cls}(" in chunk:
+            return chunk.strip("\n")
+    raise KeyError(cls)
