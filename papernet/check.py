@@ -40,10 +40,16 @@ def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
 
 
 def _comparable(inferred: tuple[int, ...], declared: tuple[int, ...]) -> tuple[int, ...]:
-    """A vector of N is declared as `1×1×N` in tables like GoogLeNet's."""
-    if len(inferred) == 1 and len(declared) == 3 and declared[:2] == (1, 1):
-        return (1, 1, inferred[0])
-    return inferred
+    """The inferred shape in the form the table declares it: a vector of N is `1×1×N` in tables
+    like GoogLeNet's, and ResNet's Table 1 gives output sizes without channels (`56×56`).
+
+    >>> _comparable((1000,), (1, 1, 1000)), _comparable((56, 56, 256), (56, 56)), _comparable((1000,), (1, 1))
+    ((1, 1, 1000), (56, 56), (1, 1))
+    """
+    spatial = (1, 1, *inferred) if len(inferred) == 1 else inferred
+    if len(declared) == 2 and len(spatial) == 3:
+        return spatial[:2]
+    return spatial if len(declared) == 3 else inferred
 
 
 def fits(quantity: Quantity, actual: int, base: int = 1000) -> bool:

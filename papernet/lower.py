@@ -16,6 +16,7 @@ Problems are reported as diagnostics; a layer that cannot be lowered becomes an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,6 +54,8 @@ _DEFAULT_KINDS = {
     "avgpool": "avgpool",
     "averagepool": "avgpool",
     "pool": "pool",
+    "residual": "shortcuts",
+    "resnet": "shortcuts",
     "fc": "fc",
     "dense": "fc",
     "dropout": "dropout",
@@ -71,7 +74,12 @@ _ALLOWED_OPTIONS = {
         "batchnorm",
         "bias",
         "rounding",
+        "reduce",
     },
+    "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
+    "residual": set(),
+    "inception": {"inception", "name"},
+    "shortcuts": {"shortcut", "stride_on"},
     "maxpool": {"kernel", "stride", "padding", "rounding"},
     "avgpool": {"kernel", "stride", "padding", "rounding"},
     "pool": {"kernel", "stride", "padding", "rounding"},
@@ -83,7 +91,7 @@ _ALLOWED_OPTIONS = {
     "activation": {"activation"},
 }
 
-_FUSABLE = {"conv", "fc"}
+_FUSABLE = {"conv", "dwconv", "fc"}
 
 _OPTION_WORDS = {
     "kernel": "a kernel size",
@@ -100,12 +108,21 @@ _OPTION_WORDS = {
     "units": "units",
     "rate": "a rate",
     "size": "a size",
+    "reduce": "a reduce (1×1 conv first)",
+    "shortcut": "a shortcut option",
+    "stride_on": "a stride placement",
+    "inception": "inception columns",
+    "name": "a name",
     "shape": "a size",
     "channels": "a colour",
 }
 
 _KIND_WORDS = {
     "conv": "a conv",
+    "dwconv": "a depthwise conv",
+    "residual": "a residual bracket",
+    "inception": "an inception module",
+    "shortcuts": "residual blocks",
     "maxpool": "a max pool",
     "avgpool": "an average pool",
     "pool": "a pool",
@@ -133,6 +150,9 @@ class _Flat:
     label_span: Span | None = None
     fused: Option | None = None  # an activation word fused into this conv/FC
     fused_linear: bool = False  # an explicit activation follows after a batch norm
+    block: Group | None = None  # a residual bracket, one repetition of it
+    stride: int = 1  # the residual block's stride
+    index: int = 1  # which repetition of the bracket this block is
 
 
 @dataclass
@@ -145,6 +165,7 @@ class _Lowering:
     reserved: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
     rank: int | None = None
+    channels: list[int | None] = field(default_factory=list)  # per node: output channels, to pick shortcuts
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
         self.diagnostics.append(diag.error(code, message, span, *help))
@@ -258,10 +279,14 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
                 f"a layer or group repeats 1 to {MAX_REPEAT:,} times",
             )
             repeat = 1
+        if item.stride != 1 and not (isinstance(item.element, Group) and len(item.element.parts) > 1):
+            state.error(
+                "P116", "a stage stride such as `/2` belongs to a residual bracket `[a; b] ×N /2`", item.stride_span
+            )
         expanded: list[_Flat] = []
         for round_ in range(repeat):
             expanded += _expand_element(item, repeat, round_, state)
-        if item.label is not None:
+        if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
         if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
             expanded[-1] = replace(expanded[-1], claims=item.claims)
@@ -272,15 +297,10 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> l
     element = item.element
     if isinstance(element, Layer):
         return [_Flat(element, None, Claims())]
-    if len(element.parts) > 1:
-        if round_ == 0:
-            state.error(
-                "P108",
-                "residual brackets `[a; b]` need branching networks, which this version cannot build yet",
-                element.span,
-                "write the layers as a plain group, `[a, b]`, to lower them without the shortcut",
-            )
-        return []
+    if len(element.parts) > 1:  # a residual bracket: each repetition is one block
+        block = Layer("residual", (), element.span)
+        stride = item.stride if round_ == 0 else 1
+        return [_Flat(block, item.label, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)]
     inner = list(_expand(element.parts[0], state))
     if repeat > 1:
         inner = [replace(f, label=f"{f.label}_{round_ + 1}") if f.label else f for f in inner]
@@ -296,7 +316,7 @@ def _apply_label(expanded: list[_Flat], label: str, span: Span | None) -> list[_
 def _check_duplicate_labels(flat: Sequence[_Flat], state: _Lowering) -> None:
     seen: dict[str, Span] = {}
     for entry in flat:
-        if entry.label is None:
+        if entry.label is None or (entry.block is not None and entry.index > 1):  # a stage's later blocks
             continue
         if entry.label in seen:
             first = seen[entry.label]
@@ -398,7 +418,7 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             layer.span,
             "e.g. `input 224x224x3`, `input 224×224 RGB`, `input 28x28` or `input 784`",
         )
-        state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
+        _emit(state, node=ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
     if not valid:
         _emit_invalid(entry, state)
         return
@@ -407,6 +427,12 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
     match layer.kind:
         case "conv":
             _lower_conv(entry, attrs, is_last_fc, state)
+        case "dwconv":
+            _lower_depthwise(entry, attrs, state)
+        case "residual":
+            _lower_residual(entry, state)
+        case "inception":
+            _lower_inception(entry, attrs, state)
         case "maxpool" | "avgpool" | "pool":
             _lower_pool(entry, attrs, state)
         case "global_maxpool" | "global_avgpool":
@@ -454,7 +480,7 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
                 layer.span,
                 "a bare INPUT refers to an input declared on an earlier line",
             )
-            state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
+            _emit(state, node=ir.Invalid(name="input", inputs=(), span=layer.span, text="missing input"))
         elif len(state.nodes) > 1:
             state.error("P109", "INPUT can only begin the network", layer.span)
         return
@@ -481,14 +507,16 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
         state.error("P102", f"an input has at most 3 dimensions (H×W×C); got {len(shape)}", stated["shape"].span)
         valid = False
     if not valid:
-        state.nodes.append(ir.Invalid(name="input", inputs=(), span=layer.span, text="input"))
+        _emit(state, node=ir.Invalid(name="input", inputs=(), span=layer.span, text="input"))
         return
-    state.nodes.append(ir.Input(name="input", inputs=(), span=layer.span, shape=shape))
+    _emit(state, node=ir.Input(name="input", inputs=(), span=layer.span, shape=shape))
     state.names.add("input")
     state.rank = len(shape)
 
 
 def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
+    if kind in ("dwconv", "inception"):  # a depthwise conv and the convs of a module are convs
+        return state.defaults.get("conv", {})
     if kind == "pool":  # a bare POOL is a max pool, as in cs231n's notation
         return {**state.defaults.get("pool", {}), **state.defaults.get("maxpool", {})}
     if kind in ("maxpool", "avgpool"):
@@ -532,6 +560,19 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
     batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
     activation = _activation(entry, attrs, is_last, state)
     common = _common(entry, state, "conv", attrs)
+    if "reduce" in attrs.stated:  # GoogLeNet's "#3×3 reduce": a 1×1 conv with ReLU first
+        reduce = ir.Conv2D(
+            name=f"{common['name']}_reduce",
+            inputs=common["inputs"],
+            span=common["span"],
+            filters=int(str(attrs.stated["reduce"].value)),
+            kernel_size=(1, 1),
+            strides=(1, 1),
+            padding="valid",
+            use_bias=use_bias,
+            activation=ir.RELU,
+        )
+        common["inputs"] = (_emit(state, node=reduce, rank=3),)
     conv = ir.Conv2D(
         filters=filters,
         kernel_size=kernel,
@@ -546,6 +587,191 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
         **common,
     )
     _emit_with_batchnorm(entry, conv, batchnorm, activation, state, rank=3)
+
+
+def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    kernel = attrs.get("kernel", "kernel_size")
+    if kernel is None:
+        state.error("P103", "this depthwise conv has no kernel size", entry.layer.span, "e.g. `conv dw 3×3/2`")
+        _emit_invalid(entry, state)
+        return
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, False, state)
+    node = ir.DepthwiseConv2D(
+        kernel_size=kernel,
+        strides=attrs.get("stride", "strides", (1, 1)),
+        padding=_padding(attrs.get("padding", "padding", "valid")),
+        use_bias=attrs.get("bias", "use_bias", True, assumed=False),
+        activation=ir.LINEAR if batchnorm else activation,
+        rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
+        **_common(entry, state, "dwconv", attrs),
+    )
+    _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _lower_residual(entry: _Flat, state: _Lowering) -> None:
+    """One block of a ResNet bracket: convs with BN and ReLU (the last ReLU after the add), and
+    the shortcut: identity, or where the shape changes a 1×1 projection (B), zero padding (A),
+    or always a projection (C)."""
+    assert entry.block is not None
+    convs = _bracket_convs(entry.block, state)
+    if convs is None:
+        _emit_invalid(entry, state)
+        return
+    settings = _Attributes(Layer("shortcuts", (), entry.layer.span), state.defaults.get("shortcuts", {}))
+    option = settings.get("shortcut", "shortcut", "B")
+    stride_on = settings.get("stride_on", "stride_on", "first")
+    strided = 0 if stride_on == "first" else next((j for j, c in enumerate(convs) if c[0] == stride_on), 0)
+    stage = entry.label or _stage_name(state)
+    scope = (stage, f"block{entry.index}")
+    prefix = f"{stage}_block{entry.index}"
+    block_input = len(state.nodes) - 1
+    conv_defaults = state.defaults.get("conv", {})
+    use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
+    padding = _padding(conv_defaults["padding"].value) if "padding" in conv_defaults else "same"
+    stride = (entry.stride, entry.stride)
+    for j, (kernel, filters, layer) in enumerate(convs):
+        conv = ir.Conv2D(
+            name=f"{prefix}_{j + 1}_conv",
+            inputs=(len(state.nodes) - 1,),
+            span=layer.span,
+            scope=scope,
+            filters=filters,
+            kernel_size=kernel,
+            strides=stride if j == strided else (1, 1),
+            padding=padding,
+            use_bias=use_bias,
+            origins=tuple(settings.origins),
+        )
+        _emit(state, node=conv, rank=3)
+        bn = _emit(
+            state,
+            node=ir.BatchNorm(
+                name=f"{prefix}_{j + 1}_bn", inputs=(len(state.nodes) - 1,), span=layer.span, scope=scope
+            ),
+        )
+        if j < len(convs) - 1:
+            _emit(
+                state,
+                node=ir.ActivationLayer(
+                    name=f"{prefix}_{j + 1}_relu", inputs=(bn,), span=layer.span, scope=scope, activation=ir.RELU
+                ),
+            )
+    main = len(state.nodes) - 1
+    out_channels = convs[-1][1]
+    changes = entry.stride != 1 or state.channels[block_input] != out_channels
+    shortcut = block_input
+    span = entry.block.span
+    if option == "C" or (option == "B" and changes):
+        projection = ir.Conv2D(
+            name=f"{prefix}_0_conv",
+            inputs=(block_input,),
+            span=span,
+            scope=scope,
+            filters=out_channels,
+            kernel_size=(1, 1),
+            strides=stride,
+            padding="same",
+            use_bias=use_bias,
+        )
+        _emit(state, node=projection)
+        shortcut = _emit(
+            state, node=ir.BatchNorm(name=f"{prefix}_0_bn", inputs=(len(state.nodes) - 1,), span=span, scope=scope)
+        )
+    elif option == "A" and changes:
+        pad = ir.ShortcutPad(
+            name=f"{prefix}_0_pad", inputs=(block_input,), span=span, scope=scope, strides=stride, channels=out_channels
+        )
+        shortcut = _emit(state, node=pad)
+    add = _emit(state, node=ir.Add(name=f"{prefix}_add", inputs=(shortcut, main), span=span, scope=scope))
+    out = ir.ActivationLayer(
+        name=f"{prefix}_out", inputs=(add,), span=span, scope=scope, activation=ir.RELU, claims=entry.claims
+    )
+    _emit(state, node=out, rank=3)
+
+
+def _bracket_convs(group: Group, state: _Lowering) -> list[tuple[ir.Pair, int, Layer]] | None:
+    """The convs of a residual bracket, one per `;`-separated part: (kernel, filters, layer)."""
+    convs = []
+    for part in group.parts:
+        layer = part[0].element if len(part) == 1 and part[0].repeat == 1 else None
+        options = {o.key: o.value for o in layer.options} if isinstance(layer, Layer) else {}
+        if not isinstance(layer, Layer) or layer.kind != "conv" or "kernel" not in options or "filters" not in options:
+            span = part[0].span.to(part[-1].span) if part else group.span
+            state.error(
+                "P117",
+                "each part of a residual bracket is one conv, such as `3×3, 64`",
+                span,
+                "a bracket reads like ResNet's Table 1: `[3×3, 64; 3×3, 64] ×2`",
+            )
+            return None
+        convs.append((_ints(options["kernel"]), int(str(options["filters"])), layer))
+    return convs  # type: ignore[return-value]
+
+
+def _stage_name(state: _Lowering) -> str:
+    return _auto_name("stage", state)
+
+
+def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """A GoogLeNet module: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | 3×3/1 max pool → 1×1, concatenated.
+    Every conv has ReLU; a column of 0 leaves its conv (or branch) out."""
+    ones, reduce3, threes, reduce5, fives, proj = attrs.get("inception", "inception")
+    label = attrs.get("name", "name", None, assumed=False)
+    prefix = entry.label or (f"inception_{label}" if label else _auto_name("inception", state))
+    prefix = re.sub(r"\W", "_", prefix, flags=re.ASCII)
+    source = len(state.nodes) - 1
+    scope = (prefix,)
+    span = entry.layer.span
+    conv_defaults = state.defaults.get("conv", {})
+    use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
+
+    def conv(name: str, filters: int, size: int, after: int) -> int:
+        node = ir.Conv2D(
+            name=f"{prefix}_{name}",
+            inputs=(after,),
+            span=span,
+            scope=scope,
+            filters=filters,
+            kernel_size=(size, size),
+            strides=(1, 1),
+            padding="same",
+            use_bias=use_bias,
+            activation=ir.RELU,
+        )
+        return _emit(state, node=node, rank=3)
+
+    def chain(steps: list[tuple[str, int, int]]) -> int | None:
+        at = source
+        for name, filters, size in steps:
+            if filters:
+                at = conv(name, filters, size, at)
+        return at if at != source else None
+
+    branches = [
+        chain([("1x1", ones, 1)]),
+        chain([("3x3_reduce", reduce3, 1), ("3x3", threes, 3)]),
+        chain([("5x5_reduce", reduce5, 1), ("5x5", fives, 5)]),
+    ]
+    if proj:
+        pool = ir.Pool2D(
+            name=f"{prefix}_pool",
+            inputs=(source,),
+            span=span,
+            scope=scope,
+            op="max",
+            pool_size=(3, 3),
+            strides=(1, 1),
+            padding="same",
+        )
+        branches.append(conv("pool_proj", proj, 1, _emit(state, node=pool)))
+    outputs = tuple(b for b in branches if b is not None)
+    if not outputs:
+        state.error("P102", "an inception module needs at least one branch", span)
+        _emit_invalid(entry, state)
+        return
+    concat = ir.Concat(name=f"{prefix}_output", inputs=outputs, span=span, scope=scope, claims=entry.claims)
+    _emit(state, node=concat, rank=3)
 
 
 def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
@@ -667,16 +893,47 @@ def _common(entry: _Flat, state: _Lowering, prefix: str, attrs: _Attributes | No
     }
 
 
-def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> None:
-    """Append a node; `rank` is the rank of its output where the node changes it."""
+def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> int:
+    """Append a node and return its index; `rank` is its output's rank where the node changes it."""
+    state.channels.append(_output_channels(node, state.channels))
     state.nodes.append(node)
     state.names.add(node.name)
     if rank != -1:
         state.rank = rank
+    return len(state.nodes) - 1
+
+
+def _output_channels(node: Node, channels: list[int | None]) -> int | None:
+    """The channels a node outputs, known from the spec alone (used to choose shortcuts)."""
+    before = [channels[i] for i in node.inputs]
+    match node:
+        case ir.Input(shape=shape):
+            return shape[-1]
+        case ir.Conv2D(filters=filters):
+            return filters
+        case ir.Dense(units=units):
+            return units
+        case ir.ShortcutPad(channels=count):
+            return count
+        case ir.Reshape(target_shape=shape):
+            return shape[-1]
+        case ir.Concat():
+            return None if None in before else sum(c for c in before if c is not None)
+        case ir.DepthwiseConv2D(depth_multiplier=multiplier):
+            return None if before[0] is None else before[0] * multiplier
+        case ir.Flatten() | ir.Invalid():
+            return None
+        case _:
+            return before[0] if before else None
 
 
 def _emit_with_batchnorm(
-    entry: _Flat, node: ir.Conv2D | ir.Dense, batchnorm: bool, activation: Activation, state: _Lowering, rank: int
+    entry: _Flat,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Dense,
+    batchnorm: bool,
+    activation: Activation,
+    state: _Lowering,
+    rank: int,
 ) -> None:
     if not batchnorm:
         _emit(state, node=node, rank=rank)
