@@ -20,16 +20,22 @@ def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
     """Diagnostics for every claim that the inferred network contradicts."""
     explained = {d.span for d in inference.diagnostics if d.code == "P201"}
     found: list[Diagnostic] = []
-    for node, info in zip(graph.nodes, inference.layers, strict=True):
+    for index, (node, info) in enumerate(zip(graph.nodes, inference.layers, strict=True)):
         claims = node.claims
+        if claims.params is not None or claims.ops is not None:
+            extent = _extent(graph, index)
+            subject = node.scope[0] if node.scope else ir.describe(graph.nodes[extent[0]])
+            known = all(inference.layers[i].shape is not None for i in extent)
+            if claims.params is not None and known:
+                params = sum(inference.layers[i].params for i in extent)
+                found += _compare(claims.params, params, "P302", f"{subject} has")
+            if claims.ops is not None and known:
+                macs = sum(inference.layers[i].macs for i in extent)
+                found += _compare(claims.ops, macs, "P303", f"{subject} costs", "multiply-adds")
         shape_known = claims.shape is not None and info.shape is not None and node.span not in explained
         if shape_known and tuple(claims.shape) != _comparable(info.shape, claims.shape):  # type: ignore[arg-type]
             message = f"{ir.describe(node)} is declared to give {dims(claims.shape)}, but gives {dims(info.shape)}"  # type: ignore[arg-type]
             found.append(diag.error("P301", message, claims.shape_span or node.span))
-        if claims.params is not None and info.shape is not None:
-            found += _compare(claims.params, info.params, "P302", f"{ir.describe(node)} has")
-        if claims.ops is not None and info.shape is not None:
-            found += _compare(claims.ops, info.macs, "P303", f"{ir.describe(node)} costs", "multiply-adds")
     if inference.layers and all(layer.shape is not None for layer in inference.layers):
         for total in graph.totals:
             if total.kind == "params":
@@ -37,6 +43,13 @@ def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
             else:
                 found += _compare(total.quantity, inference.total_macs, "P305", "the network costs", "multiply-adds")
     return found
+
+
+def _extent(graph: Graph, index: int) -> list[int]:
+    """The nodes that the spec layer of node `index` lowered to (a conv and its BN and ReLU, an
+    inception module's branches): a row's params and ops claims are about all of them."""
+    span = graph.nodes[index].span
+    return [i for i, node in enumerate(graph.nodes) if node.span == span]
 
 
 def _comparable(inferred: tuple[int, ...], declared: tuple[int, ...]) -> tuple[int, ...]:

@@ -612,7 +612,8 @@ def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
 def _lower_residual(entry: _Flat, state: _Lowering) -> None:
     """One block of a ResNet bracket: convs with BN and ReLU (the last ReLU after the add), and
     the shortcut: identity, or where the shape changes a 1×1 projection (B), zero padding (A),
-    or always a projection (C)."""
+    or always a projection (C). `shortcut identity` is the identity even where the shape changes,
+    which the add then reports (P209), as the classic mistake deserves."""
     assert entry.block is not None
     convs = _bracket_convs(entry.block, state)
     if convs is None:

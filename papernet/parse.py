@@ -412,7 +412,7 @@ class _Builder(Transformer[Token, Any]):
 
     def shortcut(self, children: list[Token]) -> Option:
         word = str(children[-1]).upper()
-        option = {"IDENTITY": "A", "PROJECTION": "C"}.get(word, word)
+        option = {"IDENTITY": "identity", "PROJECTION": "C"}.get(word, word)
         return Option("shortcut", option, self._span(children))
 
     def stride_on(self, children: list[Token]) -> Option:
