@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import importlib.util
 import io
@@ -36,6 +37,7 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 PYTHON = sys.executable
@@ -230,7 +232,29 @@ def best_of(reps: int, fn: Callable[[], object], gc_off: bool = False) -> float:
     return best
 
 
-def measure_pipeline(layers: int, reps: int) -> PipelineResult:
+def _api(papernet: ModuleType, text: str) -> object:
+    return papernet.parse(text, "<bench>").check()
+
+
+def measure_totals(sizes: Sequence[int], reps: int) -> dict[tuple[int, bool], float]:
+    """Best time of papernet.parse(text).check() per (size, GC off), the sizes interleaved so that
+    drift in the machine's speed hits them alike (their ratio is the linearity figure)."""
+    import papernet
+
+    texts = {size: generate_spec(size) for size in sizes}
+    for text in texts.values():
+        papernet.parse(text, "<bench>").check()  # warm-up: lexer scanners, allocator
+    best: dict[tuple[int, bool], float] = {}
+    for _ in range(reps):
+        for size, text in texts.items():
+            for gc_off in (False, True):
+                taken = best_of(1, functools.partial(_api, papernet, text), gc_off=gc_off)
+                best[size, gc_off] = min(best.get((size, gc_off), taken), taken)
+    return best
+
+
+def measure_pipeline(layers: int, reps: int, totals: dict[tuple[int, bool], float]) -> PipelineResult:
+    """The stages of one size, each timed separately, plus its totals and its tracemalloc peak."""
     import papernet
     from papernet.check import check
     from papernet.infer import infer
@@ -238,15 +262,9 @@ def measure_pipeline(layers: int, reps: int) -> PipelineResult:
     from papernet.parse import parse
 
     text = generate_spec(layers)
-
-    def api() -> object:
-        return papernet.parse(text, "<bench>").check()
-
-    found = [f"{d.code}: {d.message}" for d in papernet.parse(text, "<bench>").check()]  # also the warm-up
-    total = best_of(reps, api)  # first, while nothing else of this size is alive for the collector to walk
-    total_gc_off = best_of(reps, api, gc_off=True)
+    found = [f"{d.code}: {d.message}" for d in papernet.parse(text, "<bench>").check()]
     tracemalloc.start()
-    api()
+    papernet.parse(text, "<bench>").check()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
@@ -266,8 +284,8 @@ def measure_pipeline(layers: int, reps: int) -> PipelineResult:
         lower_s=lower_s,
         infer_s=infer_s,
         check_s=best_of(reps, lambda: check(graph, inference)),
-        total_s=total,
-        total_gc_off_s=total_gc_off,
+        total_s=totals[layers, False],
+        total_gc_off_s=totals[layers, True],
         peak_traced_mb=peak / 2**20,
     )
 
@@ -546,11 +564,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pipeline: list[PipelineResult] = []
     errors = [f"{r.label}: {r.error}" for r in cold.values() if r.error]
     errors += [f"{r.label}: {r.error}" for r in imports if r.error]
-    for size in SIZES:
-        try:
-            pipeline.append(measure_pipeline(size, inprocess_reps))
-        except Exception as exc:  # report it and carry on with what can be measured
-            errors.append(f"pipeline, {size:,} layers: {type(exc).__name__}: {exc}")
+    try:
+        totals = measure_totals(SIZES, inprocess_reps)
+        pipeline = [measure_pipeline(size, inprocess_reps, totals) for size in SIZES]
+    except Exception as exc:  # report it and carry on with what was measured
+        errors.append(f"in-process pipeline: {type(exc).__name__}: {exc}")
 
     meta: dict[str, Any] = {
         "cpus": os.cpu_count(),

@@ -16,6 +16,7 @@ Problems are reported as diagnostics; a layer that cannot be lowered becomes an
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,9 +26,9 @@ from papernet import diagnostics as diag
 from papernet import ir
 from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Node, Origin
-from papernet.parse import MAX_DIGITS
+from papernet.parse import LAYER_WORDS, MAX_DIGITS, OPTION_WORDS
 from papernet.span import Span
-from papernet.syntax import DefaultsLine, Group, Item, Layer, Option, Spec
+from papernet.syntax import BlockDef, BlockUse, DefaultsLine, Group, Item, Layer, Merge, Option, Reference, Spec
 
 MAX_DIMENSION = 1_000_000
 """Largest size, filter or unit count a spec may state."""
@@ -78,6 +79,9 @@ _ALLOWED_OPTIONS = {
     },
     "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
     "residual": set(),
+    "merge": set(),
+    "reference": set(),
+    "block": set(),
     "inception": {"inception", "name"},
     "shortcuts": {"shortcut", "stride_on"},
     "maxpool": {"kernel", "stride", "padding", "rounding"},
@@ -151,6 +155,7 @@ class _Flat:
     fused: Option | None = None  # an activation word fused into this conv/FC
     fused_linear: bool = False  # an explicit activation follows after a batch norm
     block: Group | None = None  # a residual bracket, one repetition of it
+    graph: Merge | Reference | BlockUse | None = None  # a merge, a reference or a block use
     stride: int = 1  # the residual block's stride
     index: int = 1  # which repetition of the bracket this block is
 
@@ -166,6 +171,13 @@ class _Lowering:
     counters: dict[str, int] = field(default_factory=dict)
     rank: int | None = None
     channels: list[int | None] = field(default_factory=list)  # per node: output channels, to pick shortcuts
+    ranks: list[int | None] = field(default_factory=list)  # per node: the rank of its output
+    head: int = -1  # the node whose output the next layer takes
+    labels: dict[str, int] = field(default_factory=dict)  # label → the node its layer ends in
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    prefix: str = ""  # inside a block: the instance's name, which prefixes its layers' names
+    scope: tuple[str, ...] = ()
+    expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
         self.diagnostics.append(diag.error(code, message, span, *help))
@@ -175,6 +187,7 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
     """The IR graph of a spec (which must have layers) and the problems found on the way."""
     state = _Lowering(spec.file, {})
     state.defaults = _read_defaults(spec.defaults, state)
+    state.blocks = _read_blocks(spec.blocks, state)
     items = [item for chain in spec.chains for item in chain]
     too_deep = _too_deep(items)
     if too_deep is not None:
@@ -193,13 +206,34 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
             "check the repetition counts",
         )
         return ir.Graph(name, ()), state.diagnostics
-    flat = _fuse_activations(list(_expand(items, state)))
-    state.reserved = {f.label for f in flat if f.label is not None}
-    _check_duplicate_labels(flat, state)
-    last_fc = max((i for i, f in enumerate(flat) if f.layer.kind == "fc"), default=-1)
-    for index, entry in enumerate(flat):
-        _lower_layer(entry, index == last_fc, index == 0, state)
+    try:
+        _lower_items(items, state, top=True)
+    except _TooLarge as too_large:
+        state.error(
+            "P104",
+            f"the spec expands to more than {MAX_LAYERS:,} layers, papernet's bound",
+            too_large.span,
+            "check the repetition counts and the blocks they repeat",
+        )
+        return ir.Graph(name, ()), _unique(state.diagnostics)
     return ir.Graph(name, tuple(state.nodes), spec.totals, spec.train), _unique(state.diagnostics)
+
+
+class _TooLarge(Exception):
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+
+def _lower_items(items: Sequence[Item], state: _Lowering, top: bool = False) -> None:
+    """Expand, fuse and lower a chain of items, continuing from `state.head`."""
+    flat = _fuse_activations(list(_expand(items, state)))
+    state.reserved |= {state.prefix + f.label for f in flat if f.label is not None}
+    _check_duplicate_labels(flat, state)
+    last_fc = max((i for i, f in enumerate(flat) if f.layer.kind == "fc"), default=-1) if top else -1
+    for index, entry in enumerate(flat):
+        _lower_layer(entry, index == last_fc, top and index == 0 and not state.nodes, state)
+        if entry.label is not None and entry.layer.kind != "input":
+            state.labels[state.prefix + entry.label] = state.head
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -230,6 +264,9 @@ def _read_defaults(lines: Sequence[DefaultsLine], state: _Lowering) -> dict[str,
     return table
 
 
+_RESERVED_WORDS = frozenset(word.replace(" ", "") for word in LAYER_WORDS + OPTION_WORDS) | {"x"}
+"""Words a block parameter may not be named: replacing them would rewrite the notation itself."""
+
 _SIZE_MEANS = {"conv": "filters", "fc": "units", "dropout": "rate"}
 
 
@@ -249,22 +286,28 @@ def _not_applicable(key: str, kind: str) -> str:
 # ---- expansion --------------------------------------------------------------------
 
 
-def _too_deep(items: Sequence[Item]) -> Group | None:
+def _too_deep(items: Sequence[Item]) -> Group | Merge | None:
     """The first group nested deeper than MAX_NESTING, found without recursion."""
     stack = [(item, 0) for item in items]
     while stack:
         item, depth = stack.pop()
+        parts: Sequence[Sequence[Item] | None] = ()
         if isinstance(item.element, Group):
-            if depth >= MAX_NESTING:
-                return item.element
-            stack += [(inner, depth + 1) for part in item.element.parts for inner in part]
+            parts = item.element.parts
+        elif isinstance(item.element, Merge):
+            parts = item.element.branches
+        if parts and depth >= MAX_NESTING:
+            return item.element  # type: ignore[return-value]
+        stack += [(inner, depth + 1) for part in parts for inner in part or ()]
     return None
 
 
 def _expanded_size(item: Item) -> int:
     repeat = max(1, min(item.repeat, MAX_REPEAT))
-    if isinstance(item.element, Layer):
+    if isinstance(item.element, Layer | Reference | BlockUse):  # a block's size is bounded as it expands
         return repeat
+    if isinstance(item.element, Merge):
+        return repeat * (1 + sum(_expanded_size(i) for branch in item.element.branches for i in branch or ()))
     return repeat * sum(_expanded_size(inner) for part in item.element.parts for inner in part)
 
 
@@ -297,6 +340,9 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> l
     element = item.element
     if isinstance(element, Layer):
         return [_Flat(element, None, Claims())]
+    if isinstance(element, Merge | Reference | BlockUse):
+        kind = {Merge: "merge", Reference: "reference", BlockUse: "block"}[type(element)]
+        return [_Flat(Layer(kind, (), element.span), None, Claims(), graph=element)]
     if len(element.parts) > 1:  # a residual bracket: each repetition is one block
         block = Layer("residual", (), element.span)
         stride = item.stride if round_ == 0 else 1
@@ -431,6 +477,12 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_depthwise(entry, attrs, state)
         case "residual":
             _lower_residual(entry, state)
+        case "merge":
+            _lower_merge(entry, state)
+        case "reference":
+            _lower_reference(entry, state)
+        case "block":
+            _lower_block_use(entry, state)
         case "inception":
             _lower_inception(entry, attrs, state)
         case "maxpool" | "avgpool" | "pool":
@@ -626,7 +678,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
     stage = entry.label or _stage_name(state)
     scope = (stage, f"block{entry.index}")
     prefix = f"{stage}_block{entry.index}"
-    block_input = len(state.nodes) - 1
+    block_input = state.head
     conv_defaults = state.defaults.get("conv", {})
     use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
     padding = _padding(conv_defaults["padding"].value) if "padding" in conv_defaults else "same"
@@ -634,7 +686,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
     for j, (kernel, filters, layer) in enumerate(convs):
         conv = ir.Conv2D(
             name=f"{prefix}_{j + 1}_conv",
-            inputs=(len(state.nodes) - 1,),
+            inputs=(state.head,),
             span=layer.span,
             scope=scope,
             filters=filters,
@@ -647,9 +699,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
         _emit(state, node=conv, rank=3)
         bn = _emit(
             state,
-            node=ir.BatchNorm(
-                name=f"{prefix}_{j + 1}_bn", inputs=(len(state.nodes) - 1,), span=layer.span, scope=scope
-            ),
+            node=ir.BatchNorm(name=f"{prefix}_{j + 1}_bn", inputs=(state.head,), span=layer.span, scope=scope),
         )
         if j < len(convs) - 1:
             _emit(
@@ -658,7 +708,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
                     name=f"{prefix}_{j + 1}_relu", inputs=(bn,), span=layer.span, scope=scope, activation=ir.RELU
                 ),
             )
-    main = len(state.nodes) - 1
+    main = state.head
     out_channels = convs[-1][1]
     changes = entry.stride != 1 or state.channels[block_input] != out_channels
     shortcut = block_input
@@ -676,9 +726,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
             use_bias=use_bias,
         )
         _emit(state, node=projection)
-        shortcut = _emit(
-            state, node=ir.BatchNorm(name=f"{prefix}_0_bn", inputs=(len(state.nodes) - 1,), span=span, scope=scope)
-        )
+        shortcut = _emit(state, node=ir.BatchNorm(name=f"{prefix}_0_bn", inputs=(state.head,), span=span, scope=scope))
     elif option == "A" and changes:
         pad = ir.ShortcutPad(
             name=f"{prefix}_0_pad", inputs=(block_input,), span=span, scope=scope, strides=stride, channels=out_channels
@@ -721,7 +769,7 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     label = attrs.get("name", "name", None, assumed=False)
     prefix = entry.label or (f"inception_{label}" if label else _auto_name("inception", state))
     prefix = re.sub(r"\W", "_", prefix, flags=re.ASCII)
-    source = len(state.nodes) - 1
+    source = state.head
     scope = (prefix,)
     span = entry.layer.span
     conv_defaults = state.defaults.get("conv", {})
@@ -773,6 +821,137 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
         return
     concat = ir.Concat(name=f"{prefix}_output", inputs=outputs, span=span, scope=scope, claims=entry.claims)
     _emit(state, node=concat, rank=3)
+
+
+def _lower_merge(entry: _Flat, state: _Lowering) -> None:
+    """`add(a | b)`, `concat(a | b | c)`: each branch starts from the same tensor."""
+    merge = entry.graph
+    assert isinstance(merge, Merge)
+    source, rank = state.head, state.rank
+    outputs = []
+    for branch in merge.branches:
+        state.head, state.rank = source, rank
+        if branch is not None:
+            _lower_items(branch, state)
+        outputs.append(state.head)
+    common = _common(entry, state, merge.op)
+    common["inputs"] = tuple(outputs)
+    node = ir.Add(**common) if merge.op == "add" else ir.Concat(**common)
+    _emit(state, node=node)
+
+
+def _lower_reference(entry: _Flat, state: _Lowering) -> None:
+    """`@stem`: continue from the output of the layer labelled `stem`."""
+    reference = entry.graph
+    assert isinstance(reference, Reference)
+    for name in (state.prefix + reference.name, reference.name):
+        if name in state.labels:
+            state.head = state.labels[name]
+            state.rank = state.ranks[state.head]
+            return
+    if reference.name in state.reserved or state.prefix + reference.name in state.reserved:
+        state.error(
+            "P121",
+            f"@{reference.name} refers to a layer that comes later",
+            reference.span,
+            "a reference can only go back to a layer above it",
+        )
+    else:
+        known = sorted(label.removeprefix(state.prefix) for label in state.labels)
+        close = difflib.get_close_matches(reference.name, known, n=1)
+        state.error(
+            "P118",
+            f"there is no layer labelled '{reference.name}'",
+            reference.span,
+            f"did you mean `@{close[0]}`?" if close else "label a layer with `name: layer`, e.g. `stem: conv3-64`",
+        )
+    _emit_invalid(entry, state)
+
+
+def _read_blocks(definitions: Sequence[BlockDef], state: _Lowering) -> dict[str, BlockDef]:
+    blocks: dict[str, BlockDef] = {}
+    for definition in definitions:
+        if definition.name in blocks:
+            state.error("P106", f"the block '{definition.name}' is defined twice", definition.span)
+        clashes = [p for p in definition.params if p.lower() in _RESERVED_WORDS]
+        if clashes or len(set(definition.params)) != len(definition.params):
+            what = f"'{clashes[0]}' is a word of the notation" if clashes else "a parameter is named twice"
+            state.error(
+                "P122",
+                f"block {definition.name}: {what}",
+                definition.span,
+                "name parameters with words the notation does not use, e.g. `block basic(f, s):`",
+            )
+            continue
+        blocks[definition.name] = definition
+    return blocks
+
+
+def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
+    """`bottleneck(64, 2)`: the block's body, its parameters replaced by the arguments, parsed
+    afresh for this use and lowered in place, its layers named after the instance."""
+    use = entry.graph
+    assert isinstance(use, BlockUse)
+    definition = state.blocks.get(use.name)
+    if definition is None:
+        close = difflib.get_close_matches(use.name, list(state.blocks), n=1)
+        state.error(
+            "P118",
+            f"there is no block named '{use.name}'",
+            use.span,
+            f"did you mean `{close[0]}`?" if close else "define it first: `block name(p, q):` and its layers",
+        )
+    elif len(use.args) != len(definition.params):
+        wanted = ", ".join(definition.params)
+        state.error(
+            "P119",
+            f"block {use.name}({wanted}) takes {len(definition.params)} argument"
+            f"{'s' if len(definition.params) != 1 else ''}; this use gives {len(use.args)}",
+            use.span,
+        )
+    elif use.name in state.expanding:
+        chain = " → ".join((*state.expanding[state.expanding.index(use.name) :], use.name))
+        state.error(
+            "P120", f"block {use.name} uses itself: {chain}", use.span, "a block can use other blocks, but not itself"
+        )
+    else:
+        body = _block_body(definition, use, state)
+        if body is not None:
+            instance = state.prefix + (entry.label or f"{use.name}{_count(use.name, state)}")
+            outer = (state.prefix, state.scope, state.expanding)
+            state.prefix, state.scope = f"{instance}_", (*state.scope, instance)
+            state.expanding = (*state.expanding, use.name)
+            try:
+                _lower_items(body, state)
+            finally:
+                state.prefix, state.scope, state.expanding = outer
+            return
+    _emit_invalid(entry, state)
+
+
+def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> list[Item] | None:
+    from papernet.parse import ParseFailure, parse
+
+    values = dict(zip(definition.params, use.args, strict=True))
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, values)) + r")\b") if values else None
+    first = definition.lines[0][0]
+    lines = [pattern.sub(lambda m: str(values[m.group(1)]), text) if pattern else text for _, text in definition.lines]
+    text = "\n" * (first - 1) + "\n".join(lines)  # the body keeps its line numbers
+    try:
+        spec = parse(text, state.file)
+    except ParseFailure as failure:
+        for problem in failure.diagnostics:
+            state.diagnostics.append(
+                replace(problem, notes=(*problem.notes, f"in block {use.name}, used on line {use.span.line}"))
+            )
+        return None
+    return [item for chain in spec.chains for item in chain]
+
+
+def _count(name: str, state: _Lowering) -> int:
+    key = f"block:{state.prefix}{name}"
+    state.counters[key] = state.counters.get(key, 0) + 1
+    return state.counters[key]
 
 
 def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
@@ -876,6 +1055,7 @@ def _ints(value: object) -> tuple[int, ...]:
 
 
 def _auto_name(prefix: str, state: _Lowering) -> str:
+    prefix = state.prefix + prefix
     while True:
         state.counters[prefix] = state.counters.get(prefix, 0) + 1
         name = f"{prefix}{state.counters[prefix]}"
@@ -884,10 +1064,11 @@ def _auto_name(prefix: str, state: _Lowering) -> str:
 
 
 def _common(entry: _Flat, state: _Lowering, prefix: str, attrs: _Attributes | None = None) -> dict[str, Any]:
-    name = entry.label if entry.label is not None and entry.label not in state.names else _auto_name(prefix, state)
+    label = state.prefix + entry.label if entry.label is not None else None
+    name = label if label is not None and label not in state.names else _auto_name(prefix, state)
     return {
         "name": name,
-        "inputs": (len(state.nodes) - 1,),
+        "inputs": (state.head,),
         "span": entry.layer.span,
         "origins": tuple(attrs.origins) if attrs else (),
         "claims": entry.claims,
@@ -896,12 +1077,18 @@ def _common(entry: _Flat, state: _Lowering, prefix: str, attrs: _Attributes | No
 
 def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> int:
     """Append a node and return its index; `rank` is its output's rank where the node changes it."""
+    if len(state.nodes) >= MAX_LAYERS:
+        raise _TooLarge(node.span)
+    if state.scope and not node.scope:
+        node = replace(node, scope=state.scope)
     state.channels.append(_output_channels(node, state.channels))
     state.nodes.append(node)
     state.names.add(node.name)
     if rank != -1:
         state.rank = rank
-    return len(state.nodes) - 1
+    state.ranks.append(state.rank)
+    state.head = len(state.nodes) - 1
+    return state.head
 
 
 def _output_channels(node: Node, channels: list[int | None]) -> int | None:
@@ -940,15 +1127,19 @@ def _emit_with_batchnorm(
         _emit(state, node=node, rank=rank)
         return
     claims = node.claims
-    _emit(state, node=replace(node, claims=Claims()), rank=rank)
-    following: list[Node] = [ir.BatchNorm(name=f"{node.name}_bn", inputs=(len(state.nodes) - 1,), span=node.span)]
+    # the activation comes after the batch norm, and with it where its value came from
+    moved = tuple(o for o in node.origins if o[0] == "activation")
+    kept = tuple(o for o in node.origins if o[0] != "activation")
+    _emit(state, node=replace(node, claims=Claims(), origins=kept), rank=rank)
+    following: list[Node] = [ir.BatchNorm(name=f"{node.name}_bn", inputs=(state.head,), span=node.span)]
     if activation != ir.LINEAR:
         following.append(
             ir.ActivationLayer(
                 name=f"{node.name}_{_short(activation)}",
-                inputs=(len(state.nodes),),
+                inputs=(state.head + 1,),
                 span=node.span,
                 activation=activation,
+                origins=moved,
             )
         )
     following[-1] = replace(following[-1], claims=claims)
@@ -958,7 +1149,7 @@ def _emit_with_batchnorm(
 
 def _insert_flatten(entry: _Flat, state: _Lowering) -> None:
     name = _auto_name("flatten", state)
-    node = ir.Flatten(name=name, inputs=(len(state.nodes) - 1,), span=entry.layer.span, implicit=True)
+    node = ir.Flatten(name=name, inputs=(state.head,), span=entry.layer.span, implicit=True)
     _emit(state, node=node, rank=1)
 
 

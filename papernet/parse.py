@@ -24,7 +24,7 @@ from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Quantity, TotalClaim
 from papernet.resources import grammar_path
 from papernet.span import Span
-from papernet.syntax import DefaultsLine, Group, Item, Layer, Option, Spec
+from papernet.syntax import BlockDef, BlockUse, DefaultsLine, Group, Item, Layer, Merge, Option, Reference, Spec
 
 MAX_DIGITS = 12
 """Longer numbers are clamped to 10**12, past every bound that lowering enforces."""
@@ -230,8 +230,11 @@ class _Builder(Transformer[Token, Any]):
         defaults: list[DefaultsLine] = []
         totals: list[TotalClaim] = []
         train: list[str] = []
+        blocks: list[BlockDef] = []
         for child in _flatten_statements(children):
             match child:
+                case BlockDef():
+                    blocks.append(child)
                 case ("title", str() as text):
                     title = text
                 case ("base", str() as name, Span() as span):
@@ -249,7 +252,16 @@ class _Builder(Transformer[Token, Any]):
                 case tuple():
                     chains.append(child)
         return Spec(
-            self.file, title, base, classes, regression, tuple(chains), tuple(defaults), tuple(totals), tuple(train)
+            self.file,
+            title,
+            base,
+            classes,
+            regression,
+            tuple(chains),
+            tuple(defaults),
+            tuple(totals),
+            tuple(train),
+            tuple(blocks),
         )
 
     def network_stmt(self, children: list[Token]) -> tuple[str, str]:
@@ -311,7 +323,7 @@ class _Builder(Transformer[Token, Any]):
         label = label_span = None
         repeat, repeat_span = 1, None
         stride, stride_span = 1, None
-        element: Layer | Group | None = None
+        element: Layer | Group | Merge | Reference | BlockUse | None = None
         shape = shape_span = None
         params = ops = None
         for child in children:
@@ -320,7 +332,7 @@ class _Builder(Transformer[Token, Any]):
                     label, label_span = str(child), self._tok(child)
                 case Token(type="REPEAT"):
                     repeat, repeat_span = to_int(re.sub(r"\D", "", child)), self._tok(child)
-                case Layer() | Group():
+                case Layer() | Group() | Merge() | Reference() | BlockUse():
                     element = child
                 case ("shape", tuple() as dims, Span() as span):
                     shape, shape_span = dims, span
@@ -338,6 +350,26 @@ class _Builder(Transformer[Token, Any]):
         if not children:
             return None
         return ("stage_stride", to_int(children[-1]), self._span(children))
+
+    def merge(self, children: list[Any]) -> Merge:
+        op = "add" if str(children[0]).lower().startswith("add") else "concat"
+        branches = tuple(_branch(c) for c in children if isinstance(c, tuple) or c is _IDENTITY)
+        return Merge(op, branches, self._span([children[0], children[-1]]))
+
+    def branch(self, children: list[Any]) -> object:
+        return _IDENTITY if isinstance(children[0], Token) else children[0]
+
+    def reference(self, children: list[Token]) -> Reference:
+        return Reference(str(children[0])[1:], self._tok(children[0]))
+
+    def block_use(self, children: list[Token]) -> BlockUse:
+        args = tuple(to_int(c) for c in children if c.type == "INT")
+        return BlockUse(str(children[0]), args, self._span(children))
+
+    def block_def(self, children: list[Token]) -> BlockDef:
+        params = tuple(str(c) for c in children if c.type == "BLOCK_PARAM")
+        lines = tuple((c.line or 0, " " * ((c.column or 1) - 1) + str(c)) for c in children if c.type == "BLOCK_LINE")
+        return BlockDef(str(children[1]), params, lines, self._span(children[:2]))
 
     def group(self, children: list[Any]) -> Group:
         parts = tuple(c for c in children if isinstance(c, tuple))
@@ -538,6 +570,13 @@ class _Builder(Transformer[Token, Any]):
         return _Number(value, self._tok(token))
 
 
+_IDENTITY = object()  # the `identity` branch of a merge
+
+
+def _branch(child: object) -> tuple[Item, ...] | None:
+    return child if isinstance(child, tuple) else None
+
+
 class _Kernel:
     __slots__ = ("depth", "size", "span", "stride", "stride_span", "too_many")
 
@@ -591,15 +630,13 @@ LAYER_WORDS = (
     "conv",
     "convolution",
     "maxpool",
-    "max pool",
     "avgpool",
-    "average pool",
     "pool",
     "global",
     "fc",
     "dense",
     "relu",
-    "leaky relu",
+    "relu6",
     "elu",
     "selu",
     "tanh",
@@ -611,7 +648,6 @@ LAYER_WORDS = (
     "softmax",
     "soft-max",
     "batchnorm",
-    "batch norm",
     "bn",
     "lrn",
     "dropout",
@@ -622,6 +658,16 @@ LAYER_WORDS = (
     "network",
     "defaults",
     "train",
+    "inception",
+    "add",
+    "concat",
+    "block",
+    "identity",
+    "dw",
+    "max pool",
+    "average pool",
+    "leaky relu",
+    "batch norm",
 )
 OPTION_WORDS = (
     "stride",
@@ -633,7 +679,6 @@ OPTION_WORDS = (
     "groups",
     "activation",
     "bias",
-    "no bias",
     "floor",
     "ceil",
     "filters",
@@ -644,6 +689,13 @@ OPTION_WORDS = (
     "mult-adds",
     "macs",
     "flops",
+    "reduce",
+    "shortcut",
+    "at",
+    "on",
+    "off",
+    "first",
+    "no bias",
 )
 
 _LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "POOL_WORD", "DROPOUT_KW", "FLATTEN_KW"}

@@ -38,8 +38,47 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Merge:
+    """`add(a | b)` or `concat(a | b | c)`: branches from the same tensor, merged.
+    A branch of None is `identity`."""
+
+    op: str  # add | concat
+    branches: tuple[tuple[Item, ...] | None, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """`@stem`: the output of the layer labelled `stem`."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BlockUse:
+    name: str
+    args: tuple[int, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef:
+    """`block name(p, q):` and its indented body, kept as text and parsed at each use with the
+    parameters replaced by the arguments, so every use expands to fresh layers."""
+
+    name: str
+    params: tuple[str, ...]
+    lines: tuple[tuple[int, str], ...]  # (line number, text as written, indentation included)
+    span: Span
+
+
+Element = Layer | Group | Merge | Reference | BlockUse
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
-    element: Layer | Group
+    element: Element
     label: str | None
     label_span: Span | None
     repeat: int
@@ -68,3 +107,4 @@ class Spec:
     defaults: tuple[DefaultsLine, ...]
     totals: tuple[TotalClaim, ...]
     train: tuple[str, ...]
+    blocks: tuple[BlockDef, ...] = ()

@@ -145,7 +145,10 @@ def test_shipped_specs_themselves_are_clean() -> None:
     """The mutations start from specs that are themselves free of errors (the fuzzing baseline)."""
     for name in SPECS:
         net = papernet.load(name)
-        assert not net.errors(), name
+        # GoogLeNet ships with Table 1's printed figures as claims, which the table itself
+        # contradicts (reference/README.md); those P3xx claim errors are the point of the spec.
+        errors = [d for d in net.errors() if not (name == "googlenet" and d.code.startswith("P3"))]
+        assert not errors, (name, errors)
 
 
 # ---- through the command line ------------------------------------------------------------------

@@ -152,6 +152,10 @@ def _call_lines(call: LayerCall, source_var: str, target: str = "x") -> list[str
     single = f"{target} = {constructor}({', '.join(arguments)})({source_var})"
     if len(INDENT + single) <= LINE_LENGTH:
         return [single]
+    # Wrapped as ruff (black) wraps it: split the last brackets if what comes before them fits.
+    head = f"{target} = {constructor}({', '.join(arguments)})("
+    if len(INDENT + head) <= LINE_LENGTH:
+        return [head, INDENT + source_var, ")"]
     joined = ", ".join(arguments)
     if len(INDENT * 2 + joined) <= LINE_LENGTH:
         return [f"{target} = {constructor}(", INDENT + joined, f")({source_var})"]
