@@ -204,8 +204,9 @@ class _Builder(Transformer[Token, Any]):
     file = "<string>"
 
     def _span(self, children: Sequence[Any]) -> Span:
-        spans = [_span_of(child, self.file) for child in children if child is not None]
-        return spans[0].to(spans[-1])
+        first = next(child for child in children if child is not None)
+        last = next(child for child in reversed(children) if child is not None)
+        return _span_of(first, self.file).to(_span_of(last, self.file))
 
     def _tok(self, token: Token) -> Span:
         return _span_of(token, self.file)
