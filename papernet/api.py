@@ -74,10 +74,11 @@ class Network:
     def errors(self, convention: Convention = "keras") -> list[Diagnostic]:
         return [d for d in self.check(convention) if d.is_error]
 
-    def summary(self, convention: Convention = "keras") -> Report:
+    def summary(self, convention: Convention = "keras", depth: int | None = None) -> Report:
+        """Per-layer figures; with `depth`, blocks below that level collapse into one row each."""
         from papernet.report import build_report
 
-        return build_report(self.graph, self.infer(convention))
+        return build_report(self.graph, self.infer(convention), depth)
 
     def adapt(
         self,

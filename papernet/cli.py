@@ -78,7 +78,7 @@ def run_summary(args: argparse.Namespace) -> int:
     network = _load(args)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
-    report = network.summary(args.convention)
+    report = network.summary(args.convention, args.depth)
     render: Callable[[], str] = {
         "table": lambda: report.to_text(width=_width()),
         "json": report.to_json,
@@ -276,6 +276,9 @@ def _parser() -> argparse.ArgumentParser:
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
     spec_and_adaptation(summary)
     summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")
+    summary.add_argument(
+        "--depth", type=positive_int, metavar="N", help="collapse blocks nested deeper than N into one row (1: stages)"
+    )
     summary.add_argument("-o", "--output", metavar="FILE", help="write to this file instead of standard output")
     compile_ = command("compile", "generate Keras source for the network", run_compile)
     spec_and_adaptation(compile_, convention=False)

@@ -38,6 +38,7 @@ class Row:
     effective_stride: int | None
     assumed: tuple[str, ...]
     notes: tuple[str, ...]
+    block: tuple[str, ...] = ()  # the blocks it belongs to, outermost first: ("conv2_x", "block1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class Report:
         for index, row in enumerate(self.rows):
             cells = [
                 str(index),
-                _md(row.name),
+                _md(_display_name(row)),
                 _md(row.layer),
                 str(row.line),
                 _shape(row.output_shape),
@@ -110,6 +111,7 @@ class Report:
                 "effective_stride",
                 "assumed",
                 "notes",
+                "block",
             ]
         )
         for row in self.rows:
@@ -128,6 +130,7 @@ class Report:
                     _int(row.effective_stride),
                     "; ".join(row.assumed),
                     "; ".join(row.notes),
+                    "/".join(row.block),
                 ]
             )
         return out.getvalue()
@@ -138,7 +141,7 @@ class Report:
         for index, row in enumerate(self.rows):
             cells = [
                 str(index),
-                row.name,
+                _display_name(row),
                 row.layer,
                 _shape(row.output_shape),
                 f"{row.params:,}",
@@ -193,7 +196,7 @@ class Report:
         for index, row in enumerate(self.rows):
             table.add_row(
                 str(index),
-                row.name,
+                _display_name(row),
                 row.layer,
                 str(row.line),
                 _shape(row.output_shape),
@@ -229,8 +232,12 @@ class Report:
         return self.to_html()
 
 
-def build_report(graph: Graph, inference: Inference) -> Report:
+def build_report(graph: Graph, inference: Inference, depth: int | None = None) -> Report:
+    """The report; with `depth`, blocks nested deeper than `depth` show as one row each, with
+    their totals (depth 1: ResNet's stages; depth 2: its blocks)."""
     rows = tuple(_row(node, info) for node, info in zip(graph.nodes, inference.layers, strict=True))
+    if depth is not None:
+        rows = collapse(rows, depth)
     first = graph.nodes[0] if graph.nodes else None
     input_shape = first.shape if isinstance(first, ir.Input) else None
     return Report(
@@ -243,6 +250,56 @@ def build_report(graph: Graph, inference: Inference) -> Report:
         inference.total_macs,
         inference.total_activations,
     )
+
+
+def collapse(rows: tuple[Row, ...], depth: int) -> tuple[Row, ...]:
+    """Rows of blocks deeper than `depth` merged into one row per block, like torchinfo's depth.
+
+    >>> rows = tuple(Row(f"c{i}", "conv", "conv3-8", 1, (8, 8, 8), 10, 10, 5, 512, 3, 1, (), (), ("s1", f"b{i // 2}"))
+    ...              for i in range(4))
+    >>> [(r.name, r.params, r.layer) for r in collapse(rows, 1)]
+    [('s1', 40, '4 layers')]
+    >>> [(r.name, r.block) for r in collapse(rows, 2)]
+    [('b0', ('s1',)), ('b1', ('s1',))]
+    """
+    out: list[Row] = []
+    group: list[Row] = []
+
+    def flush() -> None:
+        if group:
+            key = group[0].block[:depth]
+            last = group[-1]
+            out.append(
+                Row(
+                    key[-1],
+                    "block",
+                    f"{len(group)} layers",
+                    group[0].line,
+                    last.output_shape,
+                    sum(r.params for r in group),
+                    sum(r.trainable_params for r in group),
+                    sum(r.macs for r in group),
+                    sum(r.activations for r in group),
+                    last.receptive_field,
+                    last.effective_stride,
+                    (),
+                    (),
+                    key[:-1],
+                )
+            )
+            group.clear()
+
+    for row in rows:
+        if len(row.block) >= depth > 0 and (not group or group[0].block[:depth] == row.block[:depth]):
+            group.append(row)
+            continue
+        flush()
+        if len(row.block) >= depth > 0:
+            group.append(row)
+        else:
+            out.append(row)
+    flush()
+    return tuple(out)
 
 
 def _row(node: Node, info: Any) -> Row:
@@ -262,6 +319,7 @@ def _row(node: Node, info: Any) -> Row:
         jump,
         _assumptions(node),
         _notes(node),
+        node.scope,
     )
 
 
@@ -310,6 +368,11 @@ def _notes(node: Node) -> tuple[str, ...]:
     return ()
 
 
+def _display_name(row: Row) -> str:
+    """A block row shows its path (`conv2_x/block1`); a layer's name already says where it is."""
+    return "/".join((*row.block, row.name)) if row.kind == "block" else row.name
+
+
 def _row_dict(row: Row) -> dict[str, Any]:
     return {
         "name": row.name,
@@ -325,6 +388,7 @@ def _row_dict(row: Row) -> dict[str, Any]:
         "effective_stride": row.effective_stride,
         "assumed": list(row.assumed),
         "notes": list(row.notes),
+        "block": "/".join(row.block),
     }
 
 

@@ -349,7 +349,7 @@ DOCUMENTED_LAYER = {
     "assumed",
 }
 DOCUMENTED_TOTAL = {"params", "trainable_params", "macs", "activations"}
-EXTRA_LAYER_KEYS = {"layer", "notes"}
+EXTRA_LAYER_KEYS = {"layer", "notes", "block"}
 """Not in DESIGN.md's schema, but fields of `papernet.report.Row` (the paper's notation, notes)."""
 
 
