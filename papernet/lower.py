@@ -174,7 +174,7 @@ class _Lowering:
     ranks: list[int | None] = field(default_factory=list)  # per node: the rank of its output
     head: int = -1  # the node whose output the next layer takes
     labels: dict[str, int] = field(default_factory=dict)  # label → the node its layer ends in
-    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    blocks: dict[str, BlockDef | None] = field(default_factory=dict)  # None: a definition already reported
     prefix: str = ""  # inside a block: the instance's name, which prefixes its layers' names
     scope: tuple[str, ...] = ()
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
@@ -868,8 +868,8 @@ def _lower_reference(entry: _Flat, state: _Lowering) -> None:
     _emit_invalid(entry, state)
 
 
-def _read_blocks(definitions: Sequence[BlockDef], state: _Lowering) -> dict[str, BlockDef]:
-    blocks: dict[str, BlockDef] = {}
+def _read_blocks(definitions: Sequence[BlockDef], state: _Lowering) -> dict[str, BlockDef | None]:
+    blocks: dict[str, BlockDef | None] = {}
     for definition in definitions:
         if definition.name in blocks:
             state.error("P106", f"the block '{definition.name}' is defined twice", definition.span)
@@ -882,6 +882,7 @@ def _read_blocks(definitions: Sequence[BlockDef], state: _Lowering) -> dict[str,
                 definition.span,
                 "name parameters with words the notation does not use, e.g. `block basic(f, s):`",
             )
+            blocks[definition.name] = None
             continue
         blocks[definition.name] = definition
     return blocks
@@ -893,7 +894,9 @@ def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
     use = entry.graph
     assert isinstance(use, BlockUse)
     definition = state.blocks.get(use.name)
-    if definition is None:
+    if definition is None and use.name in state.blocks:
+        pass  # its definition is already reported
+    elif definition is None:
         close = difflib.get_close_matches(use.name, list(state.blocks), n=1)
         state.error(
             "P118",
