@@ -84,18 +84,20 @@ def _compare(quantity: Quantity, actual: int, code: str, subject: str, unit: str
     if fits(quantity, actual):
         return []
     if quantity.unit and fits(quantity, actual, base=1024):
-        note = f"{quantity.text} fits {actual:,} {unit} only with {quantity.unit} = 1024^{'_KMGT'.index(quantity.unit)}"
+        power = "_KMGT".index(quantity.unit)
+        base = "1024" if power == 1 else f"1024{'²³⁴'[power - 2]}"
+        note = f"{quantity.text} fits {actual:,} {unit} only with {quantity.unit} = {base}"
         return [Diagnostic(code, note, quantity.span, severity=Severity.NOTE)]
-    message = f"{subject} {actual:,} {unit} ({_short(actual)}), not {quantity.text}"
+    message = f"{subject} {actual:,} {unit} ({_in_unit(actual, quantity)}), not {quantity.text}"
     return [diag.error(code, message, quantity.span)]
 
 
-def _short(value: int) -> str:
+def _in_unit(value: int, quantity: Quantity) -> str:
+    """`value` in the claim's unit, one decimal finer than it was printed.
+
+    >>> from papernet.span import Span
+    >>> _in_unit(1_043_456, Quantity("1072K", 1072e3, "K", 0, "params", Span("a", 1, 1, 1, 2)))
+    '1043.5K'
     """
-    >>> _short(138_357_544), _short(34_944)
-    ('138.4M', '34.9K')
-    """
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.1f}{unit}"
-    return str(value)
+    power = "_KMGT".index(quantity.unit) if quantity.unit else 0
+    return f"{value / 1000**power:.{quantity.decimals + 1}f}{quantity.unit}"

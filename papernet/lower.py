@@ -327,8 +327,11 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
                 "P116", "a stage stride such as `/2` belongs to a residual bracket `[a; b] ×N /2`", item.stride_span
             )
         expanded: list[_Flat] = []
+        stage = item.label
+        if stage is None and isinstance(item.element, Group) and len(item.element.parts) > 1:
+            stage = _stage_name(state)  # every block of an unlabelled bracket is in one stage
         for round_ in range(repeat):
-            expanded += _expand_element(item, repeat, round_, state)
+            expanded += _expand_element(item, repeat, round_, state, stage)
         if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
         if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
@@ -336,7 +339,7 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
         yield from expanded
 
 
-def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> list[_Flat]:
+def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering, stage: str | None) -> list[_Flat]:
     element = item.element
     if isinstance(element, Layer):
         return [_Flat(element, None, Claims())]
@@ -346,7 +349,7 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering) -> l
     if len(element.parts) > 1:  # a residual bracket: each repetition is one block
         block = Layer("residual", (), element.span)
         stride = item.stride if round_ == 0 else 1
-        return [_Flat(block, item.label, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)]
+        return [_Flat(block, stage, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)]
     inner = list(_expand(element.parts[0], state))
     if repeat > 1:
         inner = [replace(f, label=f"{f.label}_{round_ + 1}") if f.label else f for f in inner]
@@ -387,7 +390,7 @@ def _fuse_activations(flat: list[_Flat]) -> list[_Flat]:
         following = flat[index + 1] if index + 1 < len(flat) else None
         if entry.layer.kind in _FUSABLE and not _has(entry.layer, "activation"):
             if following is not None and _is_fusable_activation(following.layer):
-                claims = following.claims if _has_claims(following.claims) else entry.claims
+                claims = _merged_claims(entry.claims, following.claims)
                 out.append(replace(entry, fused=following.layer.options[0], claims=claims))
                 index += 2
                 continue
@@ -402,6 +405,13 @@ def _fuse_activations(flat: list[_Flat]) -> list[_Flat]:
     return out
 
 
+def _merged_claims(layer: Claims, activation: Claims) -> Claims:
+    """`FC-1000 params 1000K, softmax -> 1×1×1000`: one layer, and every claim about it kept."""
+    if activation.shape is not None:
+        layer = replace(layer, shape=activation.shape, shape_span=activation.shape_span)
+    return replace(layer, params=activation.params or layer.params, ops=activation.ops or layer.ops)
+
+
 def _is_fusable_activation(layer: Layer) -> bool:
     if layer.kind != "activation":
         return False
@@ -412,10 +422,6 @@ def _is_fusable_activation(layer: Layer) -> bool:
 
 def _has(layer: Layer, key: str) -> bool:
     return any(option.key == key for option in layer.options)
-
-
-def _has_claims(claims: Claims) -> bool:
-    return claims.shape is not None or claims.params is not None or claims.ops is not None
 
 
 # ---- one layer → nodes ----------------------------------------------------------------
@@ -674,7 +680,17 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
     settings = _Attributes(Layer("shortcuts", (), entry.layer.span), state.defaults.get("shortcuts", {}))
     option = settings.get("shortcut", "shortcut", "B")
     stride_on = settings.get("stride_on", "stride_on", "first")
-    strided = 0 if stride_on == "first" else next((j for j, c in enumerate(convs) if c[0] == stride_on), 0)
+    strided = 0 if stride_on == "first" else next((j for j, c in enumerate(convs) if c[0] == stride_on), None)
+    if strided is None:
+        size = "×".join(map(str, stride_on))
+        state.error(
+            "P123",
+            f"`stride on {size}`, but this bracket has no {size} conv",
+            entry.block.span,
+            "say `residual: stride on first`, or on a kernel size the bracket has",
+        )
+        _emit_invalid(entry, state)
+        return
     stage = entry.label or _stage_name(state)
     scope = (stage, f"block{entry.index}")
     prefix = f"{stage}_block{entry.index}"
