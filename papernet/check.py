@@ -24,7 +24,8 @@ def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
         claims = node.claims
         if claims.params is not None or claims.ops is not None:
             extent = _extent(graph, index)
-            subject = node.scope[0] if node.scope else ir.describe(graph.nodes[extent[0]])
+            first = next(i for i in extent if not _implicit_flatten(graph.nodes[i]))
+            subject = node.scope[0] if node.scope else ir.describe(graph.nodes[first])
             known = all(inference.layers[i].shape is not None for i in extent)
             if claims.params is not None and known:
                 params = sum(inference.layers[i].params for i in extent)
@@ -43,6 +44,10 @@ def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
             else:
                 found += _compare(total.quantity, inference.total_macs, "P305", "the network costs", "multiply-adds")
     return found
+
+
+def _implicit_flatten(node: ir.Node) -> bool:
+    return isinstance(node, ir.Flatten) and node.implicit
 
 
 def _extent(graph: Graph, index: int) -> list[int]:

@@ -81,6 +81,7 @@ class NodeBase:
     origins: tuple[tuple[str, Origin], ...] = ()
     claims: Claims = field(default_factory=Claims)
     scope: tuple[str, ...] = ()  # the blocks the node belongs to, outermost first: ("conv2_x", "block1")
+    template: str = ""  # the construct it was expanded from: a block's name, "bottleneck_block", "inception"
 
     def origin(self, attribute: str) -> Origin:
         for key, origin in self.origins:

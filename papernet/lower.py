@@ -177,6 +177,7 @@ class _Lowering:
     blocks: dict[str, BlockDef | None] = field(default_factory=dict)  # None: a definition already reported
     prefix: str = ""  # inside a block: the instance's name, which prefixes its layers' names
     scope: tuple[str, ...] = ()
+    template: str = ""
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
@@ -692,7 +693,26 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
         _emit_invalid(entry, state)
         return
     stage = entry.label or _stage_name(state)
-    scope = (stage, f"block{entry.index}")
+    scope = (*state.scope, stage, f"block{entry.index}")
+    outer_template = state.template
+    state.template = {2: "basic_block", 3: "bottleneck_block"}.get(len(convs), "residual_block")
+    try:
+        _emit_residual(entry, state, convs, settings, option, strided, stage, scope)
+    finally:
+        state.template = outer_template
+
+
+def _emit_residual(
+    entry: _Flat,
+    state: _Lowering,
+    convs: list[tuple[ir.Pair, int, Layer]],
+    settings: _Attributes,
+    option: str,
+    strided: int,
+    stage: str,
+    scope: tuple[str, ...],
+) -> None:
+    assert entry.block is not None
     prefix = f"{stage}_block{entry.index}"
     block_input = state.head
     conv_defaults = state.defaults.get("conv", {})
@@ -786,7 +806,7 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     prefix = entry.label or (f"inception_{label}" if label else _auto_name("inception", state))
     prefix = re.sub(r"\W", "_", prefix, flags=re.ASCII)
     source = state.head
-    scope = (prefix,)
+    scope = (*state.scope, prefix)
     span = entry.layer.span
     conv_defaults = state.defaults.get("conv", {})
     use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
@@ -797,6 +817,7 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
             inputs=(after,),
             span=span,
             scope=scope,
+            template="inception",
             filters=filters,
             kernel_size=(size, size),
             strides=(1, 1),
@@ -824,6 +845,7 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
             inputs=(source,),
             span=span,
             scope=scope,
+            template="inception",
             op="max",
             pool_size=(3, 3),
             strides=(1, 1),
@@ -835,7 +857,9 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
         state.error("P102", "an inception module needs at least one branch", span)
         _emit_invalid(entry, state)
         return
-    concat = ir.Concat(name=f"{prefix}_output", inputs=outputs, span=span, scope=scope, claims=entry.claims)
+    concat = ir.Concat(
+        name=f"{prefix}_output", inputs=outputs, span=span, scope=scope, template="inception", claims=entry.claims
+    )
     _emit(state, node=concat, rank=3)
 
 
@@ -937,13 +961,13 @@ def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
         body = _block_body(definition, use, state)
         if body is not None:
             instance = state.prefix + (entry.label or f"{use.name}{_count(use.name, state)}")
-            outer = (state.prefix, state.scope, state.expanding)
+            outer = (state.prefix, state.scope, state.expanding, state.template)
             state.prefix, state.scope = f"{instance}_", (*state.scope, instance)
-            state.expanding = (*state.expanding, use.name)
+            state.expanding, state.template = (*state.expanding, use.name), use.name
             try:
                 _lower_items(body, state)
             finally:
-                state.prefix, state.scope, state.expanding = outer
+                state.prefix, state.scope, state.expanding, state.template = outer
             return
     _emit_invalid(entry, state)
 
@@ -1100,6 +1124,8 @@ def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> int:
         raise _TooLarge(node.span)
     if state.scope and not node.scope:
         node = replace(node, scope=state.scope)
+    if state.template and not node.template:
+        node = replace(node, template=state.template)
     state.channels.append(_output_channels(node, state.channels))
     state.nodes.append(node)
     state.names.add(node.name)

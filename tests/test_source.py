@@ -154,15 +154,27 @@ def test_source_does_not_depend_on_where_papernet_is_installed(name: str) -> Non
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_source_module_layout(name: str) -> None:
-    """Module docstring, imports, the build function and a __main__ guard; nothing else at top level."""
+    """Module docstring, imports, papernet's own layers, one helper per block structure, the build
+    function last, and a __main__ guard; nothing else at top level."""
     source = generated(name)
     tree = ast.parse(source)
     kinds = [type(node).__name__ for node in tree.body]
     custom = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert functions[-1] == build_function(source)
+    helpers = functions[:-1]
+    assert len(set(helpers)) == len(helpers)
     # only papernet's own layers (papernet/backends/layers.py), each copied in once, by name
     assert len(set(custom)) == len(custom)
     assert set(custom) <= {"LocalResponseNormalization", "ZeroPaddedShortcut"}
-    expected = ["Expr", "Import", "ImportFrom", *(["ClassDef"] * len(custom)), "FunctionDef", "If"]
+    expected = [
+        "Expr",
+        "Import",
+        "ImportFrom",
+        *(["ClassDef"] * len(custom)),
+        *(["FunctionDef"] * len(functions)),
+        "If",
+    ]
     assert kinds == expected
     assert ast.get_docstring(tree) is not None
     net = NETWORKS[name]()
@@ -231,7 +243,8 @@ def test_executed_source_builds_the_live_model(name: str, built: Callable[[str, 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_docstring_states_the_parameter_count(name: str, built: Callable[[str, str], Any]) -> None:
     total, _ = built(name, "source")
-    function = next(node for node in ast.parse(generated(name)).body if isinstance(node, ast.FunctionDef))
+    source = generated(name)
+    function = next(node for node in ast.parse(source).body if getattr(node, "name", "") == build_function(source))
     assert f"{total:,} parameters" in (ast.get_docstring(function) or "")
 
 

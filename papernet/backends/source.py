@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from papernet import ir
@@ -25,21 +27,38 @@ INDENT = "    "
 
 
 def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> str:
-    """The Python module for `graph`: a `build_<network>()` function and a `__main__`."""
+    """The Python module for `graph`: a `build_<network>()` function and a `__main__`.
+
+    Blocks (a ResNet bracket's repetitions, an inception module, a user-defined block) become
+    one helper function per distinct structure, called once per use, in a loop where uses
+    follow each other; everything else is one line per Keras layer.
+    """
     function = f"build_{model_name(graph.name)}"
-    variables = _variables(graph)
+    units = _units(graph)
+    helpers, uses = _helpers(graph, inference, units, taken={function})
+    variables = _unit_variables(graph, units)
+    unit_of = {node: index for index, unit in enumerate(units) for node in range(*unit)}
     body: list[str] = []
-    custom: set[str] = set()
+    custom: set[str] = {call.cls for helper in helpers for call in helper.calls if call.custom}
     cited: tuple[str, int] | None = None
-    for index, node in enumerate(graph.nodes):
+    index = 0
+    while index < len(units):
+        node = graph.nodes[units[index][0]]
         line = (node.span.file, node.span.line)
         if line != cited and node.span.line > 0:
             body.append(f"# {_citation(node.span.file, node.span.line, sources)}")
             cited = line
+        if index in uses:
+            source = variables[unit_of[_external_inputs(graph, units[index])[0]]]
+            run = _loop_run(index, uses, variables) if source == "x" else [index]
+            body += _use_lines(run, uses, variables, source)
+            index += len(run)
+            continue
         if isinstance(node, ir.Input):
             body.append(f"{variables[index]} = keras.Input(shape={py(node.shape)}, name={py(node.name)})")
+            index += 1
             continue
-        names = [variables[i] for i in node.inputs]
+        names = [variables[unit_of[i]] for i in node.inputs]
         argument = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
         input_shape = inference.layers[node.inputs[0]].shape
         assert input_shape is not None
@@ -50,7 +69,8 @@ def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> 
             argument = target
             if call.custom:
                 custom.add(call.cls)
-    body.append(f"return keras.Model(inputs, {variables[len(graph.nodes) - 1]}, name={py(model_name(graph.name))})")
+        index += 1
+    body.append(f"return keras.Model(inputs, {variables[-1]}, name={py(model_name(graph.name))})")
 
     total = inference.total_params
     output = inference.layers[-1].shape if inference.layers else None
@@ -64,6 +84,8 @@ def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> 
     ]
     for cls in sorted(custom):
         lines += ["", _custom_layer_source(cls), ""]
+    for helper in helpers:
+        lines += ["", *helper.lines, ""]
     lines += [
         "",
         f"def {function}():",
@@ -77,6 +99,301 @@ def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> 
     source = "\n".join(lines) + "\n"
     compile(source, f"<{function}>", "exec")
     return source
+
+
+# ---- blocks as helper functions ------------------------------------------------------------
+
+Unit = tuple[int, int]  # nodes start..end-1: one layer, or one use of a block
+
+
+@dataclass(frozen=True)
+class _Helper:
+    name: str
+    params: tuple[str, ...]
+    calls: tuple[LayerCall, ...]
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Use:
+    helper: _Helper
+    values: tuple[object, ...]  # one per parameter
+    instance: str  # the layer-name prefix of this use, `conv2_x_block1`
+
+
+def _units(graph: Graph) -> list[Unit]:
+    """Nodes grouped into block uses (consecutive nodes of one block, with one input and one
+    output) and single layers."""
+    units: list[Unit] = []
+    nodes = graph.nodes
+    index = 0
+    while index < len(nodes):
+        node = nodes[index]
+        end = index + 1
+        while (
+            end < len(nodes)
+            and node.template
+            and (nodes[end].scope, nodes[end].template)
+            == (
+                node.scope,
+                node.template,
+            )
+        ):
+            end += 1
+        if end - index > 1 and _is_closed(graph, (index, end)):
+            units.append((index, end))
+        else:
+            units += [(i, i + 1) for i in range(index, end)]
+        index = end
+    return units
+
+
+def _external_inputs(graph: Graph, unit: Unit) -> list[int]:
+    start, end = unit
+    found: list[int] = []
+    for node in graph.nodes[start:end]:
+        found += [i for i in node.inputs if i < start and i not in found]
+    return found
+
+
+def _is_closed(graph: Graph, unit: Unit) -> bool:
+    """One tensor in, and only the last node's output used after the block."""
+    start, end = unit
+    if len(_external_inputs(graph, unit)) != 1:
+        return False
+    return all(i >= end - 1 or i < start for node in graph.nodes[end:] for i in node.inputs)
+
+
+def _unit_variables(graph: Graph, units: list[Unit]) -> list[str]:
+    """The Python variable that holds each unit's output.
+
+    A chain reuses `x`; a tensor that is used again later (a shortcut, a branch point) or
+    that is used by a unit other than the next one gets a name of its own, from its layer.
+    """
+    unit_of = {node: index for index, unit in enumerate(units) for node in range(*unit)}
+    consumers: dict[int, set[int]] = {}
+    for index, node in enumerate(graph.nodes):
+        for source in node.inputs:
+            if unit_of[source] != unit_of[index]:
+                consumers.setdefault(unit_of[source], set()).add(unit_of[index])
+    taken = {"x", "inputs", "keras", "layers", "ops"}
+    variables = []
+    for index, (_, end) in enumerate(units):
+        node = graph.nodes[end - 1]
+        if isinstance(node, ir.Input):
+            variables.append("inputs")
+        elif consumers.get(index, {index + 1}) == {index + 1}:
+            variables.append("x")
+        else:
+            variables.append(_fresh_identifier(node.name, taken))
+    return variables
+
+
+_POSITIONAL = {
+    "Conv2D": ("filters", "kernel_size"),
+    "DepthwiseConv2D": ("kernel_size",),
+    "Dense": ("units",),
+    "MaxPooling2D": ("pool_size",),
+    "AveragePooling2D": ("pool_size",),
+    "Dropout": ("rate",),
+    "Reshape": ("target_shape",),
+    "Activation": ("activation",),
+}
+
+
+def _helpers(
+    graph: Graph, inference: Inference, units: list[Unit], taken: set[str]
+) -> tuple[list[_Helper], dict[int, _Use]]:
+    """One helper per block structure; the values that differ between its uses are parameters."""
+    shapes: dict[tuple[object, ...], list[tuple[int, str, list[LayerCall], list[tuple[int, ...]]]]] = {}
+    for index, unit in enumerate(units):
+        start, end = unit
+        if end - start < 2:
+            continue
+        names = [node.name for node in graph.nodes[start:end]]
+        prefix = os.path.commonprefix(names)  # noqa: RUF071 - a common name prefix is what is wanted
+        prefix = prefix[: prefix.rfind("_") + 1]
+        calls: list[LayerCall] = []
+        wiring: list[tuple[int, ...]] = []
+        for node in graph.nodes[start:end]:
+            input_shape = inference.layers[node.inputs[0]].shape
+            assert input_shape is not None
+            node_calls = layer_calls(node, input_shape)
+            calls += node_calls
+            wiring += [tuple(i - start if i >= start else -1 for i in node.inputs)] + [(-2,)] * (len(node_calls) - 1)
+        if not prefix or not all(call.name.startswith(prefix) for call in calls):
+            continue
+        key = (
+            graph.nodes[start].template,
+            tuple((c.cls, len(c.args), tuple(k for k, _ in c.kwargs), c.name[len(prefix) :]) for c in calls),
+            tuple(wiring),
+        )
+        shapes.setdefault(key, []).append((index, prefix[:-1], calls, wiring))
+    helpers: list[_Helper] = []
+    uses: dict[int, _Use] = {}
+    for (template, _, _), members in shapes.items():
+        values = [_values(calls) for _, _, calls, _ in members]
+        columns = [tuple(py(v[i]) for v in values) for i in range(len(values[0]))]
+        # one parameter per distinct column of values that differ between uses
+        distinct = list(dict.fromkeys(c for c in columns if len(set(c)) > 1))
+        parameter_of = {i: distinct.index(c) for i, c in enumerate(columns) if c in distinct}
+        firsts = [min(i for i, p in parameter_of.items() if p == k) for k in range(len(distinct))]
+        params = _parameter_names(members[0][2], members[0][1] + "_", firsts)
+        name = _fresh_identifier(re.sub(r"\W", "_", str(template), flags=re.ASCII) or "block", taken)
+        argument_of = {i: params[p] for i, p in parameter_of.items()}
+        lines = _helper_lines(name, params, argument_of, members[0], [member[1] for member in members])
+        helper = _Helper(name, params, tuple(members[0][2]), tuple(lines))
+        helpers.append(helper)
+        for (index, instance, _, _), vals in zip(members, values, strict=True):
+            uses[index] = _Use(helper, tuple(vals[i] for i in firsts), instance)
+    return helpers, uses
+
+
+def _values(calls: list[LayerCall]) -> list[object]:
+    return [value for call in calls for value in (*call.args, *(v for _, v in call.kwargs))]
+
+
+def _parameter_names(calls: list[LayerCall], prefix: str, varying: list[int]) -> tuple[str, ...]:
+    """Names for the values that differ between a block's uses: the Keras argument's name,
+    and where two would share one, the layer's name within the block (`filters_3x3`)."""
+    labels: list[tuple[str, str]] = []
+    for call in calls:
+        positional = _POSITIONAL.get(call.cls, ())
+        layer = call.name[len(prefix) :].removesuffix("_conv")
+        labels += [(positional[i] if i < len(positional) else f"arg{i}", layer) for i in range(len(call.args))]
+        labels += [(key, layer) for key, _ in call.kwargs]
+    wanted = [labels[position] for position in varying]
+    shared = {label for label, _ in wanted if sum(1 for other, _ in wanted if other == label) > 1}
+    taken = {"inputs", "name", "x"}
+    return tuple(_fresh_identifier(f"{label}_{layer}" if label in shared else label, taken) for label, layer in wanted)
+
+
+def _helper_lines(
+    name: str,
+    params: tuple[str, ...],
+    argument_of: dict[int, str],
+    member: tuple[int, str, list[LayerCall], list[tuple[int, ...]]],
+    instances: list[str],
+) -> list[str]:
+    _, instance, calls, wiring = member
+    prefix = instance + "_"
+    position = 0
+    local: dict[int, str] = {-1: "inputs"}
+    uses_of: dict[int, int] = {}
+    node_index = -1
+    for wires in wiring:
+        if wires != (-2,):
+            node_index += 1
+            for source in wires:
+                uses_of[source] = uses_of.get(source, 0) + 1
+    taken = {"x", "inputs", "name", *params}
+    body: list[str] = []
+    node_index = -1
+    last_node = sum(1 for wires in wiring if wires != (-2,)) - 1
+    argument = ""
+    for call, wires in zip(calls, wiring, strict=True):
+        rendered = []
+        for value in (*call.args, *(v for _, v in call.kwargs)):
+            rendered.append(argument_of.get(position, py(value)))
+            position += 1
+        arguments = rendered[: len(call.args)] + [
+            f"{key}={text}" for (key, _), text in zip(call.kwargs, rendered[len(call.args) :], strict=True)
+        ]
+        suffix = call.name[len(prefix) :]
+        arguments.append(f"name=name + {py('_' + suffix)}")
+        if wires != (-2,):
+            node_index += 1
+            sources = [local[s] for s in wires]
+            argument = sources[0] if len(sources) == 1 else "[" + ", ".join(sources) + "]"
+        next_call_same_node = calls.index(call) + 1 < len(calls) and wiring[calls.index(call) + 1] == (-2,)
+        if (
+            next_call_same_node
+            or node_index == last_node
+            or (uses_of.get(node_index, 0) == 1 and _next_uses(wiring, node_index))
+        ):
+            target = "x"
+        else:
+            target = _fresh_identifier(suffix, taken)
+        constructor = call.cls if call.custom else f"layers.{call.cls}"
+        body += _wrapped(target, constructor, arguments, argument, depth=1)
+        argument = target
+        if not next_call_same_node:
+            local[node_index] = target
+    listed = ", ".join(instance.replace("_block", "/block") for instance in instances[:4])
+    more = f" and {len(instances) - 4} more" if len(instances) > 4 else ""
+    return [
+        *_signature(name, ["inputs", *params, "name"]),
+        INDENT + docstring(f"Used by {listed}{more}."),
+        *(INDENT + line for line in body),
+        INDENT + "return x",
+    ]
+
+
+def _signature(name: str, params: list[str]) -> list[str]:
+    """`def name(params):`, wrapped as ruff wraps it."""
+    single = f"def {name}({', '.join(params)}):"
+    if len(single) <= LINE_LENGTH:
+        return [single]
+    if len(INDENT + ", ".join(params)) <= LINE_LENGTH:
+        return [f"def {name}(", INDENT + ", ".join(params), "):"]
+    return [f"def {name}(", *(f"{INDENT}{param}," for param in params), "):"]
+
+
+def _next_uses(wiring: list[tuple[int, ...]], node_index: int) -> bool:
+    """Whether the node after `node_index` is the only one that uses it (so it can stay in `x`)."""
+    index = -1
+    for wires in wiring:
+        if wires == (-2,):
+            continue
+        index += 1
+        if index == node_index + 1:
+            return node_index in wires
+    return False
+
+
+def _loop_run(index: int, uses: dict[int, _Use], variables: list[str]) -> list[int]:
+    """Consecutive uses of one helper with the same arguments and numbered names: one loop."""
+    run = [index]
+    first = uses[index]
+    numbered = re.fullmatch(r"(.*?)(\d+)", first.instance)
+    while numbered:
+        following = run[-1] + 1
+        use = uses.get(following)
+        expected = f"{numbered.group(1)}{int(numbered.group(2)) + len(run)}"
+        if use is None or use.helper is not first.helper or use.values != first.values or use.instance != expected:
+            break
+        if variables[run[-1]] != "x" or variables[following] != "x":
+            break
+        run.append(following)
+    return run
+
+
+def _use_lines(run: list[int], uses: dict[int, _Use], variables: list[str], source: str) -> list[str]:
+    use = uses[run[0]]
+    values = [py(value) for value in use.values]
+    if len(run) == 1:
+        return _wrapped(variables[run[0]], use.helper.name, [source, *values, f"name={py(use.instance)}"], None)
+    numbered = re.fullmatch(r"(.*?)(\d+)", use.instance)
+    assert numbered is not None
+    first = int(numbered.group(2))
+    header = f"for i in range({first}, {first + len(run)}):"
+    call = _wrapped("x", use.helper.name, ["x", *values, f"name={py(numbered.group(1))} + str(i)"], None, depth=2)
+    return [header, *(INDENT + line for line in call)]
+
+
+def _wrapped(target: str, function: str, arguments: list[str], source: str | None, depth: int = 1) -> list[str]:
+    """`target = function(arguments)(source)`, or `target = function(arguments)`, wrapped as ruff
+    (black) wraps it: split the last brackets if what comes before them fits, else the arguments."""
+    trailer = f"({source})" if source is not None else ""
+    width = LINE_LENGTH - len(INDENT) * depth
+    single = f"{target} = {function}({', '.join(arguments)}){trailer}"
+    if len(single) <= width:
+        return [single]
+    if source is not None and len(f"{target} = {function}({', '.join(arguments)})(") <= width:
+        return [f"{target} = {function}({', '.join(arguments)})(", INDENT + source, ")"]
+    if len(INDENT + ", ".join(arguments)) <= width:
+        return [f"{target} = {function}(", INDENT + ", ".join(arguments), f"){trailer}"]
+    return [f"{target} = {function}(", *(f"{INDENT}{argument}," for argument in arguments), f"){trailer}"]
 
 
 def py(value: object) -> str:
@@ -111,31 +428,11 @@ def docstring(text: str) -> str:
     return py(text)
 
 
-def _variables(graph: Graph) -> list[str]:
-    """The Python variable that holds each node's output.
-
-    A chain reuses `x`; a tensor that is used again later (a shortcut, a branch point) or
-    that is used by a node other than the next one gets a name of its own, from its layer.
-    """
-    consumers: dict[int, list[int]] = {}
-    for index, node in enumerate(graph.nodes):
-        for source in node.inputs:
-            consumers.setdefault(source, []).append(index)
-    taken = {"x", "inputs", "keras", "layers", "ops"}
-    variables = []
-    for index, node in enumerate(graph.nodes):
-        if isinstance(node, ir.Input):
-            variables.append("inputs")
-        elif consumers.get(index, [index + 1]) == [index + 1]:
-            variables.append("x")
-        else:
-            variables.append(_fresh_identifier(node.name, taken))
-    return variables
-
-
 def _fresh_identifier(name: str, taken: set[str]) -> str:
-    base = re.sub(r"\W", "_", name, flags=re.ASCII)
-    if not base.isidentifier() or keyword.iskeyword(base) or hasattr(builtins, base):
+    base = re.sub(r"\W", "_", name, flags=re.ASCII).strip("_") or "t"
+    if base[0].isdigit():
+        base = f"t{base}"
+    if keyword.iskeyword(base) or hasattr(builtins, base):
         base = f"{base}_"
     candidate, number = base, 1
     while candidate in taken:
@@ -149,17 +446,7 @@ def _call_lines(call: LayerCall, source_var: str, target: str = "x") -> list[str
     arguments = [py(arg) for arg in call.args] + [f"{key}={py(value)}" for key, value in call.kwargs]
     arguments.append(f"name={py(call.name)}")
     constructor = call.cls if call.custom else f"layers.{call.cls}"
-    single = f"{target} = {constructor}({', '.join(arguments)})({source_var})"
-    if len(INDENT + single) <= LINE_LENGTH:
-        return [single]
-    # Wrapped as ruff (black) wraps it: split the last brackets if what comes before them fits.
-    head = f"{target} = {constructor}({', '.join(arguments)})("
-    if len(INDENT + head) <= LINE_LENGTH:
-        return [head, INDENT + source_var, ")"]
-    joined = ", ".join(arguments)
-    if len(INDENT * 2 + joined) <= LINE_LENGTH:
-        return [f"{target} = {constructor}(", INDENT + joined, f")({source_var})"]
-    return [f"{target} = {constructor}(", *(f"{INDENT}{argument}," for argument in arguments), f")({source_var})"]
+    return _wrapped(target, constructor, arguments, source_var)
 
 
 def _citation(file: str, line: int, sources: Mapping[str, str]) -> str:

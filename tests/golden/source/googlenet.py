@@ -4,6 +4,52 @@ import keras
 from keras import layers
 
 
+def inception(
+    inputs,
+    filters_1x1,
+    filters_3x3_reduce,
+    filters_3x3,
+    filters_5x5_reduce,
+    filters_5x5,
+    filters_pool_proj,
+    name,
+):
+    """Used by inception_3a, inception_3b, inception_4a, inception_4b and 5 more."""
+    t1x1 = layers.Conv2D(
+        filters_1x1, 1, padding="same", activation="relu", name=name + "_1x1"
+    )(inputs)
+    x = layers.Conv2D(
+        filters_3x3_reduce,
+        1,
+        padding="same",
+        activation="relu",
+        name=name + "_3x3_reduce",
+    )(inputs)
+    t3x3 = layers.Conv2D(
+        filters_3x3, 3, padding="same", activation="relu", name=name + "_3x3"
+    )(x)
+    x = layers.Conv2D(
+        filters_5x5_reduce,
+        1,
+        padding="same",
+        activation="relu",
+        name=name + "_5x5_reduce",
+    )(inputs)
+    t5x5 = layers.Conv2D(
+        filters_5x5, 5, padding="same", activation="relu", name=name + "_5x5"
+    )(x)
+    x = layers.MaxPooling2D(3, strides=1, padding="same", name=name + "_pool")(inputs)
+    x = layers.Conv2D(
+        filters_pool_proj,
+        1,
+        padding="same",
+        activation="relu",
+        name=name + "_pool_proj",
+    )(x)
+    x = layers.Concatenate(name=name + "_output")([t1x1, t3x3, t5x5, x])
+    return x
+
+
 def build_googlenet():
     """GoogLeNet: 6,998,552 parameters, output 1000."""
     # specs/googlenet.pn:8: input 224×224 RGB
@@ -18,236 +64,29 @@ def build_googlenet():
     x = layers.Conv2D(64, 1, padding="same", activation="relu", name="conv2_reduce")(x)
     x = layers.Conv2D(192, 3, padding="same", activation="relu", name="conv2")(x)
     # specs/googlenet.pn:17: max pool 3×3/2                       -> 28×28×192
-    pool2 = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
     # specs/googlenet.pn:18: inception(3a) 64 96 128 16 32 32     -> 28×28×256    params 159K  ops 128M
-    inception_3a_1x1 = layers.Conv2D(
-        64, 1, padding="same", activation="relu", name="inception_3a_1x1"
-    )(pool2)
-    x = layers.Conv2D(
-        96, 1, padding="same", activation="relu", name="inception_3a_3x3_reduce"
-    )(pool2)
-    inception_3a_3x3 = layers.Conv2D(
-        128, 3, padding="same", activation="relu", name="inception_3a_3x3"
-    )(x)
-    x = layers.Conv2D(
-        16, 1, padding="same", activation="relu", name="inception_3a_5x5_reduce"
-    )(pool2)
-    inception_3a_5x5 = layers.Conv2D(
-        32, 5, padding="same", activation="relu", name="inception_3a_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_3a_pool")(
-        pool2
-    )
-    x = layers.Conv2D(
-        32, 1, padding="same", activation="relu", name="inception_3a_pool_proj"
-    )(x)
-    inception_3a_output = layers.Concatenate(name="inception_3a_output")(
-        [inception_3a_1x1, inception_3a_3x3, inception_3a_5x5, x]
-    )
+    x = inception(x, 64, 96, 128, 16, 32, 32, name="inception_3a")
     # specs/googlenet.pn:19: inception(3b) 128 128 192 32 96 64   -> 28×28×480    params 380K  ops 304M
-    inception_3b_1x1 = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_3b_1x1"
-    )(inception_3a_output)
-    x = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_3b_3x3_reduce"
-    )(inception_3a_output)
-    inception_3b_3x3 = layers.Conv2D(
-        192, 3, padding="same", activation="relu", name="inception_3b_3x3"
-    )(x)
-    x = layers.Conv2D(
-        32, 1, padding="same", activation="relu", name="inception_3b_5x5_reduce"
-    )(inception_3a_output)
-    inception_3b_5x5 = layers.Conv2D(
-        96, 5, padding="same", activation="relu", name="inception_3b_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_3b_pool")(
-        inception_3a_output
-    )
-    x = layers.Conv2D(
-        64, 1, padding="same", activation="relu", name="inception_3b_pool_proj"
-    )(x)
-    x = layers.Concatenate(name="inception_3b_output")(
-        [inception_3b_1x1, inception_3b_3x3, inception_3b_5x5, x]
-    )
+    x = inception(x, 128, 128, 192, 32, 96, 64, name="inception_3b")
     # specs/googlenet.pn:20: max pool 3×3/2                       -> 14×14×480
-    pool3 = layers.MaxPooling2D(3, strides=2, padding="same", name="pool3")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool3")(x)
     # specs/googlenet.pn:21: inception(4a) 192 96 208 16 48 64    -> 14×14×512    params 364K  ops 73M
-    inception_4a_1x1 = layers.Conv2D(
-        192, 1, padding="same", activation="relu", name="inception_4a_1x1"
-    )(pool3)
-    x = layers.Conv2D(
-        96, 1, padding="same", activation="relu", name="inception_4a_3x3_reduce"
-    )(pool3)
-    inception_4a_3x3 = layers.Conv2D(
-        208, 3, padding="same", activation="relu", name="inception_4a_3x3"
-    )(x)
-    x = layers.Conv2D(
-        16, 1, padding="same", activation="relu", name="inception_4a_5x5_reduce"
-    )(pool3)
-    inception_4a_5x5 = layers.Conv2D(
-        48, 5, padding="same", activation="relu", name="inception_4a_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_4a_pool")(
-        pool3
-    )
-    x = layers.Conv2D(
-        64, 1, padding="same", activation="relu", name="inception_4a_pool_proj"
-    )(x)
-    inception_4a_output = layers.Concatenate(name="inception_4a_output")(
-        [inception_4a_1x1, inception_4a_3x3, inception_4a_5x5, x]
-    )
+    x = inception(x, 192, 96, 208, 16, 48, 64, name="inception_4a")
     # specs/googlenet.pn:22: inception(4b) 160 112 224 24 64 64   -> 14×14×512    params 437K  ops 88M
-    inception_4b_1x1 = layers.Conv2D(
-        160, 1, padding="same", activation="relu", name="inception_4b_1x1"
-    )(inception_4a_output)
-    x = layers.Conv2D(
-        112, 1, padding="same", activation="relu", name="inception_4b_3x3_reduce"
-    )(inception_4a_output)
-    inception_4b_3x3 = layers.Conv2D(
-        224, 3, padding="same", activation="relu", name="inception_4b_3x3"
-    )(x)
-    x = layers.Conv2D(
-        24, 1, padding="same", activation="relu", name="inception_4b_5x5_reduce"
-    )(inception_4a_output)
-    inception_4b_5x5 = layers.Conv2D(
-        64, 5, padding="same", activation="relu", name="inception_4b_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_4b_pool")(
-        inception_4a_output
-    )
-    x = layers.Conv2D(
-        64, 1, padding="same", activation="relu", name="inception_4b_pool_proj"
-    )(x)
-    inception_4b_output = layers.Concatenate(name="inception_4b_output")(
-        [inception_4b_1x1, inception_4b_3x3, inception_4b_5x5, x]
-    )
+    x = inception(x, 160, 112, 224, 24, 64, 64, name="inception_4b")
     # specs/googlenet.pn:23: inception(4c) 128 128 256 24 64 64   -> 14×14×512    params 463K  ops 100M
-    inception_4c_1x1 = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_4c_1x1"
-    )(inception_4b_output)
-    x = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_4c_3x3_reduce"
-    )(inception_4b_output)
-    inception_4c_3x3 = layers.Conv2D(
-        256, 3, padding="same", activation="relu", name="inception_4c_3x3"
-    )(x)
-    x = layers.Conv2D(
-        24, 1, padding="same", activation="relu", name="inception_4c_5x5_reduce"
-    )(inception_4b_output)
-    inception_4c_5x5 = layers.Conv2D(
-        64, 5, padding="same", activation="relu", name="inception_4c_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_4c_pool")(
-        inception_4b_output
-    )
-    x = layers.Conv2D(
-        64, 1, padding="same", activation="relu", name="inception_4c_pool_proj"
-    )(x)
-    inception_4c_output = layers.Concatenate(name="inception_4c_output")(
-        [inception_4c_1x1, inception_4c_3x3, inception_4c_5x5, x]
-    )
+    x = inception(x, 128, 128, 256, 24, 64, 64, name="inception_4c")
     # specs/googlenet.pn:24: inception(4d) 112 144 288 32 64 64   -> 14×14×528    params 580K  ops 119M
-    inception_4d_1x1 = layers.Conv2D(
-        112, 1, padding="same", activation="relu", name="inception_4d_1x1"
-    )(inception_4c_output)
-    x = layers.Conv2D(
-        144, 1, padding="same", activation="relu", name="inception_4d_3x3_reduce"
-    )(inception_4c_output)
-    inception_4d_3x3 = layers.Conv2D(
-        288, 3, padding="same", activation="relu", name="inception_4d_3x3"
-    )(x)
-    x = layers.Conv2D(
-        32, 1, padding="same", activation="relu", name="inception_4d_5x5_reduce"
-    )(inception_4c_output)
-    inception_4d_5x5 = layers.Conv2D(
-        64, 5, padding="same", activation="relu", name="inception_4d_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_4d_pool")(
-        inception_4c_output
-    )
-    x = layers.Conv2D(
-        64, 1, padding="same", activation="relu", name="inception_4d_pool_proj"
-    )(x)
-    inception_4d_output = layers.Concatenate(name="inception_4d_output")(
-        [inception_4d_1x1, inception_4d_3x3, inception_4d_5x5, x]
-    )
+    x = inception(x, 112, 144, 288, 32, 64, 64, name="inception_4d")
     # specs/googlenet.pn:25: inception(4e) 256 160 320 32 128 128 -> 14×14×832    params 840K  ops 170M
-    inception_4e_1x1 = layers.Conv2D(
-        256, 1, padding="same", activation="relu", name="inception_4e_1x1"
-    )(inception_4d_output)
-    x = layers.Conv2D(
-        160, 1, padding="same", activation="relu", name="inception_4e_3x3_reduce"
-    )(inception_4d_output)
-    inception_4e_3x3 = layers.Conv2D(
-        320, 3, padding="same", activation="relu", name="inception_4e_3x3"
-    )(x)
-    x = layers.Conv2D(
-        32, 1, padding="same", activation="relu", name="inception_4e_5x5_reduce"
-    )(inception_4d_output)
-    inception_4e_5x5 = layers.Conv2D(
-        128, 5, padding="same", activation="relu", name="inception_4e_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_4e_pool")(
-        inception_4d_output
-    )
-    x = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_4e_pool_proj"
-    )(x)
-    x = layers.Concatenate(name="inception_4e_output")(
-        [inception_4e_1x1, inception_4e_3x3, inception_4e_5x5, x]
-    )
+    x = inception(x, 256, 160, 320, 32, 128, 128, name="inception_4e")
     # specs/googlenet.pn:26: max pool 3×3/2                       -> 7×7×832
-    pool4 = layers.MaxPooling2D(3, strides=2, padding="same", name="pool4")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool4")(x)
     # specs/googlenet.pn:27: inception(5a) 256 160 320 32 128 128 -> 7×7×832     params 1072K ops 54M
-    inception_5a_1x1 = layers.Conv2D(
-        256, 1, padding="same", activation="relu", name="inception_5a_1x1"
-    )(pool4)
-    x = layers.Conv2D(
-        160, 1, padding="same", activation="relu", name="inception_5a_3x3_reduce"
-    )(pool4)
-    inception_5a_3x3 = layers.Conv2D(
-        320, 3, padding="same", activation="relu", name="inception_5a_3x3"
-    )(x)
-    x = layers.Conv2D(
-        32, 1, padding="same", activation="relu", name="inception_5a_5x5_reduce"
-    )(pool4)
-    inception_5a_5x5 = layers.Conv2D(
-        128, 5, padding="same", activation="relu", name="inception_5a_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_5a_pool")(
-        pool4
-    )
-    x = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_5a_pool_proj"
-    )(x)
-    inception_5a_output = layers.Concatenate(name="inception_5a_output")(
-        [inception_5a_1x1, inception_5a_3x3, inception_5a_5x5, x]
-    )
+    x = inception(x, 256, 160, 320, 32, 128, 128, name="inception_5a")
     # specs/googlenet.pn:28: inception(5b) 384 192 384 48 128 128 -> 7×7×1024    params 1388K ops 71M
-    inception_5b_1x1 = layers.Conv2D(
-        384, 1, padding="same", activation="relu", name="inception_5b_1x1"
-    )(inception_5a_output)
-    x = layers.Conv2D(
-        192, 1, padding="same", activation="relu", name="inception_5b_3x3_reduce"
-    )(inception_5a_output)
-    inception_5b_3x3 = layers.Conv2D(
-        384, 3, padding="same", activation="relu", name="inception_5b_3x3"
-    )(x)
-    x = layers.Conv2D(
-        48, 1, padding="same", activation="relu", name="inception_5b_5x5_reduce"
-    )(inception_5a_output)
-    inception_5b_5x5 = layers.Conv2D(
-        128, 5, padding="same", activation="relu", name="inception_5b_5x5"
-    )(x)
-    x = layers.MaxPooling2D(3, strides=1, padding="same", name="inception_5b_pool")(
-        inception_5a_output
-    )
-    x = layers.Conv2D(
-        128, 1, padding="same", activation="relu", name="inception_5b_pool_proj"
-    )(x)
-    x = layers.Concatenate(name="inception_5b_output")(
-        [inception_5b_1x1, inception_5b_3x3, inception_5b_5x5, x]
-    )
+    x = inception(x, 384, 192, 384, 48, 128, 128, name="inception_5b")
     # specs/googlenet.pn:29: avg pool 7×7/1                       -> 1×1×1024
     x = layers.AveragePooling2D(7, strides=1, name="pool5")(x)
     # specs/googlenet.pn:30: dropout (40%)                        -> 1×1×1024

@@ -4,6 +4,59 @@ import keras
 from keras import layers
 
 
+def bottleneck_block(inputs, name):
+    """Used by conv2_x/block1."""
+    x = layers.Conv2D(64, 1, padding="same", name=name + "_1_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(64, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Activation("relu", name=name + "_2_relu")(x)
+    x = layers.Conv2D(256, 1, padding="same", name=name + "_3_conv")(x)
+    t3_bn = layers.BatchNormalization(name=name + "_3_bn")(x)
+    x = layers.Conv2D(256, 1, padding="same", name=name + "_0_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_0_bn")(x)
+    x = layers.Add(name=name + "_add")([x, t3_bn])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
+def bottleneck_block_2(inputs, filters_1, filters_3, name):
+    """Used by conv2_x/block2, conv2_x/block3, conv3_x/block2, conv3_x/block3 and 25 more."""
+    x = layers.Conv2D(filters_1, 1, padding="same", name=name + "_1_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(filters_1, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Activation("relu", name=name + "_2_relu")(x)
+    x = layers.Conv2D(filters_3, 1, padding="same", name=name + "_3_conv")(x)
+    x = layers.BatchNormalization(name=name + "_3_bn")(x)
+    x = layers.Add(name=name + "_add")([inputs, x])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
+def bottleneck_block_3(inputs, filters_1, filters_3, name):
+    """Used by conv3_x/block1, conv4_x/block1, conv5_x/block1."""
+    x = layers.Conv2D(filters_1, 1, strides=2, padding="same", name=name + "_1_conv")(
+        inputs
+    )
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(filters_1, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Activation("relu", name=name + "_2_relu")(x)
+    x = layers.Conv2D(filters_3, 1, padding="same", name=name + "_3_conv")(x)
+    t3_bn = layers.BatchNormalization(name=name + "_3_bn")(x)
+    x = layers.Conv2D(filters_3, 1, strides=2, padding="same", name=name + "_0_conv")(
+        inputs
+    )
+    x = layers.BatchNormalization(name=name + "_0_bn")(x)
+    x = layers.Add(name=name + "_add")([x, t3_bn])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
 def build_resnet_101():
     """ResNet-101: 44,707,176 parameters, output 1000."""
     # specs/resnet101.pn:9: input 224×224 RGB
@@ -13,419 +66,23 @@ def build_resnet_101():
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     # specs/resnet101.pn:17: 3×3 max pool, stride 2                -> 56×56
-    pool1 = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # specs/resnet101.pn:18: conv2_x: [1×1, 64; 3×3, 64; 1×1, 256] ×3          -> 56×56
-    x = layers.Conv2D(64, 1, padding="same", name="conv2_x_block1_1_conv")(pool1)
-    x = layers.BatchNormalization(name="conv2_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block1_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block1_2_relu")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block1_3_conv")(x)
-    conv2_x_block1_3_bn = layers.BatchNormalization(name="conv2_x_block1_3_bn")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block1_0_conv")(pool1)
-    x = layers.BatchNormalization(name="conv2_x_block1_0_bn")(x)
-    x = layers.Add(name="conv2_x_block1_add")([x, conv2_x_block1_3_bn])
-    conv2_x_block1_out = layers.Activation("relu", name="conv2_x_block1_out")(x)
-    x = layers.Conv2D(64, 1, padding="same", name="conv2_x_block2_1_conv")(
-        conv2_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv2_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block2_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block2_2_relu")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block2_3_bn")(x)
-    x = layers.Add(name="conv2_x_block2_add")([conv2_x_block1_out, x])
-    conv2_x_block2_out = layers.Activation("relu", name="conv2_x_block2_out")(x)
-    x = layers.Conv2D(64, 1, padding="same", name="conv2_x_block3_1_conv")(
-        conv2_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv2_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block3_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block3_2_relu")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block3_3_bn")(x)
-    x = layers.Add(name="conv2_x_block3_add")([conv2_x_block2_out, x])
-    conv2_x_block3_out = layers.Activation("relu", name="conv2_x_block3_out")(x)
+    x = bottleneck_block(x, name="conv2_x_block1")
+    for i in range(2, 4):
+        x = bottleneck_block_2(x, 64, 256, name="conv2_x_block" + str(i))
     # specs/resnet101.pn:19: conv3_x: [1×1, 128; 3×3, 128; 1×1, 512] ×4 /2      -> 28×28
-    x = layers.Conv2D(128, 1, strides=2, padding="same", name="conv3_x_block1_1_conv")(
-        conv2_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block1_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block1_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block1_3_conv")(x)
-    conv3_x_block1_3_bn = layers.BatchNormalization(name="conv3_x_block1_3_bn")(x)
-    x = layers.Conv2D(512, 1, strides=2, padding="same", name="conv3_x_block1_0_conv")(
-        conv2_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block1_0_bn")(x)
-    x = layers.Add(name="conv3_x_block1_add")([x, conv3_x_block1_3_bn])
-    conv3_x_block1_out = layers.Activation("relu", name="conv3_x_block1_out")(x)
-    x = layers.Conv2D(128, 1, padding="same", name="conv3_x_block2_1_conv")(
-        conv3_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block2_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block2_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block2_3_bn")(x)
-    x = layers.Add(name="conv3_x_block2_add")([conv3_x_block1_out, x])
-    conv3_x_block2_out = layers.Activation("relu", name="conv3_x_block2_out")(x)
-    x = layers.Conv2D(128, 1, padding="same", name="conv3_x_block3_1_conv")(
-        conv3_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block3_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block3_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block3_3_bn")(x)
-    x = layers.Add(name="conv3_x_block3_add")([conv3_x_block2_out, x])
-    conv3_x_block3_out = layers.Activation("relu", name="conv3_x_block3_out")(x)
-    x = layers.Conv2D(128, 1, padding="same", name="conv3_x_block4_1_conv")(
-        conv3_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block4_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block4_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block4_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block4_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block4_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block4_3_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block4_3_bn")(x)
-    x = layers.Add(name="conv3_x_block4_add")([conv3_x_block3_out, x])
-    conv3_x_block4_out = layers.Activation("relu", name="conv3_x_block4_out")(x)
+    x = bottleneck_block_3(x, 128, 512, name="conv3_x_block1")
+    for i in range(2, 5):
+        x = bottleneck_block_2(x, 128, 512, name="conv3_x_block" + str(i))
     # specs/resnet101.pn:20: conv4_x: [1×1, 256; 3×3, 256; 1×1, 1024] ×23 /2      -> 14×14
-    x = layers.Conv2D(256, 1, strides=2, padding="same", name="conv4_x_block1_1_conv")(
-        conv3_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block1_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block1_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block1_3_conv")(x)
-    conv4_x_block1_3_bn = layers.BatchNormalization(name="conv4_x_block1_3_bn")(x)
-    x = layers.Conv2D(1024, 1, strides=2, padding="same", name="conv4_x_block1_0_conv")(
-        conv3_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block1_0_bn")(x)
-    x = layers.Add(name="conv4_x_block1_add")([x, conv4_x_block1_3_bn])
-    conv4_x_block1_out = layers.Activation("relu", name="conv4_x_block1_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block2_1_conv")(
-        conv4_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block2_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block2_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block2_3_bn")(x)
-    x = layers.Add(name="conv4_x_block2_add")([conv4_x_block1_out, x])
-    conv4_x_block2_out = layers.Activation("relu", name="conv4_x_block2_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block3_1_conv")(
-        conv4_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block3_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block3_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block3_3_bn")(x)
-    x = layers.Add(name="conv4_x_block3_add")([conv4_x_block2_out, x])
-    conv4_x_block3_out = layers.Activation("relu", name="conv4_x_block3_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block4_1_conv")(
-        conv4_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block4_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block4_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block4_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block4_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block4_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block4_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block4_3_bn")(x)
-    x = layers.Add(name="conv4_x_block4_add")([conv4_x_block3_out, x])
-    conv4_x_block4_out = layers.Activation("relu", name="conv4_x_block4_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block5_1_conv")(
-        conv4_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block5_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block5_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block5_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block5_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block5_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block5_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block5_3_bn")(x)
-    x = layers.Add(name="conv4_x_block5_add")([conv4_x_block4_out, x])
-    conv4_x_block5_out = layers.Activation("relu", name="conv4_x_block5_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block6_1_conv")(
-        conv4_x_block5_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block6_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block6_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block6_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block6_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block6_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block6_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block6_3_bn")(x)
-    x = layers.Add(name="conv4_x_block6_add")([conv4_x_block5_out, x])
-    conv4_x_block6_out = layers.Activation("relu", name="conv4_x_block6_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block7_1_conv")(
-        conv4_x_block6_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block7_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block7_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block7_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block7_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block7_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block7_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block7_3_bn")(x)
-    x = layers.Add(name="conv4_x_block7_add")([conv4_x_block6_out, x])
-    conv4_x_block7_out = layers.Activation("relu", name="conv4_x_block7_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block8_1_conv")(
-        conv4_x_block7_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block8_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block8_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block8_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block8_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block8_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block8_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block8_3_bn")(x)
-    x = layers.Add(name="conv4_x_block8_add")([conv4_x_block7_out, x])
-    conv4_x_block8_out = layers.Activation("relu", name="conv4_x_block8_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block9_1_conv")(
-        conv4_x_block8_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block9_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block9_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block9_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block9_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block9_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block9_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block9_3_bn")(x)
-    x = layers.Add(name="conv4_x_block9_add")([conv4_x_block8_out, x])
-    conv4_x_block9_out = layers.Activation("relu", name="conv4_x_block9_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block10_1_conv")(
-        conv4_x_block9_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block10_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block10_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block10_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block10_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block10_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block10_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block10_3_bn")(x)
-    x = layers.Add(name="conv4_x_block10_add")([conv4_x_block9_out, x])
-    conv4_x_block10_out = layers.Activation("relu", name="conv4_x_block10_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block11_1_conv")(
-        conv4_x_block10_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block11_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block11_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block11_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block11_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block11_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block11_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block11_3_bn")(x)
-    x = layers.Add(name="conv4_x_block11_add")([conv4_x_block10_out, x])
-    conv4_x_block11_out = layers.Activation("relu", name="conv4_x_block11_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block12_1_conv")(
-        conv4_x_block11_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block12_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block12_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block12_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block12_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block12_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block12_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block12_3_bn")(x)
-    x = layers.Add(name="conv4_x_block12_add")([conv4_x_block11_out, x])
-    conv4_x_block12_out = layers.Activation("relu", name="conv4_x_block12_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block13_1_conv")(
-        conv4_x_block12_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block13_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block13_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block13_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block13_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block13_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block13_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block13_3_bn")(x)
-    x = layers.Add(name="conv4_x_block13_add")([conv4_x_block12_out, x])
-    conv4_x_block13_out = layers.Activation("relu", name="conv4_x_block13_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block14_1_conv")(
-        conv4_x_block13_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block14_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block14_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block14_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block14_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block14_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block14_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block14_3_bn")(x)
-    x = layers.Add(name="conv4_x_block14_add")([conv4_x_block13_out, x])
-    conv4_x_block14_out = layers.Activation("relu", name="conv4_x_block14_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block15_1_conv")(
-        conv4_x_block14_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block15_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block15_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block15_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block15_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block15_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block15_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block15_3_bn")(x)
-    x = layers.Add(name="conv4_x_block15_add")([conv4_x_block14_out, x])
-    conv4_x_block15_out = layers.Activation("relu", name="conv4_x_block15_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block16_1_conv")(
-        conv4_x_block15_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block16_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block16_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block16_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block16_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block16_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block16_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block16_3_bn")(x)
-    x = layers.Add(name="conv4_x_block16_add")([conv4_x_block15_out, x])
-    conv4_x_block16_out = layers.Activation("relu", name="conv4_x_block16_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block17_1_conv")(
-        conv4_x_block16_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block17_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block17_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block17_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block17_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block17_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block17_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block17_3_bn")(x)
-    x = layers.Add(name="conv4_x_block17_add")([conv4_x_block16_out, x])
-    conv4_x_block17_out = layers.Activation("relu", name="conv4_x_block17_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block18_1_conv")(
-        conv4_x_block17_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block18_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block18_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block18_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block18_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block18_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block18_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block18_3_bn")(x)
-    x = layers.Add(name="conv4_x_block18_add")([conv4_x_block17_out, x])
-    conv4_x_block18_out = layers.Activation("relu", name="conv4_x_block18_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block19_1_conv")(
-        conv4_x_block18_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block19_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block19_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block19_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block19_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block19_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block19_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block19_3_bn")(x)
-    x = layers.Add(name="conv4_x_block19_add")([conv4_x_block18_out, x])
-    conv4_x_block19_out = layers.Activation("relu", name="conv4_x_block19_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block20_1_conv")(
-        conv4_x_block19_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block20_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block20_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block20_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block20_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block20_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block20_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block20_3_bn")(x)
-    x = layers.Add(name="conv4_x_block20_add")([conv4_x_block19_out, x])
-    conv4_x_block20_out = layers.Activation("relu", name="conv4_x_block20_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block21_1_conv")(
-        conv4_x_block20_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block21_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block21_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block21_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block21_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block21_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block21_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block21_3_bn")(x)
-    x = layers.Add(name="conv4_x_block21_add")([conv4_x_block20_out, x])
-    conv4_x_block21_out = layers.Activation("relu", name="conv4_x_block21_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block22_1_conv")(
-        conv4_x_block21_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block22_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block22_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block22_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block22_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block22_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block22_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block22_3_bn")(x)
-    x = layers.Add(name="conv4_x_block22_add")([conv4_x_block21_out, x])
-    conv4_x_block22_out = layers.Activation("relu", name="conv4_x_block22_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block23_1_conv")(
-        conv4_x_block22_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block23_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block23_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block23_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block23_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block23_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block23_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block23_3_bn")(x)
-    x = layers.Add(name="conv4_x_block23_add")([conv4_x_block22_out, x])
-    conv4_x_block23_out = layers.Activation("relu", name="conv4_x_block23_out")(x)
+    x = bottleneck_block_3(x, 256, 1024, name="conv4_x_block1")
+    for i in range(2, 24):
+        x = bottleneck_block_2(x, 256, 1024, name="conv4_x_block" + str(i))
     # specs/resnet101.pn:21: conv5_x: [1×1, 512; 3×3, 512; 1×1, 2048] ×3 /2      -> 7×7
-    x = layers.Conv2D(512, 1, strides=2, padding="same", name="conv5_x_block1_1_conv")(
-        conv4_x_block23_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block1_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block1_2_relu")(x)
-    x = layers.Conv2D(2048, 1, padding="same", name="conv5_x_block1_3_conv")(x)
-    conv5_x_block1_3_bn = layers.BatchNormalization(name="conv5_x_block1_3_bn")(x)
-    x = layers.Conv2D(2048, 1, strides=2, padding="same", name="conv5_x_block1_0_conv")(
-        conv4_x_block23_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block1_0_bn")(x)
-    x = layers.Add(name="conv5_x_block1_add")([x, conv5_x_block1_3_bn])
-    conv5_x_block1_out = layers.Activation("relu", name="conv5_x_block1_out")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv5_x_block2_1_conv")(
-        conv5_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block2_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block2_2_relu")(x)
-    x = layers.Conv2D(2048, 1, padding="same", name="conv5_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block2_3_bn")(x)
-    x = layers.Add(name="conv5_x_block2_add")([conv5_x_block1_out, x])
-    conv5_x_block2_out = layers.Activation("relu", name="conv5_x_block2_out")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv5_x_block3_1_conv")(
-        conv5_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block3_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block3_2_relu")(x)
-    x = layers.Conv2D(2048, 1, padding="same", name="conv5_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block3_3_bn")(x)
-    x = layers.Add(name="conv5_x_block3_add")([conv5_x_block2_out, x])
-    x = layers.Activation("relu", name="conv5_x_block3_out")(x)
+    x = bottleneck_block_3(x, 512, 2048, name="conv5_x_block1")
+    for i in range(2, 4):
+        x = bottleneck_block_2(x, 512, 2048, name="conv5_x_block" + str(i))
     # specs/resnet101.pn:22: average pool, 1000-d fc, softmax      -> 1×1
     x = layers.GlobalAveragePooling2D(name="pool2")(x)
     x = layers.Dense(1000, activation="softmax", name="fc1")(x)

@@ -24,6 +24,33 @@ class ZeroPaddedShortcut(keras.layers.Layer):
         return config
 
 
+def basic_block(inputs, filters, name):
+    """Used by conv2_x/block1, conv2_x/block2, conv2_x/block3, conv3_x/block2 and 9 more."""
+    x = layers.Conv2D(filters, 3, padding="same", name=name + "_1_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(filters, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Add(name=name + "_add")([inputs, x])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
+def basic_block_2(inputs, filters, name):
+    """Used by conv3_x/block1, conv4_x/block1, conv5_x/block1."""
+    x = layers.Conv2D(filters, 3, strides=2, padding="same", name=name + "_1_conv")(
+        inputs
+    )
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(filters, 3, padding="same", name=name + "_2_conv")(x)
+    t2_bn = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = ZeroPaddedShortcut(strides=2, channels=filters, name=name + "_0_pad")(inputs)
+    x = layers.Add(name=name + "_add")([x, t2_bn])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
 def build_resnet_34():
     """ResNet-34: 21,646,696 parameters, output 1000."""
     # specs/resnet34.pn:10: input 224×224 RGB
@@ -33,162 +60,22 @@ def build_resnet_34():
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     # specs/resnet34.pn:18: 3×3 max pool, stride 2                -> 56×56
-    pool1 = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # specs/resnet34.pn:19: conv2_x: [3×3, 64; 3×3, 64] ×3          -> 56×56
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block1_1_conv")(pool1)
-    x = layers.BatchNormalization(name="conv2_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block1_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block1_2_bn")(x)
-    x = layers.Add(name="conv2_x_block1_add")([pool1, x])
-    conv2_x_block1_out = layers.Activation("relu", name="conv2_x_block1_out")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block2_1_conv")(
-        conv2_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv2_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block2_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block2_2_bn")(x)
-    x = layers.Add(name="conv2_x_block2_add")([conv2_x_block1_out, x])
-    conv2_x_block2_out = layers.Activation("relu", name="conv2_x_block2_out")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block3_1_conv")(
-        conv2_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv2_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block3_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block3_2_bn")(x)
-    x = layers.Add(name="conv2_x_block3_add")([conv2_x_block2_out, x])
-    conv2_x_block3_out = layers.Activation("relu", name="conv2_x_block3_out")(x)
+    for i in range(1, 4):
+        x = basic_block(x, 64, name="conv2_x_block" + str(i))
     # specs/resnet34.pn:20: conv3_x: [3×3, 128; 3×3, 128] ×4 /2      -> 28×28
-    x = layers.Conv2D(128, 3, strides=2, padding="same", name="conv3_x_block1_1_conv")(
-        conv2_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block1_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block1_2_conv")(x)
-    conv3_x_block1_2_bn = layers.BatchNormalization(name="conv3_x_block1_2_bn")(x)
-    x = ZeroPaddedShortcut(strides=2, channels=128, name="conv3_x_block1_0_pad")(
-        conv2_x_block3_out
-    )
-    x = layers.Add(name="conv3_x_block1_add")([x, conv3_x_block1_2_bn])
-    conv3_x_block1_out = layers.Activation("relu", name="conv3_x_block1_out")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block2_1_conv")(
-        conv3_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block2_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block2_2_bn")(x)
-    x = layers.Add(name="conv3_x_block2_add")([conv3_x_block1_out, x])
-    conv3_x_block2_out = layers.Activation("relu", name="conv3_x_block2_out")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block3_1_conv")(
-        conv3_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block3_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block3_2_bn")(x)
-    x = layers.Add(name="conv3_x_block3_add")([conv3_x_block2_out, x])
-    conv3_x_block3_out = layers.Activation("relu", name="conv3_x_block3_out")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block4_1_conv")(
-        conv3_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block4_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block4_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block4_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block4_2_bn")(x)
-    x = layers.Add(name="conv3_x_block4_add")([conv3_x_block3_out, x])
-    conv3_x_block4_out = layers.Activation("relu", name="conv3_x_block4_out")(x)
+    x = basic_block_2(x, 128, name="conv3_x_block1")
+    for i in range(2, 5):
+        x = basic_block(x, 128, name="conv3_x_block" + str(i))
     # specs/resnet34.pn:21: conv4_x: [3×3, 256; 3×3, 256] ×6 /2      -> 14×14
-    x = layers.Conv2D(256, 3, strides=2, padding="same", name="conv4_x_block1_1_conv")(
-        conv3_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block1_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block1_2_conv")(x)
-    conv4_x_block1_2_bn = layers.BatchNormalization(name="conv4_x_block1_2_bn")(x)
-    x = ZeroPaddedShortcut(strides=2, channels=256, name="conv4_x_block1_0_pad")(
-        conv3_x_block4_out
-    )
-    x = layers.Add(name="conv4_x_block1_add")([x, conv4_x_block1_2_bn])
-    conv4_x_block1_out = layers.Activation("relu", name="conv4_x_block1_out")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block2_1_conv")(
-        conv4_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block2_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block2_2_bn")(x)
-    x = layers.Add(name="conv4_x_block2_add")([conv4_x_block1_out, x])
-    conv4_x_block2_out = layers.Activation("relu", name="conv4_x_block2_out")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block3_1_conv")(
-        conv4_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block3_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block3_2_bn")(x)
-    x = layers.Add(name="conv4_x_block3_add")([conv4_x_block2_out, x])
-    conv4_x_block3_out = layers.Activation("relu", name="conv4_x_block3_out")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block4_1_conv")(
-        conv4_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block4_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block4_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block4_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block4_2_bn")(x)
-    x = layers.Add(name="conv4_x_block4_add")([conv4_x_block3_out, x])
-    conv4_x_block4_out = layers.Activation("relu", name="conv4_x_block4_out")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block5_1_conv")(
-        conv4_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block5_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block5_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block5_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block5_2_bn")(x)
-    x = layers.Add(name="conv4_x_block5_add")([conv4_x_block4_out, x])
-    conv4_x_block5_out = layers.Activation("relu", name="conv4_x_block5_out")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block6_1_conv")(
-        conv4_x_block5_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block6_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block6_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block6_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block6_2_bn")(x)
-    x = layers.Add(name="conv4_x_block6_add")([conv4_x_block5_out, x])
-    conv4_x_block6_out = layers.Activation("relu", name="conv4_x_block6_out")(x)
+    x = basic_block_2(x, 256, name="conv4_x_block1")
+    for i in range(2, 7):
+        x = basic_block(x, 256, name="conv4_x_block" + str(i))
     # specs/resnet34.pn:22: conv5_x: [3×3, 512; 3×3, 512] ×3 /2      -> 7×7
-    x = layers.Conv2D(512, 3, strides=2, padding="same", name="conv5_x_block1_1_conv")(
-        conv4_x_block6_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block1_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block1_2_conv")(x)
-    conv5_x_block1_2_bn = layers.BatchNormalization(name="conv5_x_block1_2_bn")(x)
-    x = ZeroPaddedShortcut(strides=2, channels=512, name="conv5_x_block1_0_pad")(
-        conv4_x_block6_out
-    )
-    x = layers.Add(name="conv5_x_block1_add")([x, conv5_x_block1_2_bn])
-    conv5_x_block1_out = layers.Activation("relu", name="conv5_x_block1_out")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block2_1_conv")(
-        conv5_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block2_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block2_2_bn")(x)
-    x = layers.Add(name="conv5_x_block2_add")([conv5_x_block1_out, x])
-    conv5_x_block2_out = layers.Activation("relu", name="conv5_x_block2_out")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block3_1_conv")(
-        conv5_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block3_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block3_2_bn")(x)
-    x = layers.Add(name="conv5_x_block3_add")([conv5_x_block2_out, x])
-    x = layers.Activation("relu", name="conv5_x_block3_out")(x)
+    x = basic_block_2(x, 512, name="conv5_x_block1")
+    for i in range(2, 4):
+        x = basic_block(x, 512, name="conv5_x_block" + str(i))
     # specs/resnet34.pn:23: average pool, 1000-d fc, softmax      -> 1×1
     x = layers.GlobalAveragePooling2D(name="pool2")(x)
     x = layers.Dense(1000, activation="softmax", name="fc1")(x)

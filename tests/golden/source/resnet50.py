@@ -4,6 +4,59 @@ import keras
 from keras import layers
 
 
+def bottleneck_block(inputs, name):
+    """Used by conv2_x/block1."""
+    x = layers.Conv2D(64, 1, padding="same", name=name + "_1_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(64, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Activation("relu", name=name + "_2_relu")(x)
+    x = layers.Conv2D(256, 1, padding="same", name=name + "_3_conv")(x)
+    t3_bn = layers.BatchNormalization(name=name + "_3_bn")(x)
+    x = layers.Conv2D(256, 1, padding="same", name=name + "_0_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_0_bn")(x)
+    x = layers.Add(name=name + "_add")([x, t3_bn])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
+def bottleneck_block_2(inputs, filters_1, filters_3, name):
+    """Used by conv2_x/block2, conv2_x/block3, conv3_x/block2, conv3_x/block3 and 8 more."""
+    x = layers.Conv2D(filters_1, 1, padding="same", name=name + "_1_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(filters_1, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Activation("relu", name=name + "_2_relu")(x)
+    x = layers.Conv2D(filters_3, 1, padding="same", name=name + "_3_conv")(x)
+    x = layers.BatchNormalization(name=name + "_3_bn")(x)
+    x = layers.Add(name=name + "_add")([inputs, x])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
+def bottleneck_block_3(inputs, filters_1, filters_3, name):
+    """Used by conv3_x/block1, conv4_x/block1, conv5_x/block1."""
+    x = layers.Conv2D(filters_1, 1, strides=2, padding="same", name=name + "_1_conv")(
+        inputs
+    )
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(filters_1, 3, padding="same", name=name + "_2_conv")(x)
+    x = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = layers.Activation("relu", name=name + "_2_relu")(x)
+    x = layers.Conv2D(filters_3, 1, padding="same", name=name + "_3_conv")(x)
+    t3_bn = layers.BatchNormalization(name=name + "_3_bn")(x)
+    x = layers.Conv2D(filters_3, 1, strides=2, padding="same", name=name + "_0_conv")(
+        inputs
+    )
+    x = layers.BatchNormalization(name=name + "_0_bn")(x)
+    x = layers.Add(name=name + "_add")([x, t3_bn])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
 def build_resnet_50():
     """ResNet-50: 25,636,712 parameters, output 1000."""
     # specs/resnet50.pn:9: input 224×224 RGB
@@ -13,215 +66,23 @@ def build_resnet_50():
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     # specs/resnet50.pn:17: 3×3 max pool, stride 2                -> 56×56
-    pool1 = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # specs/resnet50.pn:18: conv2_x: [1×1, 64; 3×3, 64; 1×1, 256] ×3          -> 56×56
-    x = layers.Conv2D(64, 1, padding="same", name="conv2_x_block1_1_conv")(pool1)
-    x = layers.BatchNormalization(name="conv2_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block1_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block1_2_relu")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block1_3_conv")(x)
-    conv2_x_block1_3_bn = layers.BatchNormalization(name="conv2_x_block1_3_bn")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block1_0_conv")(pool1)
-    x = layers.BatchNormalization(name="conv2_x_block1_0_bn")(x)
-    x = layers.Add(name="conv2_x_block1_add")([x, conv2_x_block1_3_bn])
-    conv2_x_block1_out = layers.Activation("relu", name="conv2_x_block1_out")(x)
-    x = layers.Conv2D(64, 1, padding="same", name="conv2_x_block2_1_conv")(
-        conv2_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv2_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block2_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block2_2_relu")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block2_3_bn")(x)
-    x = layers.Add(name="conv2_x_block2_add")([conv2_x_block1_out, x])
-    conv2_x_block2_out = layers.Activation("relu", name="conv2_x_block2_out")(x)
-    x = layers.Conv2D(64, 1, padding="same", name="conv2_x_block3_1_conv")(
-        conv2_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv2_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block3_1_relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv2_x_block3_2_relu")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv2_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv2_x_block3_3_bn")(x)
-    x = layers.Add(name="conv2_x_block3_add")([conv2_x_block2_out, x])
-    conv2_x_block3_out = layers.Activation("relu", name="conv2_x_block3_out")(x)
+    x = bottleneck_block(x, name="conv2_x_block1")
+    for i in range(2, 4):
+        x = bottleneck_block_2(x, 64, 256, name="conv2_x_block" + str(i))
     # specs/resnet50.pn:19: conv3_x: [1×1, 128; 3×3, 128; 1×1, 512] ×4 /2      -> 28×28
-    x = layers.Conv2D(128, 1, strides=2, padding="same", name="conv3_x_block1_1_conv")(
-        conv2_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block1_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block1_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block1_3_conv")(x)
-    conv3_x_block1_3_bn = layers.BatchNormalization(name="conv3_x_block1_3_bn")(x)
-    x = layers.Conv2D(512, 1, strides=2, padding="same", name="conv3_x_block1_0_conv")(
-        conv2_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block1_0_bn")(x)
-    x = layers.Add(name="conv3_x_block1_add")([x, conv3_x_block1_3_bn])
-    conv3_x_block1_out = layers.Activation("relu", name="conv3_x_block1_out")(x)
-    x = layers.Conv2D(128, 1, padding="same", name="conv3_x_block2_1_conv")(
-        conv3_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block2_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block2_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block2_3_bn")(x)
-    x = layers.Add(name="conv3_x_block2_add")([conv3_x_block1_out, x])
-    conv3_x_block2_out = layers.Activation("relu", name="conv3_x_block2_out")(x)
-    x = layers.Conv2D(128, 1, padding="same", name="conv3_x_block3_1_conv")(
-        conv3_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block3_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block3_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block3_3_bn")(x)
-    x = layers.Add(name="conv3_x_block3_add")([conv3_x_block2_out, x])
-    conv3_x_block3_out = layers.Activation("relu", name="conv3_x_block3_out")(x)
-    x = layers.Conv2D(128, 1, padding="same", name="conv3_x_block4_1_conv")(
-        conv3_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv3_x_block4_1_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block4_1_relu")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv3_x_block4_2_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block4_2_bn")(x)
-    x = layers.Activation("relu", name="conv3_x_block4_2_relu")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv3_x_block4_3_conv")(x)
-    x = layers.BatchNormalization(name="conv3_x_block4_3_bn")(x)
-    x = layers.Add(name="conv3_x_block4_add")([conv3_x_block3_out, x])
-    conv3_x_block4_out = layers.Activation("relu", name="conv3_x_block4_out")(x)
+    x = bottleneck_block_3(x, 128, 512, name="conv3_x_block1")
+    for i in range(2, 5):
+        x = bottleneck_block_2(x, 128, 512, name="conv3_x_block" + str(i))
     # specs/resnet50.pn:20: conv4_x: [1×1, 256; 3×3, 256; 1×1, 1024] ×6 /2      -> 14×14
-    x = layers.Conv2D(256, 1, strides=2, padding="same", name="conv4_x_block1_1_conv")(
-        conv3_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block1_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block1_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block1_3_conv")(x)
-    conv4_x_block1_3_bn = layers.BatchNormalization(name="conv4_x_block1_3_bn")(x)
-    x = layers.Conv2D(1024, 1, strides=2, padding="same", name="conv4_x_block1_0_conv")(
-        conv3_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block1_0_bn")(x)
-    x = layers.Add(name="conv4_x_block1_add")([x, conv4_x_block1_3_bn])
-    conv4_x_block1_out = layers.Activation("relu", name="conv4_x_block1_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block2_1_conv")(
-        conv4_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block2_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block2_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block2_3_bn")(x)
-    x = layers.Add(name="conv4_x_block2_add")([conv4_x_block1_out, x])
-    conv4_x_block2_out = layers.Activation("relu", name="conv4_x_block2_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block3_1_conv")(
-        conv4_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block3_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block3_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block3_3_bn")(x)
-    x = layers.Add(name="conv4_x_block3_add")([conv4_x_block2_out, x])
-    conv4_x_block3_out = layers.Activation("relu", name="conv4_x_block3_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block4_1_conv")(
-        conv4_x_block3_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block4_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block4_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block4_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block4_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block4_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block4_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block4_3_bn")(x)
-    x = layers.Add(name="conv4_x_block4_add")([conv4_x_block3_out, x])
-    conv4_x_block4_out = layers.Activation("relu", name="conv4_x_block4_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block5_1_conv")(
-        conv4_x_block4_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block5_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block5_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block5_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block5_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block5_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block5_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block5_3_bn")(x)
-    x = layers.Add(name="conv4_x_block5_add")([conv4_x_block4_out, x])
-    conv4_x_block5_out = layers.Activation("relu", name="conv4_x_block5_out")(x)
-    x = layers.Conv2D(256, 1, padding="same", name="conv4_x_block6_1_conv")(
-        conv4_x_block5_out
-    )
-    x = layers.BatchNormalization(name="conv4_x_block6_1_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block6_1_relu")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv4_x_block6_2_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block6_2_bn")(x)
-    x = layers.Activation("relu", name="conv4_x_block6_2_relu")(x)
-    x = layers.Conv2D(1024, 1, padding="same", name="conv4_x_block6_3_conv")(x)
-    x = layers.BatchNormalization(name="conv4_x_block6_3_bn")(x)
-    x = layers.Add(name="conv4_x_block6_add")([conv4_x_block5_out, x])
-    conv4_x_block6_out = layers.Activation("relu", name="conv4_x_block6_out")(x)
+    x = bottleneck_block_3(x, 256, 1024, name="conv4_x_block1")
+    for i in range(2, 7):
+        x = bottleneck_block_2(x, 256, 1024, name="conv4_x_block" + str(i))
     # specs/resnet50.pn:21: conv5_x: [1×1, 512; 3×3, 512; 1×1, 2048] ×3 /2      -> 7×7
-    x = layers.Conv2D(512, 1, strides=2, padding="same", name="conv5_x_block1_1_conv")(
-        conv4_x_block6_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block1_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block1_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block1_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block1_2_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block1_2_relu")(x)
-    x = layers.Conv2D(2048, 1, padding="same", name="conv5_x_block1_3_conv")(x)
-    conv5_x_block1_3_bn = layers.BatchNormalization(name="conv5_x_block1_3_bn")(x)
-    x = layers.Conv2D(2048, 1, strides=2, padding="same", name="conv5_x_block1_0_conv")(
-        conv4_x_block6_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block1_0_bn")(x)
-    x = layers.Add(name="conv5_x_block1_add")([x, conv5_x_block1_3_bn])
-    conv5_x_block1_out = layers.Activation("relu", name="conv5_x_block1_out")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv5_x_block2_1_conv")(
-        conv5_x_block1_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block2_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block2_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block2_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block2_2_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block2_2_relu")(x)
-    x = layers.Conv2D(2048, 1, padding="same", name="conv5_x_block2_3_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block2_3_bn")(x)
-    x = layers.Add(name="conv5_x_block2_add")([conv5_x_block1_out, x])
-    conv5_x_block2_out = layers.Activation("relu", name="conv5_x_block2_out")(x)
-    x = layers.Conv2D(512, 1, padding="same", name="conv5_x_block3_1_conv")(
-        conv5_x_block2_out
-    )
-    x = layers.BatchNormalization(name="conv5_x_block3_1_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block3_1_relu")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv5_x_block3_2_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block3_2_bn")(x)
-    x = layers.Activation("relu", name="conv5_x_block3_2_relu")(x)
-    x = layers.Conv2D(2048, 1, padding="same", name="conv5_x_block3_3_conv")(x)
-    x = layers.BatchNormalization(name="conv5_x_block3_3_bn")(x)
-    x = layers.Add(name="conv5_x_block3_add")([conv5_x_block2_out, x])
-    x = layers.Activation("relu", name="conv5_x_block3_out")(x)
+    x = bottleneck_block_3(x, 512, 2048, name="conv5_x_block1")
+    for i in range(2, 4):
+        x = bottleneck_block_2(x, 512, 2048, name="conv5_x_block" + str(i))
     # specs/resnet50.pn:22: average pool, 1000-d fc, softmax      -> 1×1
     x = layers.GlobalAveragePooling2D(name="pool2")(x)
     x = layers.Dense(1000, activation="softmax", name="fc1")(x)
