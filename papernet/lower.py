@@ -76,6 +76,7 @@ _ALLOWED_OPTIONS = {
         "bias",
         "rounding",
         "reduce",
+        "width",
     },
     "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
     "residual": set(),
@@ -113,6 +114,7 @@ _OPTION_WORDS = {
     "rate": "a rate",
     "size": "a size",
     "reduce": "a reduce (1×1 conv first)",
+    "width": "a width multiplier",
     "shortcut": "a shortcut option",
     "stride_on": "a stride placement",
     "inception": "inception columns",
@@ -587,6 +589,9 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
     layer = entry.layer
     kernel = attrs.get("kernel", "kernel_size")
     filters = attrs.get("filters", "filters")
+    width = attrs.get("width", "width", assumed=False)
+    if filters is not None and width is not None:  # MobileNet's α thins every conv: int(α·N), as Keras does
+        filters = max(1, int(filters * width))
     if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
         filters = entry.claims.shape[2]
         attrs.mark("filters", Origin.INFERRED)

@@ -440,6 +440,11 @@ class _Builder(Transformer[Token, Any]):
             options.append(Option("name", name.group(1).strip(), self._tok(children[0])))
         return Layer("inception", tuple(options), self._span(children))
 
+    def width(self, children: list[Any]) -> Option:
+        number = children[-1]
+        assert isinstance(number, _Number)
+        return Option("width", float(number.value), self._span(children))
+
     def reduce(self, children: list[Token]) -> Option:
         return Option("reduce", to_int(children[-1]), self._span(children))
 
@@ -691,6 +696,7 @@ OPTION_WORDS = (
     "macs",
     "flops",
     "reduce",
+    "width",
     "shortcut",
     "at",
     "on",

@@ -235,7 +235,9 @@ class Report:
 def build_report(graph: Graph, inference: Inference, depth: int | None = None) -> Report:
     """The report; with `depth`, blocks nested deeper than `depth` show as one row each, with
     their totals (depth 1: ResNet's stages; depth 2: its blocks)."""
-    rows = tuple(_row(node, info) for node, info in zip(graph.nodes, inference.layers, strict=True))
+    rows = tuple(
+        _row(node, info, _paths_note(node, inference)) for node, info in zip(graph.nodes, inference.layers, strict=True)
+    )
     if depth is not None:
         rows = collapse(rows, depth)
     first = graph.nodes[0] if graph.nodes else None
@@ -302,7 +304,15 @@ def collapse(rows: tuple[Row, ...], depth: int) -> tuple[Row, ...]:
     return tuple(out)
 
 
-def _row(node: Node, info: Any) -> Row:
+def _paths_note(node: Node, inference: Inference) -> tuple[str, ...]:
+    """Where a merge's paths see different windows of the input, say which one is reported."""
+    fields = {max(f) for f in (inference.layers[i].receptive_field for i in node.inputs) if f is not None}
+    if len(node.inputs) < 2 or len(fields) < 2:
+        return ()
+    return (f"paths see {min(fields)} to {max(fields)} px; receptive field is the largest",)
+
+
+def _row(node: Node, info: Any, notes: tuple[str, ...] = ()) -> Row:
     rf = max(info.receptive_field) if info.receptive_field else None
     jump = max(info.jump) if info.jump else None
     return Row(
@@ -318,7 +328,7 @@ def _row(node: Node, info: Any) -> Row:
         rf,
         jump,
         _assumptions(node),
-        _notes(node),
+        _notes(node) + notes,
         node.scope,
     )
 

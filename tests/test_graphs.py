@@ -172,3 +172,31 @@ def test_an_error_inside_a_block_names_the_use() -> None:
     (problem,) = papernet.parse(BAD["error_inside_a_block"][0]).check()
     assert problem.code == "P002"
     assert problem.notes == ("in block b, used on line 4",)
+
+
+def test_a_merge_says_where_its_paths_see_different_windows() -> None:
+    # identity path: the stem's 3×3 window; conv path: two more 3×3 convs, 3 + 2 + 2 = 7 pixels
+    text = "input 16x16x4\nstem: conv3-4 padding same\nadd(conv3-4 padding same -> conv3-4 padding same | identity)\n"
+    report = papernet.parse(text).summary()
+    add = next(row for row in report.rows if row.kind == "add")
+    assert add.receptive_field == 7
+    assert add.notes == ("paths see 3 to 7 px; receptive field is the largest",)
+
+
+def test_width_multiplier_matches_keras_mobilenet() -> None:
+    """MobileNet's α (§4.2) as a setting: `conv: width 0.75` thins every conv to int(0.75·N)."""
+    keras = pytest.importorskip("keras")
+    from papernet.resources import shipped_specs
+
+    text = shipped_specs()["mobilenet"].read_text(encoding="utf-8")
+    text = text.replace(
+        "conv: padding same, batchnorm, bias off", "conv: padding same, batchnorm, bias off, width 0.75"
+    )
+    text = "\n".join(line.split("->")[0] for line in text.splitlines())  # Table 1's sizes are for α = 1
+    net = papernet.parse(text)
+    assert net.check() == []
+    reference = keras.applications.MobileNet(alpha=0.75, weights=None)
+    assert net.infer().total_params == reference.count_params()
+    non_trainable = sum(int(keras.ops.size(w)) for w in reference.non_trainable_weights)
+    assert net.infer().total_params - net.infer().total_trainable == non_trainable
+    keras.backend.clear_session()
