@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from networks import EVERY_LAYER
 
 import papernet
 from papernet import ir
@@ -27,32 +28,9 @@ from papernet.resources import shipped_specs
 
 keras = pytest.importorskip("keras")
 
-KITCHEN_SINK = """\
-network "kitchen sink"
-input 37x29 grey
-zero pad 1
-conv 7x5, 12, stride 2, pad 3, floor
-batchnorm
-leaky relu 0.2
-max pool 3x3, stride 2, ceil
-conv 3x3, 12, groups 3, padding same, no bias
-conv 3x3, 16, dilation 2, valid, bn
-avg pool 2x2, stride 1, pad 1, floor
-dropout 30%
-conv 1x1, 8, elu
-global max pool
-FC-64 bn
-dropout 0.5
-FC-48, tanh
-reshape 4x4x3
-flatten
-FC-10, softmax
-"""
-"""Every node kind, explicit and ceil-mode padding (auxiliary ZeroPadding2D layers), groups and dilation."""
-
 NETWORKS: dict[str, Callable[[], papernet.Network]] = {
     **{name: (lambda name=name: papernet.load(name)) for name in sorted(shipped_specs())},
-    "kitchen_sink": lambda: papernet.parse(KITCHEN_SINK, "kitchen_sink.pn"),
+    "every_layer": lambda: papernet.parse(EVERY_LAYER, "every_layer.pn"),
     "vgg11 adapted": lambda: papernet.load("vgg11").adapt(input=(64, 64, 3), classes=10),
     "alexnet adapted": lambda: papernet.load("alexnet").adapt(input=(131, 131, 1), regression=(8, 8, 2)),
 }

@@ -22,35 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from networks import EVERY_LAYER
 
 import papernet
 from papernet.report import Row
 from papernet.resources import data_dir, shipped_specs
 
 SPECS = sorted(shipped_specs())
-
-EVERY_LAYER = """\
-network "every layer"
-input 33x31 grey
-zero pad 1x2x3x4
-conv 7x5, 12, stride 2, pad 3, floor
-LRN
-batchnorm
-leaky relu 0.2
-max pool 3x3, stride 2, ceil
-conv 3x3, 12, groups 3, padding same, no bias
-conv 3x3, 16, dilation 2, valid, bn
-avg pool 2x2, stride 1, pad 1, floor
-dropout 30%
-conv 1x1, 8, elu
-global average pool
-FC-64 bn
-FC-48, tanh
-reshape 4x4x3
-flatten
-FC-10, softmax
-"""
-"""A network with every layer kind the source backend writes, including the custom LRN."""
 
 NETWORKS: dict[str, Callable[[], papernet.Network]] = {
     **{name: partial(papernet.load, name) for name in SPECS},

@@ -28,52 +28,100 @@ class LocalResponseNormalization(keras.layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="papernet")
+class ZeroPaddedShortcut(keras.layers.Layer):
+    """ResNet's option-A shortcut (He et al. 2016, §3.3): the identity, subsampled by
+    `strides` and zero-padded with extra channels up to `channels`. No parameters."""
+
+    def __init__(self, strides=1, channels=None, **kwargs):
+        super().__init__(**kwargs)
+        self.strides, self.channels = strides, channels
+
+    def call(self, inputs):
+        subsampled = inputs[:, :: self.strides, :: self.strides, :]
+        extra = self.channels - inputs.shape[-1]
+        return ops.pad(subsampled, [[0, 0], [0, 0], [0, 0], [0, extra]])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(strides=self.strides, channels=self.channels)
+        return config
+
+
+def basic_block(inputs, name):
+    """Used by stage1/block1."""
+    x = layers.Conv2D(16, 3, strides=2, padding="same", name=name + "_1_conv")(inputs)
+    x = layers.BatchNormalization(name=name + "_1_bn")(x)
+    x = layers.Activation("relu", name=name + "_1_relu")(x)
+    x = layers.Conv2D(16, 3, padding="same", name=name + "_2_conv")(x)
+    t2_bn = layers.BatchNormalization(name=name + "_2_bn")(x)
+    x = ZeroPaddedShortcut(strides=2, channels=16, name=name + "_0_pad")(inputs)
+    x = layers.Add(name=name + "_add")([x, t2_bn])
+    x = layers.Activation("relu", name=name + "_out")(x)
+    return x
+
+
 def build_every_layer():
-    """every layer: 7,298 parameters, output 10."""
+    """every layer: 12,702 parameters, output 10."""
     # every_layer.pn:2: input 33x31 grey
     inputs = keras.Input(shape=(33, 31, 1), name="input")
-    # every_layer.pn:3: zero pad 1x2x3x4
+    # every_layer.pn:5: zero pad 1x2x3x4
     x = layers.ZeroPadding2D(padding=((1, 2), (3, 4)), name="zeropad1")(inputs)
-    # every_layer.pn:4: conv 7x5, 12, stride 2, pad 3, floor
+    # every_layer.pn:6: conv 7x5, 12, stride 2, pad 3, floor
     x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(x)
     x = layers.Conv2D(12, (7, 5), strides=2, activation="relu", name="conv1")(x)
-    # every_layer.pn:5: LRN
+    # every_layer.pn:7: LRN
     x = LocalResponseNormalization(name="lrn1")(x)
-    # every_layer.pn:6: batchnorm
+    # every_layer.pn:8: batchnorm
     x = layers.BatchNormalization(name="bn1")(x)
-    # every_layer.pn:7: leaky relu 0.2
+    # every_layer.pn:9: leaky relu 0.2
     x = layers.LeakyReLU(negative_slope=0.2, name="leaky1")(x)
-    # every_layer.pn:8: max pool 3x3, stride 2, ceil
+    # every_layer.pn:10: max pool 3x3, stride 2, ceil
     x = layers.ZeroPadding2D(padding=((0, 1), (0, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    # every_layer.pn:9: conv 3x3, 12, groups 3, padding same, no bias
+    # every_layer.pn:11: conv 3x3, 12, groups 3, padding same, no bias
     x = layers.Conv2D(
         12, 3, padding="same", groups=3, use_bias=False, activation="relu", name="conv2"
     )(x)
-    # every_layer.pn:10: conv 3x3, 16, dilation 2, valid, bn
+    # every_layer.pn:12: conv 3x3, 16, dilation 2, valid, bn
     x = layers.Conv2D(16, 3, dilation_rate=2, name="conv3")(x)
     x = layers.BatchNormalization(name="conv3_bn")(x)
     x = layers.Activation("relu", name="conv3_relu")(x)
-    # every_layer.pn:11: avg pool 2x2, stride 1, pad 1, floor
+    # every_layer.pn:13: avg pool 2x2, stride 1, pad 1, floor
     x = layers.ZeroPadding2D(padding=1, name="pool2_pad")(x)
     x = layers.AveragePooling2D(2, strides=1, name="pool2")(x)
-    # every_layer.pn:12: dropout 30%
+    # every_layer.pn:14: dropout 30%
     x = layers.Dropout(0.3, name="dropout1")(x)
-    # every_layer.pn:13: conv 1x1, 8, elu
+    # every_layer.pn:15: conv 1x1, 8, elu
     x = layers.Conv2D(8, 1, padding="same", activation="elu", name="conv4")(x)
-    # every_layer.pn:14: global average pool
-    x = layers.GlobalAveragePooling2D(name="pool3")(x)
-    # every_layer.pn:15: FC-64 bn
+    # every_layer.pn:16: conv dw 3x3, padding same
+    dwconv1 = layers.DepthwiseConv2D(
+        3, padding="same", activation="relu", name="dwconv1"
+    )(x)
+    # every_layer.pn:17: add(conv 3x3, 8, padding same | identity)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv5")(dwconv1)
+    add1 = layers.Add(name="add1")([x, dwconv1])
+    # every_layer.pn:18: concat(conv1-4 | max pool 3x3/1 same)
+    conv6 = layers.Conv2D(4, 1, padding="same", activation="relu", name="conv6")(add1)
+    x = layers.MaxPooling2D(3, strides=1, padding="same", name="pool3")(add1)
+    x = layers.Concatenate(name="concat1")([conv6, x])
+    # every_layer.pn:19: [3×3, 16; 3×3, 16] ×1 /2
+    x = basic_block(x, name="stage1_block1")
+    # every_layer.pn:20: global average pool
+    x = layers.GlobalAveragePooling2D(name="pool4")(x)
+    # every_layer.pn:21: FC-64 bn
     x = layers.Dense(64, name="fc1")(x)
     x = layers.BatchNormalization(name="fc1_bn")(x)
     x = layers.Activation("relu", name="fc1_relu")(x)
-    # every_layer.pn:16: FC-48, tanh
+    # every_layer.pn:22: dropout 0.5
+    x = layers.Dropout(0.5, name="dropout2")(x)
+    # every_layer.pn:23: FC-48, tanh
     x = layers.Dense(48, activation="tanh", name="fc2")(x)
-    # every_layer.pn:17: reshape 4x4x3
+    # every_layer.pn:24: reshape 4x4x3
     x = layers.Reshape((4, 4, 3), name="reshape1")(x)
-    # every_layer.pn:18: flatten
+    # every_layer.pn:25: flatten
     x = layers.Flatten(name="flatten1")(x)
-    # every_layer.pn:19: FC-10, softmax
+    # every_layer.pn:26: FC-10, softmax
     x = layers.Dense(10, activation="softmax", name="fc3")(x)
     return keras.Model(inputs, x, name="every_layer")
 

@@ -1,0 +1,32 @@
+"""Specs that several test modules share."""
+
+EVERY_LAYER = """\
+network "every layer"
+input 33x31 grey
+defaults:
+  residual: shortcut A
+zero pad 1x2x3x4
+conv 7x5, 12, stride 2, pad 3, floor
+LRN
+batchnorm
+leaky relu 0.2
+max pool 3x3, stride 2, ceil
+conv 3x3, 12, groups 3, padding same, no bias
+conv 3x3, 16, dilation 2, valid, bn
+avg pool 2x2, stride 1, pad 1, floor
+dropout 30%
+conv 1x1, 8, elu
+conv dw 3x3, padding same
+add(conv 3x3, 8, padding same | identity)
+concat(conv1-4 | max pool 3x3/1 same)
+[3×3, 16; 3×3, 16] ×1 /2
+global average pool
+FC-64 bn
+dropout 0.5
+FC-48, tanh
+reshape 4x4x3
+flatten
+FC-10, softmax
+"""
+"""Every node kind: explicit and ceil-mode padding (auxiliary ZeroPadding2D layers), groups,
+dilation, papernet's own LRN and option-A shortcut layers, merges, a residual block."""
