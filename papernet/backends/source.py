@@ -277,21 +277,16 @@ def _helper_lines(
 ) -> list[str]:
     _, instance, calls, wiring = member
     prefix = instance + "_"
-    position = 0
-    local: dict[int, str] = {-1: "inputs"}
+    node_wires = [wires for wires in wiring if wires != (-2,)]  # (-2,): another call of the same node
     uses_of: dict[int, int] = {}
-    node_index = -1
-    for wires in wiring:
-        if wires != (-2,):
-            node_index += 1
-            for source in wires:
-                uses_of[source] = uses_of.get(source, 0) + 1
+    for wires in node_wires:
+        for source in wires:
+            uses_of[source] = uses_of.get(source, 0) + 1
+    local: dict[int, str] = {-1: "inputs"}  # node → the variable that holds it; -1 is the block's input
     taken = {"x", "inputs", "name", *params}
     body: list[str] = []
-    node_index = -1
-    last_node = sum(1 for wires in wiring if wires != (-2,)) - 1
-    argument = ""
-    for call, wires in zip(calls, wiring, strict=True):
+    node_index, position, argument = -1, 0, ""
+    for index, (call, wires) in enumerate(zip(calls, wiring, strict=True)):
         rendered = []
         for value in (*call.args, *(v for _, v in call.kwargs)):
             rendered.append(argument_of.get(position, py(value)))
@@ -305,19 +300,18 @@ def _helper_lines(
             node_index += 1
             sources = [local[s] for s in wires]
             argument = sources[0] if len(sources) == 1 else "[" + ", ".join(sources) + "]"
-        next_call_same_node = calls.index(call) + 1 < len(calls) and wiring[calls.index(call) + 1] == (-2,)
-        if (
-            next_call_same_node
-            or node_index == last_node
-            or (uses_of.get(node_index, 0) == 1 and _next_uses(wiring, node_index))
-        ):
-            target = "x"
-        else:
-            target = _fresh_identifier(suffix, taken)
+        more_of_this_node = index + 1 < len(calls) and wiring[index + 1] == (-2,)
+        only_the_next_uses_it = (
+            uses_of.get(node_index, 0) == 1
+            and node_index + 1 < len(node_wires)
+            and (node_index in node_wires[node_index + 1])
+        )
+        last = node_index == len(node_wires) - 1
+        target = "x" if more_of_this_node or last or only_the_next_uses_it else _fresh_identifier(suffix, taken)
         constructor = call.cls if call.custom else f"layers.{call.cls}"
         body += _wrapped(target, constructor, arguments, argument, depth=1)
         argument = target
-        if not next_call_same_node:
+        if not more_of_this_node:
             local[node_index] = target
     listed = ", ".join(instance.replace("_block", "/block") for instance in instances[:4])
     more = f" and {len(instances) - 4} more" if len(instances) > 4 else ""
@@ -337,18 +331,6 @@ def _signature(name: str, params: list[str]) -> list[str]:
     if len(INDENT + ", ".join(params)) <= LINE_LENGTH:
         return [f"def {name}(", INDENT + ", ".join(params), "):"]
     return [f"def {name}(", *(f"{INDENT}{param}," for param in params), "):"]
-
-
-def _next_uses(wiring: list[tuple[int, ...]], node_index: int) -> bool:
-    """Whether the node after `node_index` is the only one that uses it (so it can stay in `x`)."""
-    index = -1
-    for wires in wiring:
-        if wires == (-2,):
-            continue
-        index += 1
-        if index == node_index + 1:
-            return node_index in wires
-    return False
 
 
 def _loop_run(index: int, uses: dict[int, _Use], variables: list[str]) -> list[int]:
