@@ -84,7 +84,7 @@ _ALLOWED_OPTIONS = {
     "reference": set(),
     "block": set(),
     "inception": {"inception", "name"},
-    "shortcuts": {"shortcut", "stride_on"},
+    "shortcuts": {"shortcut", "stride_on", "preactivation"},
     "maxpool": {"kernel", "stride", "padding", "rounding"},
     "avgpool": {"kernel", "stride", "padding", "rounding"},
     "pool": {"kernel", "stride", "padding", "rounding"},
@@ -117,6 +117,7 @@ _OPTION_WORDS = {
     "width": "a width multiplier",
     "shortcut": "a shortcut option",
     "stride_on": "a stride placement",
+    "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
     "shape": "a size",
@@ -686,6 +687,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
     settings = _Attributes(Layer("shortcuts", (), entry.layer.span), state.defaults.get("shortcuts", {}))
     option = settings.get("shortcut", "shortcut", "B")
     stride_on = settings.get("stride_on", "stride_on", "first")
+    preactivation = bool(settings.get("preactivation", "preactivation", False, assumed=False))
     strided = 0 if stride_on == "first" else next((j for j, c in enumerate(convs) if c[0] == stride_on), None)
     if strided is None:
         size = "×".join(map(str, stride_on))
@@ -702,7 +704,7 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
     outer_template = state.template
     state.template = {2: "basic_block", 3: "bottleneck_block"}.get(len(convs), "residual_block")
     try:
-        _emit_residual(entry, state, convs, settings, option, strided, stage, scope)
+        _emit_residual(entry, state, convs, settings, option, strided, stage, scope, preactivation)
     finally:
         state.template = outer_template
 
@@ -716,10 +718,24 @@ def _emit_residual(
     strided: int,
     stage: str,
     scope: tuple[str, ...],
+    preactivation: bool = False,
 ) -> None:
+    """Post-activation (ResNet v1): conv → BN → ReLU, the last ReLU after the add. Pre-activation
+    (v2, He et al. 2016b): BN → ReLU first, then conv → BN → ReLU …, the last conv straight into
+    the add, and a projection shortcut taken from the pre-activated input."""
     assert entry.block is not None
     prefix = f"{stage}_block{entry.index}"
     block_input = state.head
+    projection_input = block_input
+    if preactivation:
+        span = entry.block.span
+        _emit(state, node=ir.BatchNorm(name=f"{prefix}_preact_bn", inputs=(state.head,), span=span, scope=scope))
+        projection_input = _emit(
+            state,
+            node=ir.ActivationLayer(
+                name=f"{prefix}_preact_relu", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU
+            ),
+        )
     conv_defaults = state.defaults.get("conv", {})
     use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
     padding = _padding(conv_defaults["padding"].value) if "padding" in conv_defaults else "same"
@@ -738,6 +754,8 @@ def _emit_residual(
             origins=tuple(settings.origins),
         )
         _emit(state, node=conv, rank=3)
+        if preactivation and j == len(convs) - 1:
+            break  # in v2 the last conv feeds the add directly
         bn = _emit(
             state,
             node=ir.BatchNorm(name=f"{prefix}_{j + 1}_bn", inputs=(state.head,), span=layer.span, scope=scope),
@@ -757,7 +775,7 @@ def _emit_residual(
     if option == "C" or (option == "B" and changes):
         projection = ir.Conv2D(
             name=f"{prefix}_0_conv",
-            inputs=(block_input,),
+            inputs=(projection_input,),
             span=span,
             scope=scope,
             filters=out_channels,
@@ -766,16 +784,23 @@ def _emit_residual(
             padding="same",
             use_bias=use_bias,
         )
-        _emit(state, node=projection)
-        shortcut = _emit(state, node=ir.BatchNorm(name=f"{prefix}_0_bn", inputs=(state.head,), span=span, scope=scope))
+        shortcut = _emit(state, node=projection)
+        if not preactivation:
+            shortcut = _emit(
+                state, node=ir.BatchNorm(name=f"{prefix}_0_bn", inputs=(state.head,), span=span, scope=scope)
+            )
     elif option == "A" and changes:
         pad = ir.ShortcutPad(
             name=f"{prefix}_0_pad", inputs=(block_input,), span=span, scope=scope, strides=stride, channels=out_channels
         )
         shortcut = _emit(state, node=pad)
-    add = _emit(state, node=ir.Add(name=f"{prefix}_add", inputs=(shortcut, main), span=span, scope=scope))
+    add = ir.Add(name=f"{prefix}_add", inputs=(shortcut, main), span=span, scope=scope)
+    if preactivation:
+        _emit(state, node=replace(add, claims=entry.claims), rank=3)
+        return
+    _emit(state, node=add)
     out = ir.ActivationLayer(
-        name=f"{prefix}_out", inputs=(add,), span=span, scope=scope, activation=ir.RELU, claims=entry.claims
+        name=f"{prefix}_out", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU, claims=entry.claims
     )
     _emit(state, node=out, rank=3)
 

@@ -445,6 +445,9 @@ class _Builder(Transformer[Token, Any]):
         assert isinstance(number, _Number)
         return Option("width", float(number.value), self._span(children))
 
+    def preactivation(self, children: list[Token]) -> Option:
+        return Option("preactivation", str(children[0]).lower().startswith("pre"), self._span(children))
+
     def reduce(self, children: list[Token]) -> Option:
         return Option("reduce", to_int(children[-1]), self._span(children))
 

@@ -200,3 +200,26 @@ def test_width_multiplier_matches_keras_mobilenet() -> None:
     non_trainable = sum(int(keras.ops.size(w)) for w in reference.non_trainable_weights)
     assert net.infer().total_params - net.infer().total_trainable == non_trainable
     keras.backend.clear_session()
+
+
+def test_preactivation_places_batch_norm_before_each_conv() -> None:
+    """`residual: preactivation` (He et al. 2016b): BN → ReLU → conv, the last conv into the add,
+    no ReLU after it, the projection taken from the pre-activated input and without BN."""
+    keras = pytest.importorskip("keras")
+    text = "input 8x8x16\ndefaults:\n  conv: padding same\n  residual: shortcut B, preactivation\n"
+    text += "[3×3, 32; 3×3, 32] ×2 /2\n"
+    net = papernet.parse(text)
+    assert net.check() == []
+    kinds = [ir.kind_of(node) for node in net.graph.nodes]
+    block = ["batchnorm", "activation", "conv", "batchnorm", "activation", "conv"]
+    assert kinds == ["input", *block, "conv", "add", *block, "add"]
+    projection = net.graph.nodes[7]
+    assert isinstance(projection, ir.Conv2D) and projection.kernel_size == (1, 1)
+    assert net.graph.nodes[projection.inputs[0]].name.endswith("_preact_relu")
+    # by hand: BN 4·16; convs 3·3·16·32+32 and 3·3·32·32+32; BN 4·32; projection 16·32+32;
+    # second block: BN 4·32, two convs 3·3·32·32+32, BN 4·32
+    first = 4 * 16 + (3 * 3 * 16 * 32 + 32) + 4 * 32 + (3 * 3 * 32 * 32 + 32) + (16 * 32 + 32)
+    second = 4 * 32 + 2 * (3 * 3 * 32 * 32 + 32) + 4 * 32
+    assert net.infer().total_params == first + second
+    assert net.to_keras().count_params() == first + second
+    keras.backend.clear_session()
