@@ -1,4 +1,12 @@
-"""Specs that several test modules share."""
+"""Specs and helpers that several test modules share."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 EVERY_LAYER = """\
 network "every layer"
@@ -30,3 +38,22 @@ FC-10, softmax
 """
 """Every node kind: explicit and ceil-mode padding (auxiliary ZeroPadding2D layers), groups,
 dilation, papernet's own LRN and option-A shortcut layers, merges, a residual block."""
+
+
+def built_once(measure: Callable[[Any], T]) -> Callable[[Hashable, Callable[[], Any]], T]:
+    """`get(key, make)`: build a Keras model with `make()` the first time `key` is asked for, keep
+    only `measure(model)`, and free the model (ResNet-152 and VGG are large; the suite builds many)."""
+    cache: dict[Hashable, T] = {}
+
+    def get(key: Hashable, make: Callable[[], Any]) -> T:
+        if key not in cache:
+            import keras
+
+            model = make()
+            cache[key] = measure(model)
+            del model
+            keras.backend.clear_session()
+            gc.collect()
+        return cache[key]
+
+    return get

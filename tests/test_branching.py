@@ -13,7 +13,6 @@ module and only a small record of it (totals, output shapes, MACs) is kept.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from networks import built_once
 
 import papernet
 from papernet import ir
@@ -110,19 +110,12 @@ def measure(model: Any) -> Measured:
 def built() -> Iterator[Callable[[str], Measured]]:
     """`built("keras:ResNet50")` is keras.applications.ResNet50(weights=None), measured;
     `built("resnet50")` papernet's live model of the shipped spec. Each is built once."""
-    cache: dict[str, Measured] = {}
+    once = built_once(measure)
 
     def get(key: str) -> Measured:
-        if key not in cache:
-            if key.startswith("keras:"):
-                model = getattr(keras.applications, key.removeprefix("keras:"))(weights=None)
-            else:
-                model = papernet.load(key).to_keras()
-            cache[key] = measure(model)
-            del model
-            keras.backend.clear_session()
-            gc.collect()
-        return cache[key]
+        if key.startswith("keras:"):
+            return once(key, lambda: getattr(keras.applications, key.removeprefix("keras:"))(weights=None))
+        return once(key, lambda: papernet.load(key).to_keras())
 
     yield get
     keras.backend.clear_session()

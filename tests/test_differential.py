@@ -12,7 +12,6 @@ only a small record of it (names, classes, shapes, parameter counts) is kept.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from networks import EVERY_LAYER
+from networks import EVERY_LAYER, built_once
 
 import papernet
 from papernet import ir
@@ -105,19 +104,12 @@ def measure(model: Any) -> KerasModel:
 def built() -> Iterator[Callable[[str], KerasModel]]:
     """`built("vgg16")` is the live papernet model of NETWORKS["vgg16"], `built("keras:VGG16")`
     keras.applications' VGG16."""
-    cache: dict[str, KerasModel] = {}
+    once = built_once(measure)
 
     def get(key: str) -> KerasModel:
-        if key not in cache:
-            if key.startswith("keras:"):
-                model = getattr(keras.applications, key.removeprefix("keras:"))(weights=None)
-            else:
-                model = NETWORKS[key]().to_keras()
-            cache[key] = measure(model)
-            del model
-            keras.backend.clear_session()
-            gc.collect()
-        return cache[key]
+        if key.startswith("keras:"):
+            return once(key, lambda: getattr(keras.applications, key.removeprefix("keras:"))(weights=None))
+        return once(key, lambda: NETWORKS[key]().to_keras())
 
     yield get
     keras.backend.clear_session()

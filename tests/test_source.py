@@ -8,7 +8,6 @@ tests/golden/summary/<spec>.{txt,json,md,csv} (the report formats). Regenerate w
 from __future__ import annotations
 
 import ast
-import gc
 import json
 import math
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from networks import EVERY_LAYER
+from networks import EVERY_LAYER, built_once
 
 import papernet
 from papernet.report import Row
@@ -190,20 +189,16 @@ def execute(source: str, filename: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def built(keras: Any) -> Callable[[str, str], Any]:
     """`built(name, "live")` or `built(name, "source")`: the measured model, built once."""
-    cached: dict[tuple[str, str], Any] = {}
+    once = built_once(measure)
+
+    def from_source(name: str) -> Any:
+        source = generated(name)
+        return execute(source, f"{name}.py")[build_function(source)]()
 
     def get(name: str, backend: str) -> Any:
-        if (name, backend) not in cached:
-            if backend == "live":
-                model = NETWORKS[name]().to_keras()
-            else:
-                source = generated(name)
-                model = execute(source, f"{name}.py")[build_function(source)]()
-            cached[name, backend] = measure(model)
-            del model
-            keras.backend.clear_session()
-            gc.collect()
-        return cached[name, backend]
+        if backend == "live":
+            return once((name, backend), lambda: NETWORKS[name]().to_keras())
+        return once((name, backend), lambda: from_source(name))
 
     return get
 
