@@ -14,16 +14,18 @@ from papernet import ir
 from papernet.diagnostics import Diagnostic, Severity
 from papernet.infer import Inference, dims
 from papernet.ir import Graph, Quantity
+from papernet.span import Span
 
 
 def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
     """Diagnostics for every claim that the inferred network contradicts."""
     explained = {d.span for d in inference.diagnostics if d.code == "P201"}
     found: list[Diagnostic] = []
-    for index, (node, info) in enumerate(zip(graph.nodes, inference.layers, strict=True)):
+    extents = _extents(graph)
+    for node, info in zip(graph.nodes, inference.layers, strict=True):
         claims = node.claims
         if claims.params is not None or claims.ops is not None:
-            extent = _extent(graph, index)
+            extent = extents[node.span]
             first = next(i for i in extent if not _implicit_flatten(graph.nodes[i]))
             subject = node.scope[0] if node.scope else ir.describe(graph.nodes[first])
             known = all(inference.layers[i].shape is not None for i in extent)
@@ -50,11 +52,13 @@ def _implicit_flatten(node: ir.Node) -> bool:
     return isinstance(node, ir.Flatten) and node.implicit
 
 
-def _extent(graph: Graph, index: int) -> list[int]:
-    """The nodes that the spec layer of node `index` lowered to (a conv and its BN and ReLU, an
+def _extents(graph: Graph) -> dict[Span, list[int]]:
+    """For each spec layer (by its span), the nodes it lowered to (a conv and its BN and ReLU, an
     inception module's branches): a row's params and ops claims are about all of them."""
-    span = graph.nodes[index].span
-    return [i for i, node in enumerate(graph.nodes) if node.span == span]
+    extents: dict[Span, list[int]] = {}
+    for index, node in enumerate(graph.nodes):
+        extents.setdefault(node.span, []).append(index)
+    return extents
 
 
 def _comparable(inferred: tuple[int, ...], declared: tuple[int, ...]) -> tuple[int, ...]:

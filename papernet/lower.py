@@ -737,7 +737,7 @@ def _emit_residual(
             ),
         )
     conv_defaults = state.defaults.get("conv", {})
-    use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
+    use_bias = _default_bias(state)
     padding = _padding(conv_defaults["padding"].value) if "padding" in conv_defaults else "same"
     stride = (entry.stride, entry.stride)
     for j, (kernel, filters, layer) in enumerate(convs):
@@ -805,6 +805,13 @@ def _emit_residual(
     _emit(state, node=out, rank=3)
 
 
+def _default_bias(state: _Lowering) -> bool:
+    """Whether convs a construct makes itself (a residual block's, an inception module's) have a
+    bias: as `defaults: conv:` says, else Keras's on."""
+    conv_defaults = state.defaults.get("conv", {})
+    return bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
+
+
 def _bracket_convs(group: Group, state: _Lowering) -> list[tuple[ir.Pair, int, Layer]] | None:
     """The convs of a residual bracket, one per `;`-separated part: (kernel, filters, layer)."""
     convs = []
@@ -838,8 +845,7 @@ def _lower_inception(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     source = state.head
     scope = (*state.scope, prefix)
     span = entry.layer.span
-    conv_defaults = state.defaults.get("conv", {})
-    use_bias = bool(conv_defaults["bias"].value) if "bias" in conv_defaults else True
+    use_bias = _default_bias(state)
 
     def conv(name: str, filters: int, size: int, after: int) -> int:
         node = ir.Conv2D(
