@@ -1,4 +1,4 @@
-"""The command line: `papernet check|summary|compile|build|specs`.
+"""The command line: `papernet check|summary|compile|build|import-table|specs`.
 
 Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
 error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
@@ -14,11 +14,14 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
 from papernet.diagnostics import Diagnostic, SpecError, printable, render
+
+if TYPE_CHECKING:
+    from papernet.tables import TableFormat
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -118,6 +121,34 @@ def run_build(args: argparse.Namespace) -> int:
         Path(temporary).unlink(missing_ok=True)
     print(f"{output}: {model.count_params():,} parameters", file=sys.stderr)
     return EXIT_OK
+
+
+def run_import_table(args: argparse.Namespace) -> int:
+    from papernet.tables import import_table
+
+    output = _writable(args.output, ".pn") if args.output else None
+    path = Path(args.table)
+    if not path.is_file():
+        raise UsageError(f"no such table file: '{args.table}'")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read '{args.table}': {exc}") from None
+    table_format: TableFormat | None = args.table_format or _table_format(path)
+    spec = import_table(
+        text,
+        str(path),
+        table_format=table_format,
+        columns=dict(args.column or ()),
+        input_shape=args.input,
+        title=args.name,
+    )
+    _emit(spec, output)
+    return EXIT_OK
+
+
+def _table_format(path: Path) -> TableFormat | None:
+    return {".md": "markdown", ".markdown": "markdown", ".csv": "csv"}.get(path.suffix.lower())  # type: ignore[return-value]
 
 
 def run_specs(args: argparse.Namespace) -> int:
@@ -231,6 +262,14 @@ def shape_argument(text: str) -> tuple[int, ...]:
     return dims
 
 
+def column_argument(text: str) -> tuple[str, str]:
+    """`output=output size` → ("output", "output size")."""
+    role, equals, header = text.partition("=")
+    if not equals or not role.strip() or not header.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not ROLE=HEADER, e.g. output='output size'")
+    return role.strip().lower(), header.strip()
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number from 1 to 1,000,000")
@@ -286,6 +325,23 @@ def _parser() -> argparse.ArgumentParser:
     build = command("build", "build the Keras model and save it (imports TensorFlow)", run_build)
     spec_and_adaptation(build, convention=False)
     build.add_argument("-o", "--output", metavar="MODEL.keras", required=True, help="the .keras file to write")
+    table = command(
+        "import-table", "turn a paper's table (Markdown or CSV, one row per layer) into a spec", run_import_table
+    )
+    table.add_argument("table", metavar="TABLE", help="a .md or .csv file holding one table")
+    table.add_argument(
+        "--format", dest="table_format", choices=["markdown", "csv"], help="the table's format (default: from the suffix)"
+    )
+    table.add_argument(
+        "--column",
+        type=column_argument,
+        action="append",
+        metavar="ROLE=HEADER",
+        help="read ROLE from the column headed HEADER, e.g. output='output size' (repeatable)",
+    )
+    table.add_argument("--input", type=shape_argument, metavar="HxWxC", help="the network's input shape")
+    table.add_argument("--name", metavar="TITLE", help="the network's name in the spec")
+    table.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
     command("specs", "list the shipped specs", run_specs)
     return parser
 
