@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import keras
 
     from papernet.report import Report
+    from papernet.training import TrainingSetup
 
 
 class SpecNotFound(Exception):
@@ -67,9 +68,18 @@ class Network:
 
     def check(self, convention: Convention = "keras") -> list[Diagnostic]:
         """Every problem: lowering, shapes and claims, in source order."""
+        from papernet.training import read_training
+
         inference = self.infer(convention)
-        found = [*self.diagnostics, *inference.diagnostics, *check_claims(self.graph, inference)]
+        _, lint = read_training(self.graph.train)
+        found = [*self.diagnostics, *inference.diagnostics, *check_claims(self.graph, inference), *lint]
         return sorted(found, key=_source_order)
+
+    def training(self) -> TrainingSetup:
+        """The paper's training set-up, from the `train:` section (defaults where it is silent)."""
+        from papernet.training import read_training
+
+        return read_training(self.graph.train)[0]
 
     def errors(self, convention: Convention = "keras") -> list[Diagnostic]:
         return [d for d in self.check(convention) if d.is_error]
@@ -121,14 +131,14 @@ class Network:
         self.raise_for_errors()
         from papernet.backends.live import build_model
 
-        return build_model(self.graph, self.infer())
+        return build_model(self.graph, self.infer(), self.training())
 
     def to_source(self) -> str:
         """Python source that builds the same model with Keras 3."""
         self.raise_for_errors()
         from papernet.backends.source import generate
 
-        return generate(self.graph, self.infer(), self.sources)
+        return generate(self.graph, self.infer(), self.sources, self.training())
 
 
 def _source_order(d: Diagnostic) -> tuple[str, int, int]:

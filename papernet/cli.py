@@ -1,4 +1,4 @@
-"""The command line: `papernet check|summary|compile|build|import-table|specs`.
+"""The command line: `papernet check|summary|compile|build|train|import-table|specs`.
 
 Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
 error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
@@ -18,16 +18,13 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
-from papernet.diagnostics import Diagnostic, SpecError, printable, render
+from papernet.diagnostics import Diagnostic, SpecError, UsageError, printable, render
+from papernet.files import give_ordinary_mode, write_atomically
 
 if TYPE_CHECKING:
     from papernet.tables import TableFormat
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,12 +112,20 @@ def run_build(args: argparse.Namespace) -> int:
     os.close(descriptor)
     try:
         model.save(temporary)
-        _give_ordinary_mode(Path(temporary), output)
+        give_ordinary_mode(Path(temporary), output)
         os.replace(temporary, output)
     finally:
         Path(temporary).unlink(missing_ok=True)
     print(f"{output}: {model.count_params():,} parameters", file=sys.stderr)
     return EXIT_OK
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from papernet.train import run
+
+    network = _load(args)
+    _report_and_stop_on_errors(network)
+    return run(network, args)
 
 
 def run_import_table(args: argparse.Namespace) -> int:
@@ -204,30 +209,6 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         return
     write_atomically(output, text)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then a rename."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        _give_ordinary_mode(Path(temporary), path)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _give_ordinary_mode(temporary: Path, final: Path) -> None:
-    """mkstemp makes files 0600; give the new file the old file's mode, or what the umask allows."""
-    if final.exists():
-        mode = final.stat().st_mode & 0o7777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    temporary.chmod(mode)
 
 
 def _writable(name: str, suffix: str) -> Path:
@@ -325,12 +306,20 @@ def _parser() -> argparse.ArgumentParser:
     build = command("build", "build the Keras model and save it (imports TensorFlow)", run_build)
     spec_and_adaptation(build, convention=False)
     build.add_argument("-o", "--output", metavar="MODEL.keras", required=True, help="the .keras file to write")
+    train = command("train", "train the network on your data or on synthetic data (imports TensorFlow)", run_train)
+    spec_and_adaptation(train, convention=False)
+    from papernet.train import add_arguments as add_train_arguments
+
+    add_train_arguments(train)
     table = command(
         "import-table", "turn a paper's table (Markdown or CSV, one row per layer) into a spec", run_import_table
     )
     table.add_argument("table", metavar="TABLE", help="a .md or .csv file holding one table")
     table.add_argument(
-        "--format", dest="table_format", choices=["markdown", "csv"], help="the table's format (default: from the suffix)"
+        "--format",
+        dest="table_format",
+        choices=["markdown", "csv"],
+        help="the table's format (default: from the suffix)",
     )
     table.add_argument(
         "--column",

@@ -51,6 +51,10 @@ def warning(code: str, message: str, span: Span | None, *help: str) -> Diagnosti
     return Diagnostic(code, message, span, tuple(help), Severity.WARNING)
 
 
+class UsageError(Exception):
+    """A bad option, a missing or unreadable file: the command line's fault, exit code 2."""
+
+
 class SpecError(Exception):
     """Raised by the Python API when a spec cannot be turned into a network."""
 

@@ -314,13 +314,21 @@ class TotalClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class TrainLine:
+    """One line of a `train:` section, as written; `papernet.training` reads it."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Graph:
     """A whole network: nodes in topological order (node 0 is the input)."""
 
     name: str
     nodes: tuple[Node, ...]
     totals: tuple[TotalClaim, ...] = ()
-    train: tuple[str, ...] = ()
+    train: tuple[TrainLine, ...] = ()
 
     @property
     def output(self) -> int:

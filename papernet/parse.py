@@ -21,7 +21,7 @@ from lark.indenter import DedentError, Indenter
 
 from papernet import diagnostics as diag
 from papernet.diagnostics import Diagnostic
-from papernet.ir import Activation, Claims, Quantity, TotalClaim
+from papernet.ir import Activation, Claims, Quantity, TotalClaim, TrainLine
 from papernet.resources import grammar_path
 from papernet.span import Span
 from papernet.syntax import BlockDef, BlockUse, DefaultsLine, Group, Item, Layer, Merge, Option, Reference, Spec
@@ -230,7 +230,7 @@ class _Builder(Transformer[Token, Any]):
         chains: list[tuple[Item, ...]] = []
         defaults: list[DefaultsLine] = []
         totals: list[TotalClaim] = []
-        train: list[str] = []
+        train: list[TrainLine] = []
         blocks: list[BlockDef] = []
         for child in _flatten_statements(children):
             match child:
@@ -309,11 +309,16 @@ class _Builder(Transformer[Token, Any]):
         assert isinstance(number, _Number)
         return Option("size", number.value, number.span)
 
-    def train_block(self, children: list[Any]) -> tuple[str, tuple[str, ...]]:
-        return ("train", tuple(c for c in children if isinstance(c, str) and not isinstance(c, Token)))
+    def train_block(self, children: list[Any]) -> tuple[str, tuple[TrainLine, ...]]:
+        return ("train", tuple(c for c in children if isinstance(c, TrainLine)))
 
-    def train_line(self, children: list[Token]) -> str:
-        return str(children[0]).strip()
+    def train_line(self, children: list[Token]) -> TrainLine:
+        token = children[0]
+        text = str(token)
+        leading = len(text) - len(text.lstrip())
+        span = self._tok(token)
+        start = Span(span.file, span.line, span.column + leading, span.line, span.column + len(text.rstrip()))
+        return TrainLine(text.strip(), start)
 
     # -- chains and items --
 

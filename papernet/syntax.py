@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from papernet.ir import Claims, TotalClaim
+from papernet.ir import Claims, TotalClaim, TrainLine
 from papernet.span import Span
 
 
@@ -106,5 +106,5 @@ class Spec:
     chains: tuple[tuple[Item, ...], ...]
     defaults: tuple[DefaultsLine, ...]
     totals: tuple[TotalClaim, ...]
-    train: tuple[str, ...]
+    train: tuple[TrainLine, ...]
     blocks: tuple[BlockDef, ...] = ()

@@ -9,9 +9,10 @@ from papernet.backends import layers as papernet_layers
 from papernet.backends.keras_args import LayerCall, layer_calls, model_name
 from papernet.infer import Inference
 from papernet.ir import Graph
+from papernet.training import TrainingSetup
 
 
-def build_model(graph: Graph, inference: Inference) -> keras.Model:
+def build_model(graph: Graph, inference: Inference, training: TrainingSetup | None = None) -> keras.Model:
     tensors: list[object] = []
     inputs = None
     for node in graph.nodes:

@@ -21,12 +21,15 @@ from papernet.backends.keras_args import LayerCall, layer_calls, model_name
 from papernet.diagnostics import printable
 from papernet.infer import Inference, dims
 from papernet.ir import Graph
+from papernet.training import TrainingSetup
 
 LINE_LENGTH = 88
 INDENT = "    "
 
 
-def generate(graph: Graph, inference: Inference, sources: Mapping[str, str]) -> str:
+def generate(
+    graph: Graph, inference: Inference, sources: Mapping[str, str], training: TrainingSetup | None = None
+) -> str:
     """The Python module for `graph`: a `build_<network>()` function and a `__main__`.
 
     Blocks (a ResNet bracket's repetitions, an inception module, a user-defined block) become
