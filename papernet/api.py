@@ -19,13 +19,13 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from papernet import adapt as adapt_stage
 from papernet import diagnostics as diag
-from papernet.check import check as check_claims
+from papernet.check import Reconciliation, reconcile
 from papernet.diagnostics import Diagnostic, SpecError
 from papernet.infer import Convention, Inference, infer
 from papernet.ir import Graph
@@ -33,6 +33,7 @@ from papernet.lower import lower
 from papernet.parse import ParseFailure, decode
 from papernet.parse import parse as parse_text
 from papernet.resources import shipped_specs
+from papernet.solve import solve
 from papernet.span import Span, command_line_span
 from papernet.syntax import Spec
 
@@ -72,8 +73,12 @@ class Network:
 
         inference = self.infer(convention)
         _, lint = read_training(self.graph.train)
-        found = [*self.diagnostics, *inference.diagnostics, *check_claims(self.graph, inference), *lint]
+        found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics, *lint]
         return sorted(found, key=_source_order)
+
+    def reconcile(self, convention: Convention = "keras") -> Reconciliation:
+        """The table's claims, one row each: declared, inferred, and whether they agree."""
+        return reconcile(self.graph, self.infer(convention))
 
     def training(self) -> TrainingSetup:
         """The paper's training set-up, from the `train:` section (defaults where it is silent)."""
@@ -197,7 +202,8 @@ def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> 
         name = spec.title or _stem(file)
         if spec.base is None:
             graph, found = lower(spec, name)
-            return Network(graph, tuple(found), {file: text}, file)
+            graph, inferred = solve(graph)
+            return Network(graph, (*found, *inferred), {file: text}, file)
         return _derive(spec, text, name, directory, loading)
 
 
@@ -246,9 +252,7 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         spans=spans,
     )
     graph = network.graph
-    renamed = Graph(
-        name if spec.title else base.graph.name, graph.nodes, graph.totals, (*base.graph.train, *spec.train)
-    )
+    renamed = replace(graph, name=name if spec.title else base.graph.name, train=(*base.graph.train, *spec.train))
     return Network(renamed, network.diagnostics, network.sources, spec.file)
 
 

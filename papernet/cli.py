@@ -59,17 +59,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from papernet import report
+
+    output = _writable(args.output, "") if args.output else None
     network = _load(args)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
-    if _print_error_count(found):
+    errors = _print_error_count(found)
+    reconciliation = network.reconcile(args.convention)
+    if reconciliation.rows or args.format != "table":
+        render = {
+            "table": report.reconciliation_text,
+            "json": report.reconciliation_json,
+            "markdown": report.reconciliation_markdown,
+        }[args.format]
+        _emit(render(network.name, network.file, reconciliation), output)
+    if errors:
         return EXIT_SPEC_ERRORS
-    inference = network.infer(args.convention)
-    count = len(network.graph.nodes)
-    print(
-        f"{network.file}: ok: {count} layer{'s' if count != 1 else ''}, {inference.total_params:,} parameters, "
-        f"{inference.total_macs:,} multiply-adds"
-    )
+    if args.format == "table":
+        inference = network.infer(args.convention)
+        count = len(network.graph.nodes)
+        print(
+            f"{network.file}: ok: {count} layer{'s' if count != 1 else ''}, {inference.total_params:,} parameters, "
+            f"{inference.total_macs:,} multiply-adds"
+        )
     return EXIT_OK
 
 
@@ -292,7 +305,12 @@ def _parser() -> argparse.ArgumentParser:
             help="a regression head: a linear FC of H·W·C units reshaped to H×W×C",
         )
 
-    spec_and_adaptation(command("check", "check a spec: syntax, shapes and the table's claims", run_check))
+    check = command("check", "check a spec: syntax, shapes and the table's claims, reconciled row by row", run_check)
+    spec_and_adaptation(check)
+    check.add_argument(
+        "--format", choices=["table", "json", "markdown"], default="table", help="the reconciliation's format"
+    )
+    check.add_argument("-o", "--output", metavar="FILE", help="write the reconciliation to this file")
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
     spec_and_adaptation(summary)
     summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")

@@ -85,17 +85,23 @@ def infer(graph: Graph, convention: Convention = "keras") -> Inference:
     flow: list[LayerInfo] = []  # what later nodes see: the declared shape where it disagrees
     diagnostics: list[Diagnostic] = []
     for node in graph.nodes:
-        if isinstance(node, ir.Add | ir.Concat):
-            info, found = _merge(node, [flow[i] for i in node.inputs], [graph.nodes[i] for i in node.inputs])
-        else:
-            info, found = _infer_node(node, [flow[i] for i in node.inputs], convention)
+        info, found = infer_node(node, flow, graph.nodes, convention)
         layers.append(info)
-        flow.append(_continue_from_declared(node, info))
+        flow.append(continue_from_declared(node, info))
         diagnostics += found
     return Inference(tuple(layers), tuple(diagnostics), convention)
 
 
-def _continue_from_declared(node: Node, info: LayerInfo) -> LayerInfo:
+def infer_node(
+    node: Node, flow: list[LayerInfo], nodes: tuple[Node, ...] | list[Node], convention: Convention = "keras"
+) -> tuple[LayerInfo, list[Diagnostic]]:
+    """One node, given what the nodes before it pass on (`flow`, indexed like `nodes`)."""
+    if isinstance(node, ir.Add | ir.Concat):
+        return _merge(node, [flow[i] for i in node.inputs], [nodes[i] for i in node.inputs])
+    return _infer_node(node, [flow[i] for i in node.inputs], convention)
+
+
+def continue_from_declared(node: Node, info: LayerInfo) -> LayerInfo:
     """After a layer whose declared shape differs from the inferred one, later layers start
     from the declared shape, so that one early mismatch does not turn every later row red."""
     declared = node.claims.shape

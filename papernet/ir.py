@@ -329,6 +329,7 @@ class Graph:
     nodes: tuple[Node, ...]
     totals: tuple[TotalClaim, ...] = ()
     train: tuple[TrainLine, ...] = ()
+    flops_per_mac: int | None = None  # how the spec's `FLOPs` claims count: 1 or 2 per multiply-add; None unstated
 
     @property
     def output(self) -> int:

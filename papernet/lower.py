@@ -60,6 +60,7 @@ _DEFAULT_KINDS = {
     "fc": "fc",
     "dense": "fc",
     "dropout": "dropout",
+    "flops": "flops",
 }
 
 _ALLOWED_OPTIONS = {
@@ -90,6 +91,7 @@ _ALLOWED_OPTIONS = {
     "pool": {"kernel", "stride", "padding", "rounding"},
     "fc": {"units", "activation", "batchnorm", "bias"},
     "dropout": {"rate"},
+    "flops": {"factor", "counts"},
     "input": {"shape", "channels"},
     "reshape": {"shape"},
     "zeropad": {"padding"},
@@ -113,6 +115,8 @@ _OPTION_WORDS = {
     "units": "units",
     "rate": "a rate",
     "size": "a size",
+    "factor": "a factor",
+    "counts": "what is counted",
     "reduce": "a reduce (1×1 conv first)",
     "width": "a width multiplier",
     "shortcut": "a shortcut option",
@@ -220,7 +224,23 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
             "check the repetition counts and the blocks they repeat",
         )
         return ir.Graph(name, ()), _unique(state.diagnostics)
-    return ir.Graph(name, tuple(state.nodes), spec.totals, spec.train), _unique(state.diagnostics)
+    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state))
+    return graph, _unique(state.diagnostics)
+
+
+def _flops_per_mac(state: _Lowering) -> int | None:
+    """`flops: multiply-adds` (ResNet's and GoogLeNet's usage) is 1, `flops: 2 multiply-adds`
+    is 2; None where the spec does not say."""
+    setting = state.defaults.get("flops")
+    if not setting:
+        return None
+    factor = setting.get("factor")
+    if factor is None:
+        return 1
+    if factor.value not in (1, 2):
+        state.error("P108", "a FLOP is 1 or 2 per multiply-add", factor.span, "write `flops: 2 multiply-adds`")
+        return None
+    return int(factor.value)  # type: ignore[call-overload]
 
 
 class _TooLarge(Exception):
@@ -271,7 +291,7 @@ def _read_defaults(lines: Sequence[DefaultsLine], state: _Lowering) -> dict[str,
 _RESERVED_WORDS = frozenset(word.replace(" ", "") for word in LAYER_WORDS + OPTION_WORDS) | {"x"}
 """Words a block parameter may not be named: replacing them would rewrite the notation itself."""
 
-_SIZE_MEANS = {"conv": "filters", "fc": "units", "dropout": "rate"}
+_SIZE_MEANS = {"conv": "filters", "fc": "units", "dropout": "rate", "flops": "factor"}
 
 
 def _sized(option: Option, kind: str) -> Option:

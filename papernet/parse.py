@@ -299,6 +299,9 @@ class _Builder(Transformer[Token, Any]):
         kind = re.sub(r"[\s_\-]+", "", str(children[0]).lower())
         return DefaultsLine(kind, tuple(options), self._span(children))
 
+    def counts(self, children: list[Token]) -> Option:
+        return Option("counts", "multiply-adds", self._tok(children[0]))
+
     def window(self, children: list[Any]) -> _Kernel:
         kernel = children[0]
         assert isinstance(kernel, _Kernel)

@@ -22,6 +22,8 @@ from papernet.ir import Graph, Node, Origin
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from papernet.check import Reconciliation
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -423,3 +425,85 @@ def _si(value: int) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+# ---- the check's reconciliation ---------------------------------------------------
+
+_MARK = {"holds": "✓", "fails": "✗", "unknown": "?"}
+
+
+def reconciliation_text(network: str, file: str, reconciliation: Reconciliation) -> str:
+    """The claims as an aligned plain-text table (no rich: `papernet check` stays light)."""
+    header = ("line", "layer", "claim", "declared", "inferred", "", "note")
+    rows = [
+        (str(r.span.line), r.layer, r.quantity, r.declared, r.inferred, _MARK[r.verdict], r.note)
+        for r in reconciliation.rows
+    ]
+    widths = [max(len(printable(cells[i])) for cells in [header, *rows]) for i in range(len(header))]
+    right = {0}
+
+    def line(cells: tuple[str, ...]) -> str:
+        text = [
+            printable(cell).rjust(width) if i in right else printable(cell).ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(text).rstrip()
+
+    out = [f"{network}: the table's claims against the architecture ({printable(file)})", ""]
+    if rows:
+        out += [line(header), *(line(cells) for cells in rows), ""]
+    if reconciliation.inferred:
+        out.append("inferred from the table:")
+        out += [f"  line {i.span.line}: {printable(i.layer)}: {i.value}" for i in reconciliation.inferred]
+        out.append("")
+    out.append(f"verdict: {reconciliation.verdict()}")
+    return "\n".join(out) + "\n"
+
+
+def reconciliation_dict(network: str, file: str, reconciliation: Reconciliation) -> dict[str, Any]:
+    rows = reconciliation.rows
+    return {
+        "network": network,
+        "file": file,
+        "claims": [
+            {
+                "line": r.span.line,
+                "column": r.span.column,
+                "layer": r.layer,
+                "claim": r.quantity,
+                "declared": r.declared,
+                "inferred": r.inferred,
+                "holds": None if r.verdict == "unknown" else r.verdict == "holds",
+                "note": r.note,
+            }
+            for r in rows
+        ],
+        "inferred": [{"line": i.span.line, "layer": i.layer, "value": i.value} for i in reconciliation.inferred],
+        "verdict": {
+            "claims": len(rows),
+            "hold": sum(r.verdict == "holds" for r in rows),
+            "fail": sum(r.verdict == "fails" for r in rows),
+            "unknown": sum(r.verdict == "unknown" for r in rows),
+            "text": reconciliation.verdict(),
+        },
+    }
+
+
+def reconciliation_json(network: str, file: str, reconciliation: Reconciliation) -> str:
+    return json.dumps(reconciliation_dict(network, file, reconciliation), indent=2, ensure_ascii=False) + "\n"
+
+
+def reconciliation_markdown(network: str, file: str, reconciliation: Reconciliation) -> str:
+    lines = [f"## {_md(network)}: the table's claims", ""]
+    if reconciliation.rows:
+        lines += ["| line | layer | claim | declared | inferred | | note |", "|---:|---|---|---:|---:|---|---|"]
+        for r in reconciliation.rows:
+            cells = [str(r.span.line), r.layer, r.quantity, r.declared, r.inferred, _MARK[r.verdict], r.note]
+            lines.append("| " + " | ".join(_md(printable(c)) for c in cells) + " |")
+        lines.append("")
+    if reconciliation.inferred:
+        lines += ["Inferred from the table:", ""]
+        lines += [f"- line {i.span.line}: {_md(i.layer)}: {_md(i.value)}" for i in reconciliation.inferred]
+        lines.append("")
+    lines.append(f"**Verdict:** {_md(reconciliation.verdict())}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,304 @@
+"""Stage 2½, solve: fill in what the paper left unstated, where its table pins it down.
+
+Papers rarely print padding, and often not the stride either: "often padding and/or stride
+will not be explicitly stated in the text, but can be inferred". When a conv or pool's
+padding (or stride) was assumed, not written, and the row's declared output size disagrees
+with what the assumption gives, this stage searches the small space of geometries papers
+use and takes the first that gives the declared size:
+
+1. explicit symmetric padding P with exact division, `(W + 2P − F)/S + 1` an integer;
+2. TensorFlow's `same` (output ⌈W/S⌉, whatever the kernel);
+3. explicit padding with `floor` or `ceil` rounding, only where the spec states that rounding.
+
+A stated value is never changed, and rounding is a convention the spec must state: AlexNet's
+224×224 input cannot give 55×55 exactly with an 11×11/4 conv, so nothing is inferred and
+the check reports the fixes (input 227, or pad 2 with `floor`) instead. A value found here
+is marked `Origin.INFERRED`, and every report says "inferred from the table".
+
+The search itself (`geometries`, `fitting`) also serves the check stage, which offers the
+candidates that fit a mismatched row as fixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from papernet import ir, shapes
+from papernet.diagnostics import Diagnostic, Severity
+from papernet.infer import LayerInfo, continue_from_declared, dims, infer_node
+from papernet.ir import Graph, Node, Origin
+
+Spatial = ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D
+_PASS_THROUGH = (ir.BatchNorm, ir.ActivationLayer, ir.Dropout, ir.LRN)
+MAX_STRIDE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """How a window moves over its input: the attributes a table leaves unstated."""
+
+    padding: ir.Padding
+    strides: ir.Pair
+    rounding: ir.Rounding
+
+    def describe(self, node: Spatial) -> str:
+        """`pad 1`, `padding same`, `pad 0 with ceil`, `stride 2, pad 3 with floor`."""
+        parts = [] if self.strides == node.strides else [f"stride {_pair_text(self.strides)}"]
+        if self.padding in ("same", "valid"):
+            parts.append(f"padding {self.padding}")
+        else:
+            parts.append(_padding_text(self.padding))
+        text = ", ".join(parts)
+        return (
+            text
+            if self.rounding in ("exact", node.rounding) or self.padding == "same"
+            else f"{text} with {self.rounding}"
+        )
+
+
+def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
+    """The graph with unstated padding and strides inferred from declared output sizes."""
+    nodes = list(graph.nodes)
+    flow: list[LayerInfo] = []
+    notes: list[Diagnostic] = []
+    for index, node in enumerate(nodes):
+        info, found = infer_node(node, flow, nodes)
+        if node.claims.shape is not None:
+            solved = _solve_row(nodes, index, spatial_source(nodes, index), flow, info, found)
+            if solved is not None:
+                position, geometry, also = solved
+                old = nodes[position]
+                assert isinstance(old, Spatial)
+                nodes[position] = _with_geometry(old, geometry)
+                notes.append(_inferred_note(old, geometry, also, node.claims.shape))
+                info, found = _replay(nodes, position, index, flow)
+        flow.append(continue_from_declared(node, info))
+    if not notes:
+        return graph, []
+    return replace(graph, nodes=tuple(nodes)), notes
+
+
+def geometries(node: Spatial, *, any_rounding: bool = False, any_stride: bool = False) -> Iterator[Geometry]:
+    """Candidate geometries for `node`, best first (see the module docstring).
+
+    The stride varies only where it was assumed (or `any_stride`); `floor` and `ceil` only
+    where the spec states that rounding (or `any_rounding`, when listing fixes).
+    """
+    window = _window(node)
+    stride_assumed = node.origin("strides") is Origin.ASSUMED
+    strides = [node.strides]
+    if stride_assumed or any_stride:
+        strides += [(s, s) for s in range(1, MAX_STRIDE + 1) if (s, s) != node.strides]
+    most = max(window) // 2 if isinstance(node, ir.Pool2D) else max(window) - 1  # a pool padded past half is P208
+    roundings: list[ir.Rounding] = ["exact"]
+    if node.rounding != "exact":
+        roundings.append(node.rounding)
+    if any_rounding:
+        roundings += [r for r in ("floor", "ceil") if r not in roundings]
+    for stride in strides:
+        yield from (Geometry(((p, p), (p, p)), stride, "exact") for p in _pads_by_convention(most, window))
+        yield Geometry("same", stride, node.rounding)
+        for rounding in roundings[1:]:
+            yield from (Geometry(((p, p), (p, p)), stride, rounding) for p in _pads_by_convention(most, window))
+
+
+def fitting(
+    node: Spatial,
+    size: tuple[int, int],
+    target: tuple[int, int],
+    *,
+    any_rounding: bool = False,
+    any_stride: bool = False,
+) -> list[Geometry]:
+    """Every candidate geometry that takes an H×W input to the declared H×W, best first."""
+    found = []
+    for geometry in geometries(node, any_rounding=any_rounding, any_stride=any_stride):
+        if output_size(node, geometry, size) == target and geometry not in found:
+            found.append(geometry)
+    return found
+
+
+def unrounded_size(node: Spatial, size: tuple[int, int]) -> tuple[Fraction, Fraction] | None:
+    """(H + 2P − F)/S + 1 for each axis before rounding, for explicit or no padding."""
+    if node.padding == "same":
+        return None
+    pads = ((0, 0), (0, 0)) if node.padding == "valid" else node.padding
+    dilation = node.dilation if isinstance(node, ir.Conv2D) else (1, 1)
+    window = _window(node)
+    exact = [
+        shapes.exact_output_size(size[axis], window[axis], node.strides[axis], sum(pads[axis]), dilation[axis])
+        for axis in (0, 1)
+    ]
+    return exact[0], exact[1]
+
+
+def output_size(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> tuple[int, int] | None:
+    """H×W out of `node` with `geometry`, or None where the division is not exact but must be.
+
+    >>> from papernet.span import Span
+    >>> at = Span("a.pn", 1, 1, 1, 2)
+    >>> pool = ir.Pool2D(name="p", inputs=(0,), span=at, op="max", pool_size=(3, 3), strides=(2, 2), padding="valid")
+    >>> output_size(pool, Geometry("same", (2, 2), "exact"), (112, 112))
+    (56, 56)
+    >>> output_size(pool, Geometry(((1, 1), (1, 1)), (2, 2), "exact"), (112, 112)) is None
+    True
+    >>> output_size(pool, Geometry(((1, 1), (1, 1)), (2, 2), "floor"), (112, 112))
+    (56, 56)
+    """
+    if geometry.padding == "same":
+        return (
+            shapes.same_output_size(size[0], geometry.strides[0]),
+            shapes.same_output_size(size[1], geometry.strides[1]),
+        )
+    pads = ((0, 0), (0, 0)) if geometry.padding == "valid" else geometry.padding
+    dilation = node.dilation if isinstance(node, ir.Conv2D) else (1, 1)
+    out = []
+    for axis in (0, 1):
+        k_eff = shapes.effective_kernel(_window(node)[axis], dilation[axis])
+        total = pads[axis][0] + pads[axis][1]
+        if size[axis] + total < k_eff:
+            return None
+        exact = shapes.exact_output_size(size[axis], k_eff, geometry.strides[axis], total)
+        if geometry.rounding == "exact" and exact.denominator != 1:
+            return None
+        rounding = "floor" if geometry.rounding == "exact" else geometry.rounding
+        out.append(shapes.padded_output_size(size[axis], k_eff, geometry.strides[axis], total, rounding=rounding))
+    return out[0], out[1]
+
+
+# ---- one row ----------------------------------------------------------------------
+
+
+def _solve_row(
+    nodes: list[Node],
+    index: int,
+    spatial: int | None,
+    flow: list[LayerInfo],
+    info: LayerInfo,
+    found: list[Diagnostic],
+) -> tuple[int, Geometry, list[Geometry]] | None:
+    """Where the row at `index` (a conv or pool, with its BN and activation) disagrees with its
+    declared size and its geometry was assumed: the position of its conv or pool, the first
+    geometry that fits, and the other candidates that would fit under other conventions."""
+    declared = nodes[index].claims.shape
+    if spatial is None or declared is None or len(declared) < 2:
+        return None
+    node = nodes[spatial]
+    assert isinstance(node, Spatial)
+    if not _unstated(node):
+        return None
+    source = flow[node.inputs[0]].shape
+    if source is None or len(source) != 3:
+        return None
+    target = (declared[0], declared[1])
+    disagrees = info.shape is None or info.shape[:2] != target or any(d.is_error for d in found)
+    if not disagrees:
+        return None
+    size = (source[0], source[1])
+    candidates = fitting(node, size, target)
+    if not candidates:
+        return None
+    chosen = candidates[0]
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not _equivalent(node, g, chosen)]
+    return spatial, chosen, also
+
+
+def _equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
+    """Whether two geometries pad the same way: `pad 1` and `pad 1 with floor`, or `same`
+    and `pad 1` for a 3×3 window at stride 1."""
+    if one.strides != other.strides:
+        return False
+    if one.padding == other.padding:
+        return True
+    explicit = one.padding if one.padding not in ("same", "valid") else other.padding
+    if "same" not in (one.padding, other.padding) or explicit in ("same", "valid"):
+        return False
+    window = _window(node)
+    return all(
+        shapes.is_same_equivalent(window[axis], one.strides[axis], *explicit[axis])  # type: ignore[index]
+        for axis in (0, 1)
+    )
+
+
+def _replay(nodes: list[Node], start: int, end: int, flow: list[LayerInfo]) -> tuple[LayerInfo, list[Diagnostic]]:
+    """Infer nodes start…end again after the conv or pool at `start` changed; `flow` already
+    holds the nodes before `start`, and the nodes between pass their shape on."""
+    local = list(flow[:start])
+    info, found = infer_node(nodes[start], local, nodes)
+    for position in range(start + 1, end + 1):
+        local.append(info)
+        info, found = infer_node(nodes[position], local, nodes)
+    return info, found
+
+
+def spatial_source(nodes: list[Node], index: int) -> int | None:
+    """The conv or pool whose output the row at `index` describes: the node itself, or the one
+    its batch norm and activation (written on the same line) follow."""
+    position = index
+    while isinstance(nodes[position], _PASS_THROUGH) and nodes[position].inputs:
+        previous = nodes[position].inputs[0]
+        if nodes[previous].span != nodes[index].span:
+            return None
+        position = previous
+    return position if isinstance(nodes[position], Spatial) else None
+
+
+def _unstated(node: Spatial) -> bool:
+    return node.origin("padding") is Origin.ASSUMED or node.origin("strides") is Origin.ASSUMED
+
+
+def _with_geometry(node: Spatial, geometry: Geometry) -> Spatial:
+    marked = dict(node.origins)
+    for attribute, changed in (
+        ("padding", geometry.padding != node.padding),
+        ("strides", geometry.strides != node.strides),
+        ("rounding", geometry.rounding != node.rounding and geometry.rounding != "exact"),
+    ):
+        if changed:
+            marked[attribute] = Origin.INFERRED
+    return replace(
+        node,
+        padding=geometry.padding,
+        strides=geometry.strides,
+        rounding=node.rounding if geometry.rounding == "exact" else geometry.rounding,
+        origins=tuple(marked.items()),
+    )
+
+
+def _inferred_note(
+    node: Spatial, geometry: Geometry, also: list[Geometry], declared: tuple[int, ...] | None
+) -> Diagnostic:
+    assert declared is not None
+    message = f"{ir.describe(node)}: {geometry.describe(node)}, inferred from the table's {dims(declared)}"
+    notes = (f"also fits: {'; '.join(g.describe(node) for g in also[:3])}",) if also else ()
+    return Diagnostic("P311", message, node.span, severity=Severity.NOTE, notes=notes)
+
+
+# ---- text -------------------------------------------------------------------------
+
+
+def _window(node: Spatial) -> ir.Pair:
+    return node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+
+
+def _pads_by_convention(most: int, window: ir.Pair) -> list[int]:
+    """Paddings 0…most, the conventional (F − 1)/2 first, then by distance from it.
+
+    >>> _pads_by_convention(6, (7, 7)), _pads_by_convention(1, (3, 3))
+    ([3, 2, 4, 1, 5, 0, 6], [1, 0])
+    """
+    half = (max(window) - 1) // 2
+    return sorted(range(most + 1), key=lambda p: (abs(p - half), p))
+
+
+def _pair_text(pair: ir.Pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+def _padding_text(padding: tuple[ir.Pair, ir.Pair]) -> str:
+    (top, bottom), (left, right) = padding
+    if top == bottom == left == right:
+        return f"pad {top}"
+    return f"pad {top}+{bottom}, {left}+{right}"
