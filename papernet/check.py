@@ -40,7 +40,7 @@ class ClaimRow:
 
     span: Span
     layer: str  # `conv1 (conv11-96/4)`, or `network` for a total
-    quantity: Literal["output", "params", "ops", "total params", "total ops"]
+    quantity: str  # output, params, ops (or the word the table uses: FLOPs, mult-adds), total params, …
     declared: str  # as printed
     inferred: str  # what the architecture gives, in the claim's form
     verdict: Verdict
@@ -67,19 +67,21 @@ class Reconciliation:
         return all(row.verdict == "holds" for row in self.rows)
 
     def verdict(self) -> str:
-        """`12 of 14 claims hold; 2 do not (lines 4, 9)`."""
+        """`29 of 42 claims hold; 13 fail (lines 14, 18, …)`."""
         count = len(self.rows)
         if not count:
             return "no claims to check"
         held = sum(row.verdict == "holds" for row in self.rows)
         failed = sorted({row.span.line for row in self.rows if row.verdict == "fails"})
         unknown = sum(row.verdict == "unknown" for row in self.rows)
-        text = f"{held} of {count} claim{'s' if count != 1 else ''} hold"
+        text = f"the claim {'holds' if held else 'fails'}" if count == 1 else f"{held} of {count} claims hold"
+        if failed and count > 1:
+            text += f"; {count - held - unknown} fail"
         if failed:
             lines = ", ".join(map(str, failed[:12])) + (", …" if len(failed) > 12 else "")
-            text += f"; {count - held - unknown} do not (line{'s' if len(failed) > 1 else ''} {lines})"
+            text += f" (line{'s' if len(failed) > 1 else ''} {lines})"
         if unknown:
-            text += f"; {unknown} cannot be checked (their input is unknown)"
+            text += f"; {unknown} cannot be checked: their input is unknown"
         return text
 
 
@@ -290,9 +292,8 @@ def _quantity_row(
     *,
     total: bool = False,
 ) -> tuple[ClaimRow, list[Diagnostic]]:
-    label: Literal["params", "ops", "total params", "total ops"] = (
-        ("total params" if kind == "params" else "total ops") if total else kind
-    )
+    word = "params" if kind == "params" else quantity.keyword
+    label = f"total {word}" if total else word
     if not known:
         return ClaimRow(quantity.span, subject, label, quantity.text, "unknown", "unknown"), []
     factor, convention_note = _flops_convention(quantity, graph)
@@ -360,18 +361,16 @@ def _fitting_readings(
 
 
 def _layer_readings(counted: _Counted, kind: str, factor: int, quantity: Quantity) -> list[_Reading]:
-    """A layer that the total leaves out, or counts twice."""
+    """A layer that the total leaves out or counts twice, offered only where exactly one
+    layer's figure fits: in a deep network many would, and then none of them explains it."""
     total = counted.params if kind == "params" else counted.macs * factor
-    found: list[_Reading] = []
-    seen: set[int] = set()
+    found: dict[tuple[str, int], _Reading] = {}
     for name, params, macs in counted.layers:
         amount = params if kind == "params" else macs * factor
-        if not amount or amount in seen:
-            continue
-        seen.add(amount)
         for verb, value in (("left out", total - amount), ("counted twice", total + amount)):
-            found += _fitting_readings((f"{name} {verb}",), value, quantity)
-    return found[:2]
+            if amount and fits(quantity, value):
+                found.setdefault((verb, amount), _Reading((f"{name} {verb}",), value))
+    return list(found.values()) if len(found) == 1 else []
 
 
 def _flops_convention(quantity: Quantity, graph: Graph) -> tuple[int, str]:

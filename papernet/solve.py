@@ -83,25 +83,26 @@ def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
 def geometries(node: Spatial, *, any_rounding: bool = False, any_stride: bool = False) -> Iterator[Geometry]:
     """Candidate geometries for `node`, best first (see the module docstring).
 
-    The stride varies only where it was assumed (or `any_stride`); `floor` and `ceil` only
-    where the spec states that rounding (or `any_rounding`, when listing fixes).
+    Only what the spec left unstated varies (everything, with `any_stride` and `any_rounding`,
+    when listing fixes); `floor` and `ceil` only where the spec states that rounding.
     """
     window = _window(node)
-    stride_assumed = node.origin("strides") is Origin.ASSUMED
     strides = [node.strides]
-    if stride_assumed or any_stride:
+    if node.origin("strides") is Origin.ASSUMED or any_stride:
         strides += [(s, s) for s in range(1, MAX_STRIDE + 1) if (s, s) != node.strides]
     most = max(window) // 2 if isinstance(node, ir.Pool2D) else max(window) - 1  # a pool padded past half is P208
-    roundings: list[ir.Rounding] = ["exact"]
-    if node.rounding != "exact":
-        roundings.append(node.rounding)
+    paddings: list[ir.Padding] = [((p, p), (p, p)) for p in _pads_by_convention(most, window)]
+    if node.origin("padding") is not Origin.ASSUMED and not any_stride:
+        paddings = [node.padding]
+    roundings: list[ir.Rounding] = [node.rounding] if node.rounding != "exact" else []
     if any_rounding:
         roundings += [r for r in ("floor", "ceil") if r not in roundings]
     for stride in strides:
-        yield from (Geometry(((p, p), (p, p)), stride, "exact") for p in _pads_by_convention(most, window))
-        yield Geometry("same", stride, node.rounding)
-        for rounding in roundings[1:]:
-            yield from (Geometry(((p, p), (p, p)), stride, rounding) for p in _pads_by_convention(most, window))
+        yield from (Geometry(padding, stride, "exact") for padding in paddings if padding != "same")
+        if "same" in paddings or node.origin("padding") is Origin.ASSUMED or any_stride:
+            yield Geometry("same", stride, node.rounding)
+        for rounding in roundings:
+            yield from (Geometry(padding, stride, rounding) for padding in paddings if padding != "same")
 
 
 def fitting(
@@ -112,12 +113,33 @@ def fitting(
     any_rounding: bool = False,
     any_stride: bool = False,
 ) -> list[Geometry]:
-    """Every candidate geometry that takes an H×W input to the declared H×W, best first."""
-    found = []
+    """Every candidate geometry that takes an H×W input to the declared H×W, best first; among
+    rounded ones, those that discard (or invent) the fewest pixels first."""
+    found: list[Geometry] = []
     for geometry in geometries(node, any_rounding=any_rounding, any_stride=any_stride):
         if output_size(node, geometry, size) == target and geometry not in found:
             found.append(geometry)
-    return found
+    order = {geometry: rank for rank, geometry in enumerate(found)}
+    return sorted(
+        found,
+        key=lambda g: (
+            g.strides != node.strides,
+            g.rounding != "exact" and g.padding != "same",
+            _rounding_loss(node, g, size),
+            order[g],
+        ),
+    )
+
+
+def _rounding_loss(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> Fraction:
+    """How far rounding moves the output from (W + 2P − F)/S + 1: 0 for exact division."""
+    if geometry.padding == "same" or geometry.rounding == "exact":
+        return Fraction(0)
+    moved = replace(node, padding=geometry.padding, strides=geometry.strides)
+    exact = unrounded_size(moved, size)
+    result = output_size(node, geometry, size)
+    assert exact is not None and result is not None
+    return sum((abs(exact[axis] - result[axis]) for axis in (0, 1)), Fraction(0))
 
 
 def unrounded_size(node: Spatial, size: tuple[int, int]) -> tuple[Fraction, Fraction] | None:
