@@ -240,7 +240,7 @@ def _flops_per_mac(state: _Lowering) -> int | None:
     if factor.value not in (1, 2):
         state.error("P108", "a FLOP is 1 or 2 per multiply-add", factor.span, "write `flops: 2 multiply-adds`")
         return None
-    return int(factor.value)  # type: ignore[call-overload]
+    return int(factor.value)
 
 
 class _TooLarge(Exception):

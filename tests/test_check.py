@@ -194,7 +194,9 @@ def test_googlenet_output_sizes_hold_only_with_same_or_ceil_pooling() -> None:
     assert notes and all("pad 0 with ceil" in d.notes[0] for d in notes)
 
     # With the padding stated as valid and floor, 112 → (112 − 3)//2 + 1 = 55, not 56.
-    text = spec_text("googlenet").replace("input 224×224 RGB", "input 224×224 RGB\ndefaults:\n  maxpool: pad 0, floor\n")
+    text = spec_text("googlenet").replace(
+        "input 224×224 RGB", "input 224×224 RGB\ndefaults:\n  maxpool: pad 0, floor\n"
+    )
     stated = papernet.parse(text, "googlenet_floor.pn")
     wrong = [d for d in stated.check() if d.code == "P301"]
     assert len(wrong) == 4
@@ -246,7 +248,8 @@ def test_resnet_pool_left_as_valid_does_not_divide() -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "printed"), [("vgg11", "133M"), ("vgg13", "133M"), ("vgg16_c", "134M"), ("vgg16", "138M"), ("vgg19", "144M")]
+    ("spec", "printed"),
+    [("vgg11", "133M"), ("vgg13", "133M"), ("vgg16_c", "134M"), ("vgg16", "138M"), ("vgg19", "144M")],
 )
 def test_vgg_table2_totals_hold(spec: str, printed: str, run_cli: Any) -> None:
     assert f"total params {printed}" in spec_text(spec)
@@ -255,7 +258,9 @@ def test_vgg_table2_totals_hold(spec: str, printed: str, run_cli: Any) -> None:
     assert "the claim holds" in result.stdout or "claims hold" in result.stdout
 
 
-def test_vgg16_claimed_at_135m_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any, golden: Any) -> None:
+def test_vgg16_claimed_at_135m_is_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any, golden: Any
+) -> None:
     name = write(tmp_path, "vgg16_135m.pn", spec_text("vgg16").replace("total params 138M", "total params 135M"))
     code, out, err = check_files(run_cli, monkeypatch, tmp_path, name)
     assert code == 1
