@@ -46,7 +46,7 @@ class Geometry:
     def describe(self, node: Spatial) -> str:
         """`pad 1`, `padding same`, `pad 0 with ceil`, `stride 2, pad 3 with floor`."""
         parts = [] if self.strides == node.strides else [f"stride {_pair_text(self.strides)}"]
-        if self.padding in ("same", "valid"):
+        if isinstance(self.padding, str):
             parts.append(f"padding {self.padding}")
         else:
             parts.append(_padding_text(self.padding))
