@@ -11,7 +11,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
 from papernet.diagnostics import Diagnostic, SpecError, UsageError, printable, render
-from papernet.files import give_ordinary_mode, write_atomically
+from papernet.files import replace_atomically, write_atomically
 
 if TYPE_CHECKING:
     from papernet.tables import TableFormat
@@ -121,14 +120,7 @@ def run_build(args: argparse.Namespace) -> int:
     except ImportError:
         raise UsageError("`papernet build` needs Keras: pip install 'papernet[keras]'") from None
     model = network.to_keras()
-    descriptor, temporary = tempfile.mkstemp(suffix=".keras", dir=output.parent, prefix=f".{output.stem}.")
-    os.close(descriptor)
-    try:
-        model.save(temporary)
-        give_ordinary_mode(Path(temporary), output)
-        os.replace(temporary, output)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    replace_atomically(output, model.save)
     print(f"{output}: {model.count_params():,} parameters", file=sys.stderr)
     return EXIT_OK
 

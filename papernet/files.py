@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -29,3 +30,16 @@ def give_ordinary_mode(temporary: Path, final: Path) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     temporary.chmod(mode)
+
+
+def replace_atomically(path: Path, write: Callable[[str], object]) -> None:
+    """`write(temporary)` a file beside `path` (same suffix), then rename it over `path`: a reader,
+    or an interruption, sees the old file or the new one, never half of one."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(descriptor)
+    try:
+        write(temporary)
+        give_ordinary_mode(Path(temporary), path)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

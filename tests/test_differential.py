@@ -23,6 +23,7 @@ from networks import EVERY_LAYER, built_once
 
 import papernet
 from papernet import ir
+from papernet.backends.keras_args import dropout_layers
 from papernet.resources import shipped_specs
 
 keras = pytest.importorskip("keras")
@@ -138,6 +139,7 @@ def test_every_keras_layer_belongs_to_one_node(name: str, built: Callable[[str],
     model = built(name)
     expected = {node.name for node in net.graph.nodes}
     allowed_pads = {_pad_name(node) for node in net.graph.nodes}
+    allowed_pads |= set(dropout_layers(net.graph, net.training()).values())  # the `train:` section's dropout
     keras_names = [layer.name for layer in model.layers]
     assert len(keras_names) == len(set(keras_names)), f"duplicate Keras layer names: {keras_names}"
     missing = expected - set(keras_names)

@@ -1,20 +1,45 @@
-"""The one mapping from IR nodes to Keras layers, shared by the live and source backends.
+"""The one mapping from IR nodes and the training set-up to Keras, shared by the live and
+source backends.
 
 A node becomes one or more `LayerCall`s: a class name, its arguments as plain Python
 values, and a layer name. Keras defaults are left out so generated code reads like
 hand-written Keras. Keras has no explicit padding on convs and pools and no ceil
 rounding, so those become a `ZeroPadding2D` before a `valid` layer, unless the padding
 is exactly what `same` does. Pure: this module never imports TensorFlow or Keras.
+
+The training set-up (`papernet.training`) changes the layers and compiles the model:
+
+- `init` and weight decay go on every conv and FC kernel (`LayerCall.weights`, made from
+  `weight_arguments`); biases start at zero, Keras's default.
+- Weight decay λ becomes `keras.regularizers.L2(λ)`, the paper's number unchanged (VGG's
+  "L2 penalty multiplier 5·10⁻⁴" is `L2(5e-4)`). Keras's L2(λ) adds λ·Σw² to the loss, so its
+  gradient is 2λw: twice the update of Caffe's `weight_decay: λ` (gradient λw, penalty ½λΣw²),
+  which the papers of that era used. For Caffe's update write half the value
+  (`weight decay 2.5e-4`); for a decay outside the loss write `weight decay 5e-4 decoupled`
+  (or use AdamW): the optimizer then subtracts learning-rate·λ·w from each weight every step.
+- `dropout r` adds `Dropout(r)` after every hidden FC layer (every Dense but the last) and its
+  activation (and batch norm), unless the table already follows it with a dropout. VGG §3.1:
+  "dropout regularisation for the first two fully-connected layers (dropout ratio set to 0.5)".
+  The layer is named `<fc>_dropout`.
+- The model is compiled with the set-up's optimizer, and its loss and metrics, or the head's:
+  a softmax head trains on categorical cross-entropy with accuracy, any other on MSE with MAE.
+- Schedules: plateau → `ReduceLROnPlateau` (watching the loss instead of accuracy under a
+  regression head); step and cosine set the rate at the start of each epoch from
+  `papernet.training.scheduled_rate` (`schedule_expression` writes the same formula).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import assert_never
+from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias, assert_never
 
 from papernet import ir, shapes
-from papernet.ir import Node
+from papernet.infer import Inference
+from papernet.ir import Graph, Node
+from papernet.training import Initializer, TrainingSetup
+
+Head: TypeAlias = Literal["softmax", "regression"]
 
 CUSTOM_LAYERS = frozenset({"LocalResponseNormalization", "ZeroPaddedShortcut"})
 """Layers papernet defines itself (in `papernet.backends.layers`), as Keras has none."""
@@ -26,6 +51,9 @@ class LayerCall:
     args: tuple[object, ...]
     kwargs: tuple[tuple[str, object], ...]
     name: str
+    weights: str = ""
+    """`kernel` or `depthwise`: the layer takes the set-up's `<weights>_initializer` and
+    `<weights>_regularizer` (`weight_arguments`); empty: Keras's defaults."""
 
     @property
     def custom(self) -> bool:
@@ -195,3 +223,176 @@ def model_name(title: str) -> str:
     """
     name = re.sub(r"\W+", "_", title.lower(), flags=re.ASCII).strip("_")
     return f"net_{name}" if not name or name[0].isdigit() else name
+
+
+# ---- the training set-up ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KerasObject:
+    """`keras.<path>(*args, **kwargs)` as data, e.g. `KerasObject("optimizers.SGD", (), (("momentum", 0.9),))`:
+    the live backend makes it, the source backend writes it."""
+
+    path: str
+    args: tuple[object, ...] = ()
+    kwargs: tuple[tuple[str, object], ...] = ()
+
+
+_WEIGHTED = {"Conv2D": "kernel", "Dense": "kernel", "DepthwiseConv2D": "depthwise"}
+
+
+def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | None = None) -> list[list[LayerCall]]:
+    """Each node's Keras layers (none for the input), with the set-up's kernel initialiser, weight
+    decay and extra dropout layers applied."""
+    weighted = training is not None and bool(weight_arguments(training))
+    dropouts = dropout_layers(graph, training) if training is not None else {}
+    calls: list[list[LayerCall]] = []
+    for index, node in enumerate(graph.nodes):
+        if isinstance(node, ir.Input):
+            calls.append([])
+            continue
+        input_shape = inference.layers[node.inputs[0]].shape
+        assert input_shape is not None
+        own = layer_calls(node, input_shape)
+        if weighted:
+            own = [replace(call, weights=_WEIGHTED.get(call.cls, "")) for call in own]
+        if index in dropouts:
+            assert training is not None and training.dropout is not None
+            own.append(LayerCall("Dropout", (training.dropout,), (), dropouts[index]))
+        calls.append(own)
+    return calls
+
+
+def dropout_layers(graph: Graph, training: TrainingSetup) -> dict[int, str]:
+    """Node index → the name of a `Dropout` the set-up adds after it: after each hidden FC layer
+    (every Dense but the last) and the activation and batch norm that follow it, unless the
+    table already follows them with a dropout.
+
+    >>> from papernet.api import parse
+    >>> net = parse("input 8\\nFC-16, FC-16, dropout 0.2, FC-4, softmax\\ntrain:\\n  dropout 0.5\\n")
+    >>> dropout_layers(net.graph, net.training())
+    {1: 'fc1_dropout'}
+    """
+    if "dropout" not in training.stated or training.dropout is None:
+        return {}
+    nodes = graph.nodes
+    consumers: dict[int, list[int]] = {}
+    for index, node in enumerate(nodes):
+        for source in node.inputs:
+            consumers.setdefault(source, []).append(index)
+    taken = {node.name for node in nodes} | {f"{node.name}_pad" for node in nodes}
+    dense = [index for index, node in enumerate(nodes) if isinstance(node, ir.Dense)]
+    placed: dict[int, str] = {}
+    for index in dense[:-1]:
+        end = index
+        while consumers.get(end, []) == [end + 1] and isinstance(nodes[end + 1], ir.ActivationLayer | ir.BatchNorm):
+            end += 1
+        if any(isinstance(nodes[after], ir.Dropout) for after in consumers.get(end, [])):
+            continue
+        name, number = f"{nodes[index].name}_dropout", 1
+        while name in taken:
+            number += 1
+            name = f"{nodes[index].name}_dropout{number}"
+        taken.add(name)
+        placed[end] = name
+    return placed
+
+
+def head_of(graph: Graph) -> Head:
+    """`softmax` when the network ends in a softmax (the last layer with an activation), else `regression`."""
+    for node in reversed(graph.nodes):
+        match node:
+            case ir.Dense() | ir.ActivationLayer() | ir.Conv2D() | ir.DepthwiseConv2D():
+                return "softmax" if node.activation.name == "softmax" else "regression"
+    return "regression"
+
+
+def weight_arguments(training: TrainingSetup) -> tuple[tuple[str, KerasObject], ...]:
+    """(`initializer`, …) and (`regularizer`, …) for every conv and FC kernel, as far as the set-up states them.
+
+    >>> from papernet.training import Initializer
+    >>> weight_arguments(TrainingSetup(weight_decay=5e-4, init=Initializer("normal", stddev=0.01),
+    ...                                stated=frozenset({"weight_decay", "init"})))  # doctest: +NORMALIZE_WHITESPACE
+    (('initializer', KerasObject(path='initializers.RandomNormal', args=(), kwargs=(('stddev', 0.01),))),
+     ('regularizer', KerasObject(path='regularizers.L2', args=(0.0005,), kwargs=())))
+    """
+    found: list[tuple[str, KerasObject]] = []
+    if training.init is not None and "init" in training.stated:
+        found.append(("initializer", initializer(training.init)))
+    if training.weight_decay is not None and "weight_decay" in training.stated and not training.decoupled:
+        found.append(("regularizer", KerasObject("regularizers.L2", (training.weight_decay,))))
+    return tuple(found)
+
+
+def initializer(init: Initializer) -> KerasObject:
+    match init.kind:
+        case "normal" | "truncated_normal":
+            cls = "RandomNormal" if init.kind == "normal" else "TruncatedNormal"
+            mean = (("mean", init.mean),) if init.mean else ()
+            return KerasObject(f"initializers.{cls}", (), (*mean, ("stddev", init.stddev)))
+        case "uniform":
+            assert init.limit is not None
+            return KerasObject("initializers.RandomUniform", (), (("minval", -init.limit), ("maxval", init.limit)))
+        case "glorot_uniform" | "glorot_normal" | "he_normal" | "he_uniform":
+            return KerasObject("initializers." + "".join(part.title() for part in init.kind.split("_")))
+        case _:
+            assert_never(init.kind)
+
+
+_OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adamw": "AdamW"}
+
+
+def optimizer(training: TrainingSetup) -> KerasObject:
+    """The optimizer, with the learning rate always written out and other Keras defaults left out.
+
+    >>> optimizer(TrainingSetup(momentum=0.9, nesterov=True))
+    KerasObject(path='optimizers.SGD', args=(), kwargs=(('learning_rate', 0.01), ('momentum', 0.9), ('nesterov', True)))
+    """
+    kwargs: list[tuple[str, object]] = [("learning_rate", training.learning_rate)]
+    if training.optimizer in ("sgd", "rmsprop") and training.momentum:
+        kwargs.append(("momentum", training.momentum))
+    if training.optimizer == "sgd" and training.nesterov:
+        kwargs.append(("nesterov", True))
+    if training.decoupled and training.weight_decay is not None:
+        kwargs.append(("weight_decay", training.weight_decay))
+    return KerasObject(f"optimizers.{_OPTIMIZER_CLASSES[training.optimizer]}", (), tuple(kwargs))
+
+
+def loss(training: TrainingSetup, head: Head) -> str:
+    return training.loss or ("categorical_crossentropy" if head == "softmax" else "mse")
+
+
+def metrics(training: TrainingSetup, head: Head) -> tuple[str, ...]:
+    return training.metrics or (("accuracy",) if head == "softmax" else ("mae",))
+
+
+def plateau_callback(training: TrainingSetup, head: Head | None = None) -> KerasObject | None:
+    """`ReduceLROnPlateau` for a plateau schedule; None for the others (see `schedule_expression`).
+
+    A regression head has no accuracy: there a schedule that watches accuracy (VGG's, inherited by
+    a spec adapted to regression) watches the loss.
+    """
+    schedule = training.schedule
+    if schedule is None or schedule.kind != "plateau":
+        return None
+    monitor = schedule.monitor
+    if head == "regression" and monitor.endswith("accuracy"):
+        monitor = monitor.removesuffix("accuracy") + "loss"
+    kwargs = (("monitor", monitor), ("factor", schedule.factor), ("patience", schedule.patience))
+    return KerasObject("callbacks.ReduceLROnPlateau", (), kwargs)
+
+
+def schedule_expression(training: TrainingSetup) -> str | None:
+    """A step or cosine schedule as a Python expression in `epoch` (0-based) and `epochs` (of the
+    run), the formula of `papernet.training.scheduled_rate`; None for no schedule or a plateau.
+
+    >>> from papernet.training import Schedule
+    >>> schedule_expression(TrainingSetup(learning_rate=0.1, schedule=Schedule("step", 0.1, every=30)))
+    '0.1 * 0.1 ** (epoch // 30)'
+    """
+    schedule, rate = training.schedule, repr(training.learning_rate)
+    if schedule is None or schedule.kind == "plateau":
+        return None
+    if schedule.kind == "step":
+        return f"{rate} * {schedule.factor!r} ** (epoch // {schedule.every!r})"
+    return f"{rate} * (1 + math.cos(math.pi * epoch / epochs)) / 2"
