@@ -385,3 +385,30 @@ def test_check_writes_its_report_to_a_file(tmp_path: Path, run_cli: Any) -> None
     result = run_cli("check", "resnet18", "--format", "markdown", "-o", str(out))
     assert result.code == 0
     assert out.read_text(encoding="utf-8").startswith("## ResNet-18: the table's claims")
+
+
+def test_resnet50_report_and_json(run_cli: Any, golden: Any) -> None:
+    result = run_cli("check", "resnet50")
+    assert result.code == 0, result.stderr
+    golden.check("check/resnet50.report.txt", result.stdout)
+    as_json = run_cli("check", "resnet50", "--format", "json")
+    report = json.loads(as_json.stdout)
+    assert report["inferred"] == [
+        {"line": report["inferred"][0]["line"], "layer": "maxpool 3×3/2", "value": "padding same"}
+    ]
+    assert report["verdict"]["fail"] == 0
+    golden.check("check/resnet50.json", as_json.stdout)
+
+
+def test_vgg16_claimed_at_135m_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any, golden: Any) -> None:
+    name = write(tmp_path, "vgg16_135m.pn", spec_text("vgg16").replace("total params 138M", "total params 135M"))
+    code, out, _ = check_files(run_cli, monkeypatch, tmp_path, name, "--format", "json")
+    assert code == 1
+    claim = json.loads(out)["claims"][0]
+    assert (claim["claim"], claim["declared"], claim["inferred"], claim["holds"]) == (
+        "total params",
+        "135M",
+        "138,357,544",
+        False,
+    )
+    golden.check("check/vgg16_135m.json", out)
