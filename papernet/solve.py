@@ -60,6 +60,8 @@ class Geometry:
 
 def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
     """The graph with unstated padding and strides inferred from declared output sizes."""
+    if all(node.claims.shape is None for node in graph.nodes):
+        return graph, []
     nodes = list(graph.nodes)
     flow: list[LayerInfo] = []
     notes: list[Diagnostic] = []
