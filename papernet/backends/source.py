@@ -40,6 +40,7 @@ from papernet.backends.keras_args import Head, KerasObject, LayerCall, head_of, 
 from papernet.diagnostics import printable
 from papernet.infer import Inference, dims
 from papernet.ir import Graph
+from papernet.solve import Geometry, Spatial
 from papernet.training import TrainingSetup
 
 LINE_LENGTH = 88
@@ -79,6 +80,7 @@ def generate(
         if line != cited and node.span.line > 0:
             body.append(f"# {_citation(node.span.file, node.span.line, sources)}")
             cited = line
+        body += _inferred_comment(node)
         if index in uses:
             source = variables[unit_of[_external_inputs(graph, units[index])[0]]]
             run = _loop_run(index, uses, variables) if source == "x" else [index]
@@ -727,6 +729,14 @@ def _call_lines(call: LayerCall, source_var: str, target: str = "x") -> list[str
     arguments.append(f"name={py(call.name)}")
     constructor = call.cls if call.custom else f"layers.{call.cls}"
     return _wrapped(target, constructor, arguments, source_var)
+
+
+def _inferred_comment(node: ir.Node) -> list[str]:
+    """`# padding same: inferred from the table` where the spec left it to the table's sizes."""
+    if not isinstance(node, Spatial) or all(origin is not ir.Origin.INFERRED for _, origin in node.origins):
+        return []
+    geometry = Geometry(node.padding, node.strides, node.rounding)
+    return [f"# {geometry.describe(node)}: inferred from the table"]
 
 
 def _citation(file: str, line: int, sources: Mapping[str, str]) -> str:

@@ -60,21 +60,26 @@ def build_googlenet():
     # specs/googlenet.pn:10: input 224×224 RGB
     inputs = keras.Input(shape=(224, 224, 3), name="input")
     # specs/googlenet.pn:12: convolution 7×7/2, 64                -> 112×112×64   params 2.7K  ops 34M
+    # padding same: inferred from the table
     x = layers.Conv2D(
         64, 7, strides=2, padding="same", activation="relu", name="conv1"
     )(inputs)
     # specs/googlenet.pn:13: max pool 3×3/2                       -> 56×56×64
+    # padding same: inferred from the table
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # specs/googlenet.pn:14: convolution 3×3/1, 192 reduce 64     -> 56×56×192    params 112K  ops 360M
     x = layers.Conv2D(64, 1, padding="same", activation="relu", name="conv2_reduce")(x)
+    # pad 1: inferred from the table
     x = layers.Conv2D(192, 3, padding="same", activation="relu", name="conv2")(x)
     # specs/googlenet.pn:15: max pool 3×3/2                       -> 28×28×192
+    # padding same: inferred from the table
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
     # specs/googlenet.pn:16: inception(3a) 64 96 128 16 32 32     -> 28×28×256    params 159K  ops 128M
     x = inception(x, 64, 96, 128, 16, 32, 32, name="inception_3a")
     # specs/googlenet.pn:17: inception(3b) 128 128 192 32 96 64   -> 28×28×480    params 380K  ops 304M
     x = inception(x, 128, 128, 192, 32, 96, 64, name="inception_3b")
     # specs/googlenet.pn:18: max pool 3×3/2                       -> 14×14×480
+    # padding same: inferred from the table
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool3")(x)
     # specs/googlenet.pn:19: inception(4a) 192 96 208 16 48 64    -> 14×14×512    params 364K  ops 73M
     x = inception(x, 192, 96, 208, 16, 48, 64, name="inception_4a")
@@ -87,6 +92,7 @@ def build_googlenet():
     # specs/googlenet.pn:23: inception(4e) 256 160 320 32 128 128 -> 14×14×832    params 840K  ops 170M
     x = inception(x, 256, 160, 320, 32, 128, 128, name="inception_4e")
     # specs/googlenet.pn:24: max pool 3×3/2                       -> 7×7×832
+    # padding same: inferred from the table
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool4")(x)
     # specs/googlenet.pn:25: inception(5a) 256 160 320 32 128 128 -> 7×7×832     params 1072K ops 54M
     x = inception(x, 256, 160, 320, 32, 128, 128, name="inception_5a")

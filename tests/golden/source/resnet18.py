@@ -64,7 +64,8 @@ def build_resnet_18():
     x = layers.Conv2D(64, 7, strides=2, padding="same", name="conv1")(inputs)
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
-    # specs/resnet18.pn:18: 3×3 max pool, stride 2                -> 56×56    # padding: inferred from 112 → 56
+    # specs/resnet18.pn:18: 3×3 max pool, stride 2                -> 56×56
+    # padding same: inferred from the table
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # specs/resnet18.pn:19: conv2_x: [3×3, 64; 3×3, 64] ×2          -> 56×56
     for i in range(1, 3):

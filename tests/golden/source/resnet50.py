@@ -92,7 +92,8 @@ def build_resnet_50():
     )
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
-    # specs/resnet50.pn:17: 3×3 max pool, stride 2                -> 56×56    # padding: inferred from 112 → 56
+    # specs/resnet50.pn:17: 3×3 max pool, stride 2                -> 56×56
+    # padding same: inferred from the table
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # specs/resnet50.pn:18: conv2_x: [1×1, 64; 3×3, 64; 1×1, 256] ×3          -> 56×56
     x = bottleneck_block(x, name="conv2_x_block1")
