@@ -39,6 +39,12 @@ VGG16_PARAMS = 138_357_544  # keras.applications.VGG16(weights=None).count_param
 
 
 def googlenet_table() -> str:
+    """The GoogLeNet Table 1 as the reference README prints it (a copy in tests/tables, so the
+    suite runs in a checkout without ../shared; `test_the_table_file_is_the_readme_table`)."""
+    return (TABLES / "googlenet_table1.md").read_text(encoding="utf-8")
+
+
+def readme_table() -> str:
     """The README's GoogLeNet section, from its heading to the first blank line after the table."""
     if not REFERENCE.exists():
         pytest.skip(f"no reference README at {REFERENCE}")
@@ -68,7 +74,7 @@ def googlenet_spec() -> str:
 
 
 def test_the_table_file_is_the_readme_table() -> None:
-    assert (TABLES / "googlenet_table1.md").read_text(encoding="utf-8") == googlenet_table()
+    assert googlenet_table() == readme_table()
 
 
 def test_googlenet_golden(googlenet_spec: str, golden: Any) -> None:
@@ -99,6 +105,21 @@ def test_googlenet_parses_and_only_shapes_and_claims_are_questioned(googlenet_sp
     found = net.check()
     assert found, "the printed table is not consistent with its own channel columns"
     assert {d.code[:2] for d in found} <= {"P2", "P3"}, [d.code for d in found]
+
+
+def test_googlenet_imports_and_checks_without_hand_editing(googlenet_spec: str) -> None:
+    """As imported, with no padding written: the check infers it from the output sizes, every
+    output size holds, and the params and ops figures are judged as for the hand-written spec."""
+    imported = papernet.parse(googlenet_spec, "imported.pn")
+    hand = papernet.load("googlenet")
+    outputs = [r for r in imported.reconcile().rows if r.quantity == "output"]
+    # 19 rows with an output size; FC-1000 and the softmax after it become one Keras layer, one row
+    assert len(outputs) == 18 and all(r.verdict == "holds" for r in outputs)
+    assert [r.verdict for r in imported.reconcile().rows] == [r.verdict for r in hand.reconcile().rows]
+    assert (imported.infer().total_params, imported.infer().total_macs) == (
+        hand.infer().total_params,
+        hand.infer().total_macs,
+    )
 
 
 def test_googlenet_with_same_padding_has_the_figures_of_the_hand_written_spec(googlenet_spec: str) -> None:
