@@ -1,7 +1,7 @@
 """`papernet import-table`: a table pasted from a paper becomes a spec whose claims are the table's.
 
-The GoogLeNet table is read from ../shared/reference/README.md at test time (and kept as
-tests/tables/googlenet_table1.md for the command line); what it must import to is fixed by the
+The GoogLeNet table is tests/tables/googlenet_table1.md, a copy of the one in
+../shared/reference/README.md (a test compares them where ../shared exists); what it must import to is fixed by the
 hand-written specs/googlenet.pn: the same layers, so the same parameters and multiply-adds,
 and the same claim mismatches. The VGG-16 table (tests/tables/vgg16.csv) was written by hand
 from the paper, with per-layer parameter counts worked out by hand; its total is the one
