@@ -57,6 +57,7 @@ class Network:
     sources: dict[str, str]
     file: str
     _inferences: dict[str, Inference] = field(default_factory=dict, compare=False, repr=False)
+    _reconciliations: dict[str, Reconciliation] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -69,16 +70,19 @@ class Network:
 
     def check(self, convention: Convention = "keras") -> list[Diagnostic]:
         """Every problem: lowering, shapes and claims, in source order."""
-        from papernet.training import read_training
-
         inference = self.infer(convention)
-        _, lint = read_training(self.graph.train)
-        found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics, *lint]
+        found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics]
+        if self.graph.train:
+            from papernet.training import read_training
+
+            found += read_training(self.graph.train)[1]
         return sorted(found, key=_source_order)
 
     def reconcile(self, convention: Convention = "keras") -> Reconciliation:
         """The table's claims, one row each: declared, inferred, and whether they agree."""
-        return reconcile(self.graph, self.infer(convention))
+        if convention not in self._reconciliations:
+            self._reconciliations[convention] = reconcile(self.graph, self.infer(convention))
+        return self._reconciliations[convention]
 
     def training(self) -> TrainingSetup:
         """The paper's training set-up, from the `train:` section (defaults where it is silent)."""

@@ -107,19 +107,20 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
         extent = extents[node.span]
         subject = _subject(graph, [index])
         known = all(inference.layers[i].shape is not None for i in extent)
-        if claims.params is not None:
-            counted = _Counted.of(graph, inference, extent)
-            row, problem = _quantity_row(claims.params, counted, "params", subject, known, graph)
-            rows.append(row)
-            found += problem
-        if claims.ops is not None:
-            counted = _Counted.of(graph, inference, extent)
-            row, problem = _quantity_row(claims.ops, counted, "ops", subject, known, graph)
-            rows.append(row)
-            found += problem
+        counted = _Counted.of(graph, inference, extent)
+        claimed: tuple[tuple[Quantity | None, Literal["params", "ops"]], ...] = (
+            (claims.params, "params"),
+            (claims.ops, "ops"),
+        )
+        for quantity, what in claimed:
+            if quantity is not None:
+                row, problem = _quantity_row(quantity, counted, what, subject, known, graph)
+                rows.append(row)
+                found += problem
     all_known = bool(inference.layers) and all(layer.shape is not None for layer in inference.layers)
-    whole = _Counted.of(graph, inference, range(len(graph.nodes)))
+    whole = _Counted.of(graph, inference, range(len(graph.nodes))) if graph.totals else None
     for total in graph.totals:
+        assert whole is not None
         kind: Literal["params", "ops"] = total.kind
         row, problem = _quantity_row(total.quantity, whole, kind, "network", all_known, graph, total=True)
         rows.append(row)
@@ -171,7 +172,7 @@ def _shape_row(
 def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple[int, ...]) -> list[str]:
     """The geometries of the row's conv or pool that give the declared size, and whether the
     row looks like a layer that the table dropped or counted twice."""
-    position = solve.spatial_source(list(graph.nodes), index)
+    position = solve.spatial_source(graph.nodes, index)
     if position is None or len(declared) < 2:
         return []
     node = graph.nodes[position]
@@ -197,7 +198,7 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
 
 def _unrounded(graph: Graph, inference: Inference, index: int) -> str | None:
     """`54.25×54.25×96`: the size the paper's formula gives, before any rounding."""
-    position = solve.spatial_source(list(graph.nodes), index)
+    position = solve.spatial_source(graph.nodes, index)
     info = inference.layers[index]
     if position is None or info.shape is None:
         return None
@@ -221,7 +222,7 @@ def _flow_shape(graph: Graph, inference: Inference, index: int) -> tuple[int, ..
 
 
 def _inferred_note(graph: Graph, index: int) -> str:
-    position = solve.spatial_source(list(graph.nodes), index)
+    position = solve.spatial_source(graph.nodes, index)
     if position is None:
         return ""
     node = graph.nodes[position]
@@ -393,7 +394,7 @@ def _subject(graph: Graph, extent: list[int]) -> str:
     node = graph.nodes[first]
     if node.scope:
         return node.scope[0]
-    position = solve.spatial_source(list(graph.nodes), first)
+    position = solve.spatial_source(graph.nodes, first)
     return ir.describe(graph.nodes[position if position is not None else first])
 
 

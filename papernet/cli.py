@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from papernet.tables import TableFormat
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 32  # `papernet train`, where neither the option nor the spec says
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -262,6 +263,73 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    """`papernet train`'s own options; papernet.train reads them."""
+    data = parser.add_argument_group("data (give --data or --synthetic)")
+    source = data.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"), help="inputs and targets, one sample per row")
+    source.add_argument("--synthetic", type=_count, metavar="N", help="N random samples of the network's shapes")
+    validation = data.add_mutually_exclusive_group()
+    validation.add_argument("--val", nargs=2, metavar=("X.npy", "Y.npy"), help="validation inputs and targets")
+    validation.add_argument(
+        "--val-split", type=_fraction, metavar="F", help="hold out this fraction of the data for validation (0 < F < 1)"
+    )
+    run = parser.add_argument_group("training")
+    run.add_argument(
+        "--epochs", type=_count, metavar="E", help=f"default: the spec's train: epochs, else {DEFAULT_EPOCHS}"
+    )
+    run.add_argument(
+        "--batch-size",
+        type=_count,
+        metavar="B",
+        help=f"the global batch; default: the spec's train: batch, else {DEFAULT_BATCH_SIZE}",
+    )
+    run.add_argument("--output", metavar="DIR", help="where the model and history go (default: runs/<spec name>)")
+    run.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="seeds initialisation, shuffling and --synthetic data (default 0)",
+    )
+    run.add_argument(
+        "--distribute",
+        choices=["mirrored", "multiworker"],
+        help="mirrored: every GPU (else every CPU device) of this machine; multiworker: the cluster in TF_CONFIG",
+    )
+    transfer = parser.add_argument_group("transfer learning")
+    transfer.add_argument(
+        "--weights", metavar="FILE", help="start from the weights of same-named layers in a .keras or .weights.h5 file"
+    )
+    transfer.add_argument(
+        "--freeze",
+        metavar="LABEL",
+        help="freeze the layers up to and including this one (a spec label, or a Keras layer name)",
+    )
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number from 1 to 1,000,000,000")
+    return int(text)
+
+
+def _seed(text: str) -> int:
+    if not text.strip().isdigit() or int(text) >= 2**32:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a seed from 0 to 4,294,967,295")
+    return int(text)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1, e.g. 0.2")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -318,9 +386,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--output", metavar="MODEL.keras", required=True, help="the .keras file to write")
     train = command("train", "train the network on your data or on synthetic data (imports TensorFlow)", run_train)
     spec_and_adaptation(train, convention=False)
-    from papernet.train import add_arguments as add_train_arguments
-
-    add_train_arguments(train)
+    _train_arguments(train)
     table = command(
         "import-table", "turn a paper's table (Markdown or CSV, one row per layer) into a spec", run_import_table
     )

@@ -21,7 +21,7 @@ candidates that fit a mismatched row as fixes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -60,12 +60,13 @@ class Geometry:
 
 def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
     """The graph with unstated padding and strides inferred from declared output sizes."""
-    if all(node.claims.shape is None for node in graph.nodes):
+    rows = [i for i, node in enumerate(graph.nodes) if node.claims.shape is not None and _open_row(graph.nodes, i)]
+    if not rows:
         return graph, []
     nodes = list(graph.nodes)
     flow: list[LayerInfo] = []
     notes: list[Diagnostic] = []
-    for index, node in enumerate(nodes):
+    for index, node in enumerate(nodes[: rows[-1] + 1]):
         info, found = infer_node(node, flow, nodes)
         if node.claims.shape is not None:
             solved = _solve_row(nodes, index, spatial_source(nodes, index), flow, info, found)
@@ -254,7 +255,7 @@ def _replay(nodes: list[Node], start: int, end: int, flow: list[LayerInfo]) -> t
     return info, found
 
 
-def spatial_source(nodes: list[Node], index: int) -> int | None:
+def spatial_source(nodes: Sequence[Node], index: int) -> int | None:
     """The conv or pool whose output the row at `index` describes: the node itself, or the one
     its batch norm and activation (written on the same line) follow."""
     position = index
@@ -264,6 +265,15 @@ def spatial_source(nodes: list[Node], index: int) -> int | None:
             return None
         position = previous
     return position if isinstance(nodes[position], Spatial) else None
+
+
+def _open_row(nodes: Sequence[Node], index: int) -> bool:
+    """Whether the row at `index` describes a conv or pool whose geometry the spec left open."""
+    position = spatial_source(nodes, index)
+    if position is None:
+        return False
+    node = nodes[position]
+    return isinstance(node, Spatial) and _unstated(node)
 
 
 def _unstated(node: Spatial) -> bool:
