@@ -19,12 +19,11 @@ changes first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Literal
 
-from papernet import diagnostics as diag
 from papernet import ir, solve
 from papernet.diagnostics import Diagnostic, Severity
 from papernet.infer import Inference, LayerInfo, dims
@@ -130,12 +129,11 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
 
 
 def _inferred(graph: Graph) -> tuple[Inferred, ...]:
-    found = []
-    for node in graph.nodes:
-        if isinstance(node, solve.Spatial) and any(o is ir.Origin.INFERRED for _, o in node.origins):
-            geometry = solve.Geometry(node.padding, node.strides, node.rounding)
-            found.append(Inferred(node.span, ir.describe(node), geometry.describe(node)))
-    return tuple(found)
+    return tuple(
+        Inferred(node.span, ir.describe(node), value)
+        for node in graph.nodes
+        if (value := solve.inferred(node)) is not None
+    )
 
 
 # ---- output sizes -----------------------------------------------------------------
@@ -163,9 +161,8 @@ def _shape_row(
         ), []
     message = f"{ir.describe(node)} is declared to give {declared_text}, but gives {dims(info.shape)}"
     note = f"later rows continue from the declared {declared_text}" if len(declared) == len(info.shape) else ""
-    problem = diag.error("P301", message, span, *_shape_fixes(graph, inference, index, declared))
-    if note:
-        problem = Diagnostic(problem.code, problem.message, problem.span, problem.help, notes=(note,))
+    fixes = tuple(_shape_fixes(graph, inference, index, declared))
+    problem = Diagnostic("P301", message, span, fixes, notes=(note,) if note else ())
     return ClaimRow(span, subject, "output", declared_text, dims(comparable), "fails", note), [problem]
 
 
@@ -185,13 +182,11 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     lines = []
     if fixes:
         lines.append(f"{dims(target)} comes from {'; or '.join(g.describe(node) for g in fixes[:3])}")
-    once = solve.output_size(node, solve.Geometry(node.padding, node.strides, node.rounding), size)
+    as_stated = solve.Geometry.of(node)
+    once = solve.output_size(node, as_stated, size)
     if target == size:
         lines.append(f"{dims(target)} is this layer's input: is the layer in the table twice, or its size a typo?")
-    elif (
-        once is not None
-        and solve.output_size(node, solve.Geometry(node.padding, node.strides, node.rounding), once) == target
-    ):
+    elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
     return lines
 
@@ -225,11 +220,8 @@ def _inferred_note(graph: Graph, index: int) -> str:
     position = solve.spatial_source(graph.nodes, index)
     if position is None:
         return ""
-    node = graph.nodes[position]
-    if not isinstance(node, solve.Spatial) or all(o is not ir.Origin.INFERRED for _, o in node.origins):
-        return ""
-    geometry = solve.Geometry(node.padding, node.strides, node.rounding)
-    return f"with {geometry.describe(node)}, inferred from the table"
+    value = solve.inferred(graph.nodes[position])
+    return "" if value is None else f"with {value}, inferred from the table"
 
 
 # ---- params and ops ---------------------------------------------------------------
@@ -248,7 +240,7 @@ class _Counted:
     layers: tuple[tuple[str, int, int], ...]  # (name, params, macs) per spec row, for dropped/duplicated layers
 
     @staticmethod
-    def of(graph: Graph, inference: Inference, extent: Iterator[int] | range | list[int]) -> _Counted:
+    def of(graph: Graph, inference: Inference, extent: Iterable[int]) -> _Counted:
         params = macs = biases = missing = bn = groupable = 0
         rows: dict[Span, list[int]] = {}
         for i in extent:

@@ -43,6 +43,10 @@ class Geometry:
     strides: ir.Pair
     rounding: ir.Rounding
 
+    @staticmethod
+    def of(node: Spatial) -> Geometry:
+        return Geometry(node.padding, node.strides, node.rounding)
+
     def describe(self, node: Spatial) -> str:
         """`pad 1`, `padding same`, `pad 0 with ceil`, `stride 2, pad 3 with floor`."""
         parts = [] if self.strides == node.strides else [f"stride {_pair_text(self.strides)}"]
@@ -81,6 +85,13 @@ def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
     if not notes:
         return graph, []
     return replace(graph, nodes=tuple(nodes)), notes
+
+
+def inferred(node: Node) -> str | None:
+    """What this stage inferred for `node` (`padding same`, `stride 2, pad 3`), or None."""
+    if not isinstance(node, Spatial) or all(origin is not Origin.INFERRED for _, origin in node.origins):
+        return None
+    return Geometry.of(node).describe(node)
 
 
 def geometries(node: Spatial, *, any_rounding: bool = False, any_stride: bool = False) -> Iterator[Geometry]:

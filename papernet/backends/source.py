@@ -40,7 +40,7 @@ from papernet.backends.keras_args import Head, KerasObject, LayerCall, head_of, 
 from papernet.diagnostics import printable
 from papernet.infer import Inference, dims
 from papernet.ir import Graph
-from papernet.solve import Geometry, Spatial
+from papernet.solve import inferred
 from papernet.training import TrainingSetup
 
 LINE_LENGTH = 88
@@ -733,10 +733,8 @@ def _call_lines(call: LayerCall, source_var: str, target: str = "x") -> list[str
 
 def _inferred_comment(node: ir.Node) -> list[str]:
     """`# padding same: inferred from the table` where the spec left it to the table's sizes."""
-    if not isinstance(node, Spatial) or all(origin is not ir.Origin.INFERRED for _, origin in node.origins):
-        return []
-    geometry = Geometry(node.padding, node.strides, node.rounding)
-    return [f"# {geometry.describe(node)}: inferred from the table"]
+    value = inferred(node)
+    return [] if value is None else [f"# {value}: inferred from the table"]
 
 
 def _citation(file: str, line: int, sources: Mapping[str, str]) -> str:
