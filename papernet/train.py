@@ -131,9 +131,9 @@ def run(network: Network, args: argparse.Namespace) -> int:
         raise UsageError(f"the global batch {plan.batch_size} does not split evenly over {replicas} replicas")
     # Every input is valid: from here on, files are written.
     _print_plan(network, model, dataset, plan, args, replicas, strategy, transfer, frozen)
-    problem = schedule_problem(training, head, dataset.validation is not None)
-    if problem:
-        print(f"papernet: note: {problem}", file=sys.stderr)
+    note = schedule_note(training, head, dataset.validation is not None)
+    if note:
+        print(f"papernet: note: {note}", file=sys.stderr)
     if not _writes_files(args.distribute):
         with tempfile.TemporaryDirectory(prefix="papernet-worker-") as scratch:
             return _fit(model, dataset, plan, training, Path(scratch), head)
@@ -586,24 +586,25 @@ class History:
         return out.getvalue()
 
 
-def schedule_problem(training: TrainingSetup, head: Head, validation: bool) -> str | None:
-    """Why the `train:` section's plateau schedule cannot run here, if it cannot: it watches a
-    figure this run does not report (`val_…` without validation data, or accuracy after
-    `--regression` replaced a softmax head)."""
-    from papernet.backends.keras_args import metrics
+def schedule_note(training: TrainingSetup, head: Head, validation: bool) -> str | None:
+    """What the `train:` section's plateau schedule watches in this run, where that is not what
+    the spec says: the loss under a regression head (no accuracy), the training figure without
+    validation data. The generated script does the same."""
+    from papernet.backends.keras_args import plateau_monitor
 
     schedule = training.schedule
     if schedule is None or schedule.kind != "plateau":
         return None
-    reported = {"loss", *metrics(training, head)}
-    reported |= {f"val_{name}" for name in reported} if validation else set()
-    if schedule.monitor in reported:
+    watched = plateau_monitor(schedule.monitor, head, validation)
+    if watched == schedule.monitor:
         return None
-    name = schedule.monitor.removeprefix("val_")
-    reason = f"the model reports no {name}" if name not in reported else "there is no --val or --val-split data"
+    reasons = [
+        *(["a regression head has no accuracy"] if head == "regression" and "accuracy" in schedule.monitor else []),
+        *(["there is no --val or --val-split data"] if not validation and schedule.monitor.startswith("val_") else []),
+    ]
     return (
-        f"the spec lowers the learning rate when {schedule.monitor} stops improving, but {reason}: "
-        f"it stays {training.learning_rate:g}"
+        f"the spec lowers the learning rate when {schedule.monitor} stops improving; this run watches "
+        f"{watched} instead ({'; '.join(reasons)})"
     )
 
 
@@ -611,9 +612,7 @@ def _fit(model: keras.Model, dataset: Dataset, plan: Plan, training: TrainingSet
     from papernet.backends.live import schedule_callbacks
 
     history = History()
-    schedule = (
-        [] if schedule_problem(training, head, dataset.validation is not None) else schedule_callbacks(training, head)
-    )
+    schedule = schedule_callbacks(training, head, dataset.validation is not None)
     callbacks = [*schedule, _epoch_end_callback(output, history)]
     started = time.monotonic()
     try:

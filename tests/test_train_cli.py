@@ -181,19 +181,21 @@ def test_a_diverging_run_stops_with_a_warning(run_cli: Any, tmp_path: Path) -> N
     assert len(rows) < 50 and rows[-1]["loss"] in ("inf", "nan")
 
 
-def test_a_plateau_schedule_needs_what_it_watches(run_cli: Any, tiny: Path, tmp_path: Path) -> None:
+def test_a_plateau_schedule_watches_what_the_run_reports(run_cli: Any, tiny: Path, tmp_path: Path) -> None:
     tiny.write_text(
         TINY + "\ntrain:\n  lr 0.01, divided by 10 when the validation accuracy stopped improving\n", encoding="utf-8"
     )
     alone = run_cli("train", str(tiny), "--synthetic", "32", "--epochs", "1", "--output", str(tmp_path / "a"))
     assert alone.code == 0, alone.stderr
-    assert "when val_accuracy stops improving, but there is no --val or --val-split data" in alone.stderr
+    assert "when val_accuracy stops improving; this run watches accuracy instead (there is no --val" in alone.stderr
+    assert "learning_rate" in history(tmp_path / "a")[0]  # ReduceLROnPlateau runs, and logs the rate
     regression = run_cli(
         "train", str(tiny), "--synthetic", "32", "--epochs", "1", "--val-split", "0.25", "--regression", "2",
         "--output", str(tmp_path / "b"),
     )  # fmt: skip
     assert regression.code == 0, regression.stderr
-    assert "but the model reports no accuracy" in regression.stderr
+    assert "this run watches val_loss instead (a regression head has no accuracy)" in regression.stderr
+    assert "learning_rate" in history(tmp_path / "b")[0]
     watched = run_cli(
         "train", str(tiny), "--synthetic", "32", "--epochs", "2", "--val-split", "0.25", "--output", str(tmp_path / "c")
     )

@@ -366,20 +366,29 @@ def metrics(training: TrainingSetup, head: Head) -> tuple[str, ...]:
     return training.metrics or (("accuracy",) if head == "softmax" else ("mae",))
 
 
-def plateau_callback(training: TrainingSetup, head: Head | None = None) -> KerasObject | None:
-    """`ReduceLROnPlateau` for a plateau schedule; None for the others (see `schedule_expression`).
-
-    A regression head has no accuracy: there a schedule that watches accuracy (VGG's, inherited by
-    a spec adapted to regression) watches the loss.
-    """
+def plateau_callback(
+    training: TrainingSetup, head: Head | None = None, validation: bool | None = None
+) -> KerasObject | None:
+    """`ReduceLROnPlateau` for a plateau schedule; None for the others (see `schedule_expression`)."""
     schedule = training.schedule
     if schedule is None or schedule.kind != "plateau":
         return None
-    monitor = schedule.monitor
-    if head == "regression" and monitor.endswith("accuracy"):
-        monitor = monitor.removesuffix("accuracy") + "loss"
+    monitor = plateau_monitor(schedule.monitor, head, validation)
     kwargs = (("monitor", monitor), ("factor", schedule.factor), ("patience", schedule.patience))
     return KerasObject("callbacks.ReduceLROnPlateau", (), kwargs)
+
+
+def plateau_monitor(monitor: str, head: Head | None, validation: bool | None) -> str:
+    """The figure a plateau schedule watches in a run: a regression head has no accuracy, so a
+    schedule that watches accuracy (VGG's, inherited by a spec adapted to regression) watches the
+    loss; without validation data (`validation` False), the training figure.
+
+    >>> plateau_monitor("val_accuracy", "regression", None), plateau_monitor("val_accuracy", "softmax", False)
+    ('val_loss', 'accuracy')
+    """
+    if head == "regression" and monitor.endswith("accuracy"):
+        monitor = monitor.removesuffix("accuracy") + "loss"
+    return monitor.removeprefix("val_") if validation is False else monitor
 
 
 def schedule_expression(training: TrainingSetup) -> str | None:

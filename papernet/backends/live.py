@@ -79,13 +79,15 @@ def compile_model(model: keras.Model, training: TrainingSetup, head: Head) -> No
     model.compile(optimizer=make(optimizer(training)), loss=loss(training, head), metrics=list(metrics(training, head)))
 
 
-def schedule_callbacks(training: TrainingSetup, head: Head | None = None) -> list[keras.callbacks.Callback]:
+def schedule_callbacks(
+    training: TrainingSetup, head: Head | None = None, validation: bool | None = None
+) -> list[keras.callbacks.Callback]:
     """The learning-rate schedule as callbacks for `fit`: none, `ReduceLROnPlateau`, or `EpochSchedule`.
-    With `head`, a plateau schedule that watches accuracy watches the loss under a regression head."""
+    A plateau schedule watches what the run reports (`keras_args.plateau_monitor`)."""
     schedule = training.schedule
     if schedule is None:
         return []
-    plateau = plateau_callback(training, head)
+    plateau = plateau_callback(training, head, validation)
     if plateau is not None:
         return [make(plateau)]
     return [EpochSchedule(schedule, training.learning_rate)]
