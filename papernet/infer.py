@@ -12,6 +12,7 @@ and variance) are not trainable; `torch` counts 2C, as PyTorch's `parameters()` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import prod
@@ -323,7 +324,7 @@ def _whole_extent(source: LayerInfo, shape: Shape, out: Shape) -> LayerInfo:
 # ---- diagnostics ------------------------------------------------------------------
 
 
-def dims(shape: Shape) -> str:
+def dims(shape: Sequence[int]) -> str:
     """`(224, 224, 3)` → `224×224×3`.
 
     >>> dims((224, 224, 3))

@@ -59,6 +59,7 @@ from typing import Literal
 
 from papernet import diagnostics as diag
 from papernet.diagnostics import Diagnostic, SpecError, printable
+from papernet.infer import dims
 from papernet.parse import LAYER_WORDS, ParseFailure, did_you_mean, normalise_newlines
 from papernet.parse import parse as parse_spec
 from papernet.span import Span, command_line_span
@@ -621,10 +622,6 @@ def read_figure(text: str, unit: str | None = None) -> str | None:
     if not _FIGURE.fullmatch(text):
         return None
     return text + unit if unit is not None and text[-1].isdigit() else text
-
-
-def dims(shape: Sequence[int]) -> str:
-    return "×".join(str(d) for d in shape)
 
 
 # ---- rows → spec lines --------------------------------------------------------------

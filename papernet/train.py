@@ -51,6 +51,7 @@ from papernet.api import Network
 from papernet.cli import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS
 from papernet.diagnostics import UsageError
 from papernet.files import replace_atomically, write_atomically
+from papernet.infer import dims
 
 if TYPE_CHECKING:
     import keras
@@ -741,7 +742,7 @@ def _dims(shape: Sequence[int]) -> str:
     >>> _dims((28, 28, 1)), _dims(())
     ('28×28×1', 'one number')
     """
-    return "×".join(map(str, shape)) or "one number"
+    return dims(shape) or "one number"
 
 
 def _tuple(shape: Sequence[int]) -> str:

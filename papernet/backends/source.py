@@ -205,8 +205,9 @@ def _schedule_lines(setup: TrainingSetup, head: Head) -> list[str]:
     if plateau is not None:
         monitor = dict(plateau.kwargs)["monitor"]
         assert isinstance(monitor, str)
-        if monitor.startswith("val_"):  # without validation data, watch the training figure
-            lines.append(f"{INDENT}monitor = {py(monitor)} if validation else {py(monitor.removeprefix('val_'))}")
+        alone = keras_args.plateau_monitor(monitor, head, validation=False)  # without validation data
+        if alone != monitor:
+            lines.append(f"{INDENT}monitor = {py(monitor)} if validation else {py(alone)}")
         else:
             lines.append(f"{INDENT}monitor = {py(monitor)}")
         watched = KerasObject(plateau.path, plateau.args, (("monitor", _Code("monitor")), *plateau.kwargs[1:]))
