@@ -93,7 +93,7 @@ def run_summary(args: argparse.Namespace) -> int:
     _print_diagnostics(found, network.sources, sys.stderr)
     report = network.summary(args.convention, args.depth)
     render: Callable[[], str] = {
-        "table": lambda: report.to_text(width=_width()),
+        "table": lambda: report.to_text(width=_width(output)),
         "json": report.to_json,
         "markdown": report.to_markdown,
         "csv": report.to_csv,
@@ -233,10 +233,18 @@ def _writable(name: str, suffix: str) -> Path:
     return path
 
 
-def _width() -> int:
-    if sys.stdout.isatty():
-        return os.get_terminal_size().columns
-    return 200
+def _width(output: Path | None) -> int | None:
+    """The columns a table may take: `COLUMNS` if set, else the terminal's; no limit for a file
+    or a pipe (nothing reads it on a screen of known width)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if output is None and sys.stdout.isatty():
+        try:
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+        except OSError:
+            return None
+    return None
 
 
 def shape_argument(text: str) -> tuple[int, ...]:

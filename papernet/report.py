@@ -11,6 +11,7 @@ import csv
 import html
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -174,6 +175,7 @@ class Report:
         return lines
 
     def to_table(self) -> Table:
+        """The report as a rich `Table`, for rich users (`rich.print(report)`); `to_text` needs no rich."""
         from rich.markup import escape
         from rich.table import Table
 
@@ -183,46 +185,26 @@ class Report:
             caption="\n".join(self.footer()),
             caption_justify="left",
         )
-        for header, justify in (
-            ("#", "right"),
-            ("name", "left"),
-            ("layer", "left"),
-            ("line", "right"),
-            ("output", "left"),
-            ("params", "right"),
-            ("MACs", "right"),
-            ("RF", "right"),
-            ("assumed / notes", "left"),
-        ):
-            table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        for column in _COLUMNS:
+            table.add_column(column.header, justify="right" if column.right else "left")
         for index, row in enumerate(self.rows):
-            table.add_row(
-                str(index),
-                _display_name(row),
-                row.layer,
-                str(row.line),
-                _shape(row.output_shape),
-                f"{row.params:,}",
-                f"{row.macs:,}",
-                _int(row.receptive_field),
-                ", ".join(row.assumed + row.notes),
-            )
+            table.add_row(*(escape(cell) for cell in _cells(index, row)))
         return table
 
-    def to_text(self, width: int = 200) -> str:
-        from rich.console import Console
-
-        console = Console(
-            width=width,
-            file=io.StringIO(),
-            color_system=None,
-            force_terminal=False,
-            force_jupyter=False,
-            legacy_windows=False,
-        )
-        with console.capture() as capture:
-            console.print(self.to_table())
-        return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"
+    def to_text(self, width: int | None = None) -> str:
+        """The table as plain text. With a `width` (a terminal's columns), columns are dropped or
+        abbreviated until it fits; a figure (shape, params, MACs) is never cut."""
+        cells = [_cells(index, row) for index, row in enumerate(self.rows)]
+        layout = fit_columns(cells, width)
+        footer = self.footer()
+        if layout.left_out:
+            footer.append(
+                f"left out to fit {width} columns: {', '.join(layout.left_out)} "
+                "(COLUMNS=200 or --format markdown shows every column)"
+            )
+        if width is not None:
+            footer = [part for line in footer for part in _wrapped(line, width)]
+        return "\n".join([printable(self.network), *_aligned(layout, cells), "", *footer]) + "\n"
 
     def __str__(self) -> str:
         return self.to_text()
@@ -232,6 +214,153 @@ class Report:
 
     def _repr_html_(self) -> str:
         return self.to_html()
+
+
+# ---- the table as text, fitted to a width ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the text table. Only text columns (a minimum > 0) are ever abbreviated:
+    cutting `1,849,688,064` to `1,849,6…` would show a wrong figure."""
+
+    header: str
+    right: bool  # right-aligned: a number
+    minimum: int = 0  # a text column is abbreviated (`conv2_blo…`) no narrower than this
+
+
+_NOTES = "assumed / notes"
+_COLUMNS = (
+    Column("#", right=True),
+    Column("name", right=False, minimum=8),
+    Column("layer", right=False, minimum=8),
+    Column("line", right=True),
+    Column("output", right=False),
+    Column("params", right=True),
+    Column("MACs", right=True),
+    Column("RF", right=True),
+    Column(_NOTES, right=False, minimum=15),
+)
+_GAP = "  "
+# How the table narrows, one step at a time until it fits: the columns left out so far, and the
+# text columns that may be abbreviated. The least needed go first; the shape, params and MACs
+# always stay, whole.
+_STEPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    ((), (_NOTES,)),
+    ((_NOTES,), ()),
+    ((_NOTES, "line"), ("name", "layer")),
+    ((_NOTES, "line", "RF"), ("name", "layer")),
+    ((_NOTES, "line", "RF", "#"), ("name", "layer")),
+    ((_NOTES, "line", "RF", "#", "layer"), ("name",)),
+    ((_NOTES, "line", "RF", "#", "layer", "name"), ()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The columns shown (indices into `_COLUMNS`), each with its width, and those left out."""
+
+    shown: tuple[tuple[int, int], ...]
+    left_out: tuple[str, ...]
+
+
+def _cells(index: int, row: Row) -> tuple[str, ...]:
+    return (
+        str(index),
+        printable(_display_name(row)),
+        printable(row.layer),
+        str(row.line),
+        _shape(row.output_shape),
+        f"{row.params:,}",
+        f"{row.macs:,}",
+        _int(row.receptive_field),
+        printable(", ".join(row.assumed + row.notes)),
+    )
+
+
+def fit_columns(cells: list[tuple[str, ...]], width: int | None) -> Layout:
+    """The first layout of `_STEPS` that fits `width` (None: no limit). Figures keep their full
+    width, so a width too small even for shape, params and MACs gives lines longer than `width`.
+
+    >>> cells = [("0", "conv2_x_block1_1_conv", "conv1-64", "18", "56×56×64", "4,160", "12,845,056", "11", "")]
+    >>> def fit(width):
+    ...     layout = fit_columns(cells, width)
+    ...     return [(_COLUMNS[i].header, w) for i, w in layout.shown], layout.left_out
+    >>> fit(100)[1], fit(80)[1], fit(70)[1]
+    ((), ('assumed / notes',), ('assumed / notes', 'line'))
+    >>> fit(60)  # the name abbreviated to 13 columns
+    ([('#', 1), ('name', 13), ('layer', 8), ('output', 8), ('params', 6), ('MACs', 10), ('RF', 2)], \
+('assumed / notes', 'line'))
+    >>> fit(20)  # too narrow even for the figures: they stay whole
+    ([('output', 8), ('params', 6), ('MACs', 10)], ('assumed / notes', 'line', 'RF', '#', 'layer', 'name'))
+    """
+    natural = [max([_display_width(c.header)] + [_display_width(r[i]) for r in cells]) for i, c in enumerate(_COLUMNS)]
+    for left_out, abbreviated in _STEPS:
+        shown = [i for i, c in enumerate(_COLUMNS) if c.header not in left_out]
+        floors = [min(natural[i], _COLUMNS[i].minimum) if _COLUMNS[i].header in abbreviated else natural[i] for i in shown]
+        widths = _widths_within([natural[i] for i in shown], floors, width)
+        if widths is not None:
+            return Layout(tuple(zip(shown, widths, strict=True)), left_out)
+    return Layout(tuple((i, natural[i]) for i in shown), left_out)
+
+
+def _widths_within(widths: list[int], floors: list[int], width: int | None) -> list[int] | None:
+    """The widths, the widest abbreviable column narrowed first, until the line fits in `width`;
+    None if even the floors do not fit."""
+    if width is None:
+        return widths
+    excess = sum(widths) + len(_GAP) * (len(widths) - 1) - width
+    if excess > sum(w - f for w, f in zip(widths, floors, strict=True)):
+        return None
+    widths = list(widths)
+    while excess > 0:
+        shrinkable = [k for k in range(len(widths)) if widths[k] > floors[k]]
+        widths[max(shrinkable, key=lambda k: widths[k])] -= 1
+        excess -= 1
+    return widths
+
+
+def _aligned(layout: Layout, cells: list[tuple[str, ...]]) -> list[str]:
+    def line(row: tuple[str, ...]) -> str:
+        parts = []
+        for index, width in layout.shown:
+            text = _abbreviated(row[index], width)
+            pad = " " * (width - _display_width(text))
+            parts.append(pad + text if _COLUMNS[index].right else text + pad)
+        return _GAP.join(parts).rstrip()
+
+    header = line(tuple(c.header for c in _COLUMNS))
+    rule = _GAP.join("─" * width for _, width in layout.shown)
+    return [header, rule, *(line(row) for row in cells), rule]
+
+
+def _wrapped(line: str, width: int) -> list[str]:
+    """A footer line wrapped at spaces, continuation lines indented; a figure is never split."""
+    import textwrap
+
+    return textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: wide (East Asian) characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _abbreviated(text: str, width: int) -> str:
+    """
+    >>> _abbreviated("conv2_block1_out", 10), _abbreviated("relu", 10)
+    ('conv2_blo…', 'relu')
+    """
+    if _display_width(text) <= width:
+        return text
+    out = ""
+    for char in text:
+        if _display_width(out + char) > width - 1:
+            break
+        out += char
+    return out + "…"
 
 
 def build_report(graph: Graph, inference: Inference, depth: int | None = None) -> Report:
