@@ -7,7 +7,6 @@ table must show what the report holds, whole); the rules themselves are written 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import Path
 from typing import Any
