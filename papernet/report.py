@@ -297,7 +297,8 @@ def fit_columns(cells: list[tuple[str, ...]], width: int | None) -> Layout:
     natural = [max([_display_width(c.header)] + [_display_width(r[i]) for r in cells]) for i, c in enumerate(_COLUMNS)]
     for left_out, abbreviated in _STEPS:
         shown = [i for i, c in enumerate(_COLUMNS) if c.header not in left_out]
-        floors = [min(natural[i], _COLUMNS[i].minimum if _COLUMNS[i].header in abbreviated else natural[i]) for i in shown]
+        floor = {i: _COLUMNS[i].minimum if _COLUMNS[i].header in abbreviated else natural[i] for i in shown}
+        floors = [min(natural[i], floor[i]) for i in shown]
         widths = _widths_within([natural[i] for i in shown], floors, width)
         if widths is not None:
             return Layout(tuple(zip(shown, widths, strict=True)), left_out)
