@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from papernet import adapt as adapt_stage
 from papernet import diagnostics as diag
+from papernet import resources
 from papernet.check import Reconciliation, reconcile
 from papernet.diagnostics import Diagnostic, SpecError
 from papernet.infer import Convention, Inference, infer
@@ -32,7 +33,6 @@ from papernet.ir import Graph
 from papernet.lower import lower
 from papernet.parse import ParseFailure, decode
 from papernet.parse import parse as parse_text
-from papernet.resources import shipped_specs
 from papernet.solve import solve
 from papernet.span import Span, command_line_span
 from papernet.syntax import Spec
@@ -171,18 +171,25 @@ def load(spec: str | Path) -> Network:
 
 
 def resolve(spec: str, relative_to: Path | None = None) -> tuple[Path, str]:
-    """A spec argument → (path, the name diagnostics show for it)."""
+    """A spec argument → (path, the name diagnostics show for it): a file's path as given, or a
+    shipped spec's name (`vgg16`, in any case), never a path that exists only in a checkout.
+    With `relative_to` (a `from` line), the file beside the spec comes first."""
     candidates = [Path(spec)] if relative_to is None else [relative_to / spec, relative_to / f"{spec}.pn"]
     for candidate in candidates:
         if candidate.is_dir():
             raise SpecNotFound(f"'{spec}' is a directory, not a spec file")
         if candidate.is_file():
+            if relative_to is not None and resources.is_shipped(candidate):
+                return candidate, candidate.stem
             return candidate, str(candidate)
-    shipped = shipped_specs()
-    name = spec.removesuffix(".pn")
-    if name in shipped:
-        return shipped[name], f"specs/{name}.pn"
-    known = ", ".join(shipped)
+    found = resources.shipped_spec(spec)
+    if found is not None:
+        name, path = found
+        return path, name
+    guess = resources.shipped_name_like(spec)
+    if guess is not None:
+        raise SpecNotFound(f"no spec file '{spec}' and no shipped spec of that name; did you mean '{guess}'?")
+    known = ", ".join(resources.shipped_specs())
     raise SpecNotFound(f"no spec file '{spec}' and no shipped spec of that name (shipped: {known})")
 
 
@@ -237,7 +244,7 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         path, display = resolve(base_name, directory)
     except SpecNotFound as exc:
         raise SpecError([diag.error("P114", str(exc), base_span)], sources) from None
-    if not display.startswith("specs/"):  # a file beside this spec: show it beside this spec's name
+    if not resources.is_shipped(path):  # a file beside this spec: show it beside this spec's name
         display = str(Path(spec.file).parent / path.name)
     if path.resolve() in loading:
         chain = " → ".join([*(p.name for p in loading), path.name])

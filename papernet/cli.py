@@ -29,7 +29,9 @@ DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 32  # `papernet train`, where neither t
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _unknown_arguments(parser, args.command, unknown)
     try:
         result: int = args.run(args)
         return result
@@ -341,7 +343,42 @@ def _fraction(text: str) -> float:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"papernet: error: {message}\n")
+        self.exit(EXIT_USAGE, f"papernet: error: {message}{_did_you_mean_choice(message)}\n")
+
+
+def _did_you_mean_choice(message: str) -> str:
+    """`invalid choice: 'chek' (choose from 'check', ...)` (a command, a --format) → a suggestion."""
+    import difflib
+
+    found = re.search(r"invalid choice: '(.*?)' \(choose from (.*)\)", message)
+    if found is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", found.group(2))
+    close = difflib.get_close_matches(found.group(1).lower(), choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> NoReturn:
+    """Exit 2 on arguments the command does not take, suggesting the option a misspelt one means."""
+    import difflib
+
+    sub = _subcommand_parser(parser, command) or parser
+    options = [o for action in sub._actions for o in action.option_strings if o.startswith("--")]
+    hints = []
+    for argument in unknown:
+        if argument.startswith("-"):
+            close = difflib.get_close_matches(argument.split("=", 1)[0], options, n=1, cutoff=0.6)
+            hints += [f"did you mean {close[0]}?"] if close else []
+    suffix = "; " + "; ".join(hints) if hints else ""
+    sub.error(f"unrecognized arguments: {' '.join(unknown)}{suffix}")
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser | None = action.choices.get(command)
+            return found
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
