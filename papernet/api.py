@@ -27,9 +27,9 @@ from papernet import adapt as adapt_stage
 from papernet import diagnostics as diag
 from papernet import resources
 from papernet.check import Reconciliation, reconcile
-from papernet.diagnostics import Diagnostic, SpecError
-from papernet.infer import Convention, Inference, infer
-from papernet.ir import Graph
+from papernet.diagnostics import Diagnostic, Diagnostics, SpecError
+from papernet.infer import Convention, Inference, dims, infer
+from papernet.ir import Graph, Input
 from papernet.lower import lower
 from papernet.parse import ParseFailure, decode
 from papernet.parse import parse as parse_text
@@ -48,9 +48,13 @@ class SpecNotFound(Exception):
     """A spec path or shipped spec name that does not exist: a usage error, not a spec error."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Network:
-    """A lowered network, its lowering diagnostics and the source texts they point into."""
+    """A lowered network, its lowering diagnostics and the source texts they point into.
+
+    `repr(net)` is one line; `str(net)` (and `print(net)`) is the table `papernet summary`
+    prints; a notebook shows the HTML report.
+    """
 
     graph: Graph
     diagnostics: tuple[Diagnostic, ...]
@@ -68,15 +72,16 @@ class Network:
             self._inferences[convention] = infer(self.graph, convention)
         return self._inferences[convention]
 
-    def check(self, convention: Convention = "keras") -> list[Diagnostic]:
-        """Every problem: lowering, shapes and claims, in source order."""
+    def check(self, convention: Convention = "keras") -> Diagnostics:
+        """Every problem: lowering, shapes and claims, in source order. A list, which prints as
+        `papernet check` prints it (`print(net.check())`)."""
         inference = self.infer(convention)
         found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics]
         if self.graph.train:
             from papernet.training import read_training
 
             found += read_training(self.graph.train)[1]
-        return sorted(found, key=_source_order)
+        return Diagnostics(sorted(found, key=_source_order), self.sources)
 
     def reconcile(self, convention: Convention = "keras") -> Reconciliation:
         """The table's claims, one row each: declared, inferred, and whether they agree."""
@@ -128,6 +133,22 @@ class Network:
             found += problems
         return Network(graph, tuple(found), self.sources, self.file)
 
+    def __repr__(self) -> str:
+        inference = self.infer()
+        count = len(self.graph.nodes)
+        first = self.graph.nodes[0] if self.graph.nodes else None
+        shape = f", input {dims(first.shape)}" if isinstance(first, Input) else ""
+        return (
+            f"<Network {self.name!r} from {self.file}: {count} layer{'s' if count != 1 else ''}{shape}, "
+            f"{inference.total_params:,} parameters, {self.check().summary()}>"
+        )
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
     def raise_for_errors(self) -> None:
         """Raise if the network cannot be built. A claim that the table gets wrong (P3xx) is
         reported by `check` but does not stop a build: the architecture is still well defined."""
@@ -136,8 +157,11 @@ class Network:
             raise SpecError(errors, self.sources)
 
     def to_keras(self) -> keras.Model:
-        """A live, functional-API `keras.Model` (imports TensorFlow)."""
+        """A live, functional-API `keras.Model` (imports Keras; `KerasNotInstalled` without it)."""
         self.raise_for_errors()
+        from papernet.backends.keras_import import import_keras
+
+        import_keras("Network.to_keras()")
         from papernet.backends.live import build_model
 
         return build_model(self.graph, self.infer(), self.training())

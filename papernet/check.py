@@ -83,6 +83,20 @@ class Reconciliation:
             text += f"; {unknown} cannot be checked: their input is unknown"
         return text
 
+    def __repr__(self) -> str:
+        return f"<Reconciliation: {self.verdict()}>"
+
+    def __str__(self) -> str:
+        """The reconciliation as `papernet check` prints it."""
+        from papernet.report import reconciliation_text
+
+        return reconciliation_text("", self.rows[0].span.file if self.rows else "", self)
+
+    def _repr_html_(self) -> str:
+        from papernet.diagnostics import preformatted_html
+
+        return preformatted_html(str(self), "papernet-reconciliation")
+
 
 def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
     """Diagnostics for every claim that the inferred network contradicts."""

@@ -1,8 +1,11 @@
 """The command line: `papernet check|summary|compile|build|train|import-table|specs`.
 
-Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
-error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
-never sees a traceback, and an output file is written whole or not at all.
+Exit codes, the same for every command: 0 no errors (warnings and notes may be printed), 1 the
+spec has errors (syntax, meaning, shape, or a claim the architecture contradicts), 2 usage
+error (bad option, missing file, unwritable output). A claim that the table gets wrong (P3xx)
+leaves the architecture well defined: `compile`, `build` and `train` still do their job, and
+exit 1. Diagnostics go to stderr; a user never sees a traceback, and an output file is written
+whole or not at all.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
-from papernet.diagnostics import Diagnostic, SpecError, UsageError, printable, render
+from papernet.diagnostics import Diagnostic, KerasNotInstalled, SpecError, UsageError, printable, render
 from papernet.files import replace_atomically, write_atomically
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"papernet: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except SpecNotFound as exc:
+    except (SpecNotFound, KerasNotInstalled) as exc:
         print(f"papernet: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SpecError as exc:
@@ -108,32 +111,33 @@ def run_summary(args: argparse.Namespace) -> int:
 def run_compile(args: argparse.Namespace) -> int:
     output = _writable(args.output, ".py") if args.output else None
     network = _load(args)
-    _report_and_stop_on_errors(network)
+    status = _report_and_stop_on_errors(network)
     _emit(network.to_source(), output)
-    return EXIT_OK
+    return status
 
 
 def run_build(args: argparse.Namespace) -> int:
     output = _writable(args.output, ".keras")
     network = _load(args)
-    _report_and_stop_on_errors(network)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        raise UsageError("`papernet build` needs Keras: pip install 'papernet[keras]'") from None
+    status = _report_and_stop_on_errors(network)
+    from papernet.backends.keras_import import import_keras
+
+    import_keras("papernet build", quiet=True)
     model = network.to_keras()
     replace_atomically(output, model.save)
     print(f"{output}: {model.count_params():,} parameters", file=sys.stderr)
-    return EXIT_OK
+    return status
 
 
 def run_train(args: argparse.Namespace) -> int:
     from papernet.train import run
 
     network = _load(args)
-    _report_and_stop_on_errors(network)
-    return run(network, args)
+    status = _report_and_stop_on_errors(network)
+    from papernet.backends.keras_import import import_keras
+
+    import_keras("papernet train", quiet=True)
+    return run(network, args) or status
 
 
 def run_import_table(args: argparse.Namespace) -> int:
@@ -190,13 +194,15 @@ def _load(args: argparse.Namespace) -> Network:
     return network
 
 
-def _report_and_stop_on_errors(network: Network) -> None:
+def _report_and_stop_on_errors(network: Network) -> int:
     """Stop on errors that leave the network undefined; claims that the table gets wrong
-    (P3xx) are reported, and the network is still built."""
+    (P3xx) are reported, and the network is still built. Returns the exit code the command
+    ends with if it succeeds: 1 if a claim failed, else 0."""
     found = network.check()
     if any(d.is_error and not d.code.startswith("P3") for d in found):
         raise SpecError(found, network.sources)
     _print_diagnostics(found, network.sources, sys.stderr)
+    return EXIT_SPEC_ERRORS if _print_error_count(found) else EXIT_OK
 
 
 def _print_diagnostics(found: Sequence[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:

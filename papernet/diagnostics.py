@@ -42,6 +42,58 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    def __repr__(self) -> str:
+        where = _where(self)
+        return (
+            f"<Diagnostic {self.severity.value}[{self.code}]{' ' + where if where else ''}: {printable(self.message)}>"
+        )
+
+    def __str__(self) -> str:
+        """The headline and help lines, as the command line prints them (the source line with its
+        carets needs the spec's text: `render(diagnostic, sources)`)."""
+        return render(self, {})
+
+
+class Diagnostics(list[Diagnostic]):
+    """The diagnostics of a network, in source order: a list, which also keeps the spec texts
+    they point into, so it prints as `papernet check` does (`print(net.check())`)."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic] = (), sources: Mapping[str, str] | None = None) -> None:
+        super().__init__(diagnostics)
+        self.sources: dict[str, str] = dict(sources or {})
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self if d.is_error]
+
+    def summary(self) -> str:
+        """`2 errors, 1 warning` (notes are counted too), or `no problems`."""
+        counts = [(sum(d.severity is s for d in self), s.value) for s in Severity]
+        parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in counts if n]
+        return ", ".join(parts) or "no problems"
+
+    def __repr__(self) -> str:
+        first = f": {self[0].severity.value}[{self[0].code}] {_where(self[0])}" if self else ""
+        more = ", …" if len(self) > 1 else ""
+        return f"<Diagnostics: {self.summary()}{first}{more}>"
+
+    def __str__(self) -> str:
+        return render_all(self, self.sources) if self else "no problems"
+
+    def _repr_html_(self) -> str:
+        return preformatted_html(str(self), "papernet-diagnostics")
+
+
+def preformatted_html(text: str, css_class: str) -> str:
+    """Text as the terminal shows it, for a notebook: `<pre>`, escaped."""
+    import html
+
+    return f'<pre class="{css_class}">{html.escape(text)}</pre>'
+
+
+def _where(d: Diagnostic) -> str:
+    return "" if d.span is None else f"at {printable(d.span.file)}:{d.span.line}:{d.span.column}"
+
 
 def error(code: str, message: str, span: Span | None, *help: str) -> Diagnostic:
     return Diagnostic(code, message, span, tuple(help))
@@ -53,6 +105,16 @@ def warning(code: str, message: str, span: Span | None, *help: str) -> Diagnosti
 
 class UsageError(Exception):
     """A bad option, a missing or unreadable file: the command line's fault, exit code 2."""
+
+
+class KerasNotInstalled(ImportError):
+    """Building or running a model needs Keras 3 (and a backend for it), which papernet's core
+    install leaves out; the message says how to install it."""
+
+    INSTALL = "pip install 'papernet[keras]'"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} needs Keras 3, which is not installed: {self.INSTALL}")
 
 
 class SpecError(Exception):

@@ -579,7 +579,9 @@ def reconciliation_text(network: str, file: str, reconciliation: Reconciliation)
         ]
         return "  ".join(text).rstrip()
 
-    out = [f"{network}: the table's claims against the architecture ({printable(file)})", ""]
+    where = f" ({printable(file)})" if file else ""
+    title = f"{network}: the table's claims" if network else "The table's claims"
+    out = [f"{title} against the architecture{where}", ""]
     if rows:
         out += [line(header), *(line(cells) for cells in rows), ""]
     if reconciliation.inferred:

@@ -7,6 +7,7 @@ table must show what the report holds, whole); the rules themselves are written 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,133 @@ def test_the_summary_command_follows_COLUMNS(run_cli: Any, monkeypatch: pytest.M
 
 def test_golden_80_column_summary(golden: Any) -> None:
     golden.check("summary/resnet50.80.txt", papernet.load("resnet50").summary(depth=2).to_text(width=80))
+
+
+# ---- 3. without Keras: papernet's error, with the install hint ----------------------------
+
+TINY = "input 8x8x1\nconv3-2 padding same\nflatten\nFC-2\nsoftmax\n"
+
+
+@pytest.fixture
+def keras_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if Keras (and TensorFlow, its backend) were not installed: `import keras` fails."""
+    for name in ("keras", "tensorflow"):
+        monkeypatch.setitem(__import__("sys").modules, name, None)
+
+
+def test_to_keras_without_keras_raises_papernets_error(keras_missing: None) -> None:
+    with pytest.raises(papernet.KerasNotInstalled, match=re.escape("pip install 'papernet[keras]'")):
+        papernet.parse(TINY).to_keras()
+    with pytest.raises(ImportError):  # still an ImportError, for code that catches that
+        papernet.parse(TINY).to_keras()
+
+
+def test_to_source_needs_no_keras(keras_missing: None) -> None:
+    assert "import keras" in papernet.parse(TINY).to_source()
+
+
+@pytest.mark.parametrize("command", ["build", "train"])
+def test_commands_without_keras_are_a_usage_error_with_the_hint(
+    command: str, keras_missing: None, run_cli: Any, tmp_path: Path
+) -> None:
+    spec = tmp_path / "tiny.pn"
+    spec.write_text(TINY, encoding="utf-8")
+    args = ["-o", str(tmp_path / "tiny.keras")] if command == "build" else ["--synthetic", "4"]
+    result = run_cli(command, str(spec), *args)
+    assert result.code == 2
+    assert f"papernet {command} needs Keras 3" in result.stderr and "pip install 'papernet[keras]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "tiny.keras").exists()
+
+
+# ---- 5. one rule for exit codes: 0 clean, 1 the spec has errors, 2 usage ------------------
+# TINY's conv has 3·3·1·2 + 2 = 20 parameters: a claim of 99 is wrong, the architecture sound.
+
+SPECS = {
+    "clean": TINY,
+    "claim": TINY.replace("conv3-2 padding same", "conv3-2 padding same  params 99"),
+    "shape": TINY.replace("conv3-2 padding same", "conv9-2 padding valid"),  # a 9×9 kernel on 8×8
+    "syntax": TINY.replace("conv3-2 padding same", "conv3-2 padding sideways"),
+}
+EXPECTED_CODE = {"clean": 0, "claim": 1, "shape": 1, "syntax": 1}
+
+
+def command_args(command: str, tmp_path: Path) -> list[str]:
+    return {
+        "check": [],
+        "summary": [],
+        "compile": ["-o", str(tmp_path / "out.py")],
+        "build": ["-o", str(tmp_path / "out.keras")],
+        "train": ["--synthetic", "4", "--epochs", "1", "--batch-size", "2", "--output", str(tmp_path / "run")],
+    }[command]
+
+
+OUTPUT = {"compile": "out.py", "build": "out.keras", "train": "run/model.keras"}
+
+
+@pytest.mark.parametrize("case", sorted(SPECS))
+@pytest.mark.parametrize("command", ["check", "summary", "compile", "build", "train"])
+def test_exit_codes_are_the_same_rule_for_every_command(command: str, case: str, run_cli: Any, tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.pn"
+    spec.write_text(SPECS[case], encoding="utf-8")
+    result = run_cli(command, str(spec), *command_args(command, tmp_path))
+    assert result.code == EXPECTED_CODE[case], result.stderr
+    errors = result.stderr.count("error[")
+    assert (errors > 0) == (result.code == 1), result.stderr  # exit 1 exactly when an error is printed
+    if command in OUTPUT:
+        # a wrong claim leaves the network defined: the output is still made; other errors stop it
+        assert (tmp_path / OUTPUT[command]).exists() == (case in ("clean", "claim")), result.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "summary", "compile", "build", "train"])
+def test_usage_errors_exit_2_on_every_command(command: str, run_cli: Any, tmp_path: Path) -> None:
+    missing = run_cli(command, str(tmp_path / "no-such.pn"), *command_args(command, tmp_path))
+    assert missing.code == 2 and "no spec file" in missing.stderr, missing.stderr
+    misspelt = run_cli(command, "vgg11", "--fromat", "json", *command_args(command, tmp_path))
+    assert misspelt.code == 2 and "unrecognized arguments: --fromat" in misspelt.stderr
+
+
+def test_import_table_and_specs_follow_the_rule(run_cli: Any, tmp_path: Path) -> None:
+    assert run_cli("specs").code == 0
+    assert run_cli("import-table", str(ROOT / "tests" / "tables" / "vgg16.csv")).code == 0
+    assert run_cli("import-table", str(tmp_path / "none.csv")).code == 2
+    bad = tmp_path / "bad.md"
+    bad.write_text("no table here\n", encoding="utf-8")
+    result = run_cli("import-table", str(bad))
+    assert result.code == 1 and "error[P5" in result.stderr, result.stderr
+
+
+# ---- 6. TensorFlow's start-up lines are not shown by papernet's commands ---------------------
+
+
+def papernet_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
+    """`python -m papernet ARGS` in a fresh process (TensorFlow not yet loaded), this checkout first."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "KERAS_"))}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "papernet", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["build", "train"])
+def test_commands_do_not_show_tensorflows_start_up_lines(command: str, tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.pn"
+    spec.write_text(TINY, encoding="utf-8")
+    result = papernet_process(command, str(spec), *command_args(command, tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for notice in ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "rebuild TensorFlow"):
+        assert notice not in result.stderr, result.stderr
+    if command == "build":
+        # conv 3·3·1·2 + 2 = 20, then FC (8·8·2)·2 + 2 = 258: 278 in all, and nothing else said
+        assert result.stderr == f"{tmp_path / 'out.keras'}: 278 parameters\n"
