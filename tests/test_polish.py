@@ -203,3 +203,158 @@ def test_commands_do_not_show_tensorflows_start_up_lines(command: str, tmp_path:
     if command == "build":
         # conv 3·3·1·2 + 2 = 20, then FC (8·8·2)·2 + 2 = 258: 278 in all, and nothing else said
         assert result.stderr == f"{tmp_path / 'out.keras'}: 278 parameters\n"
+
+
+# ---- 2. reprs, strs and notebook HTML -----------------------------------------------------
+
+
+def cli_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    """`papernet ARGS` in-process, from `tmp_path` (outside the checkout)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from papernet.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code) if isinstance(exc.code, int) else 2
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_network_repr_is_one_short_line() -> None:
+    # VGG-16 (D): input, 13 convs, 5 pools, flatten, 3 FCs = 23 rows; Keras's VGG16 has 138,357,544 params
+    text = repr(papernet.load("vgg16"))
+    assert text == "<Network 'VGG-16' from vgg16: 23 layers, input 224×224×3, 138,357,544 parameters, no problems>"
+    assert "errors" in repr(papernet.load("googlenet"))
+
+
+def test_network_prints_as_the_summary_command_and_renders_html(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = papernet.load("resnet18")
+    code, stdout, _ = cli_in(tmp_path, monkeypatch, "summary", "resnet18")
+    assert code == 0 and str(net) == stdout
+    assert net._repr_html_().startswith("<") and "<table" in net._repr_html_()
+
+
+def test_diagnostics_are_a_list_that_prints_as_check_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = papernet.load("googlenet").check()
+    assert isinstance(found, list) and found == list(found) and len(found) == len(list(found))
+    assert [d.code for d in found[:2]] == [found[0].code, found[1].code]
+    code, _, stderr = cli_in(tmp_path, monkeypatch, "check", "googlenet")
+    assert code == 1 and stderr.startswith(str(found) + "\n\n"), stderr[:300]
+    assert stderr.endswith(f"googlenet: {len(found.errors)} errors\n")
+    short = repr(found)
+    assert len(short) < 120 and short.startswith("<Diagnostics: 13 errors") and "googlenet:12:1" in short
+    html = found._repr_html_()
+    assert html.startswith("<pre") and "error[P302]" in html and "->" not in html  # `->` escaped
+    assert repr(papernet.load("vgg16").check()) == "<Diagnostics: no problems>"
+
+
+def test_one_diagnostic_is_short_too() -> None:
+    error = papernet.load("googlenet").check().errors[0]
+    assert repr(error).startswith("<Diagnostic error[P302] at googlenet:12:54: ") and len(repr(error)) < 120
+    assert str(error).startswith("googlenet:12:54: error[P302]: ") and "= help:" in str(error)
+
+
+def test_reconciliation_prints_as_check_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reconciliation = papernet.load("googlenet").reconcile()
+    _, stdout, _ = cli_in(tmp_path, monkeypatch, "check", "googlenet")
+    assert str(reconciliation).splitlines()[1:] == stdout.splitlines()[1:]  # all but the title line
+    assert repr(reconciliation) == f"<Reconciliation: {reconciliation.verdict()}>"
+    assert reconciliation._repr_html_().startswith('<pre class="papernet-reconciliation">')
+
+
+# ---- 4. shipped specs by name, and the README's examples outside the checkout --------------
+
+
+def test_shipped_specs_are_cited_by_name_never_by_a_checkout_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, stdout, stderr = cli_in(tmp_path, monkeypatch, "check", "googlenet")
+    assert "googlenet:12:54: error[P302]" in stderr
+    assert "specs/" not in stdout + stderr
+    checkout_path = re.compile(r"specs/\w+\.pn")
+    for name in shipped_specs():
+        source = papernet.load(name).to_source()
+        assert not checkout_path.search(source), name
+        assert f"# {name}:" in source or name == "vgg11_regression"
+    derived = papernet.load("vgg11_regression").to_source()  # `from vgg11`: both cited by name
+    assert "# vgg11_regression:" in derived and "# vgg11:12: conv3-64" in derived
+
+
+def test_a_spec_beside_the_user_that_starts_from_a_shipped_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mine.pn").write_text("from vgg11\nclasses 10\n", encoding="utf-8")
+    code, stdout, stderr = cli_in(tmp_path, monkeypatch, "compile", "mine.pn")
+    assert code == 0, stderr
+    assert "# vgg11:12: conv3-64" in stdout and "# mine.pn:2: classes 10" in stdout
+
+
+def test_spec_names_in_any_case_and_did_you_mean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert papernet.load("VGG16").file == "vgg16"
+    code, stdout, _ = cli_in(tmp_path, monkeypatch, "check", "VGG16")
+    assert code == 0 and stdout.splitlines()[-1].startswith("vgg16: ok: 23 layers")
+    for typed, meant in (("vgg-16", "vgg16"), ("ResNet-50", "resnet50"), ("googlenett", "googlenet")):
+        code, _, stderr = cli_in(tmp_path, monkeypatch, "summary", typed)
+        assert code == 2 and f"did you mean '{meant}'?" in stderr, stderr
+        with pytest.raises(papernet.SpecNotFound, match=f"did you mean '{meant}'"):
+            papernet.load(typed)
+    code, _, stderr = cli_in(tmp_path, monkeypatch, "summary", "transformer")
+    assert code == 2 and "did you mean" not in stderr and "shipped: alexnet" in stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["summary", "vgg16", "--fromat", "json"], "did you mean --format?"),
+        (["summary", "vgg16", "--depht", "2"], "did you mean --depth?"),
+        (["sumary", "vgg16"], "did you mean 'summary'?"),
+        (["check", "vgg16", "--format", "jsno"], "did you mean 'json'?"),
+    ],
+)
+def test_misspelt_options_and_commands_get_a_suggestion(
+    argv: list[str], hint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, stderr = cli_in(tmp_path, monkeypatch, *argv)
+    assert code == 2 and hint in stderr, stderr
+
+
+def readme_blocks(language: str) -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_python_examples_run_outside_the_checkout(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = "\n\n".join(readme_blocks("python"))
+    assert "papernet.load(" in script and "specs/" not in script
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_readme_command_examples_on_shipped_specs_run_outside_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = set(shipped_specs())
+    ran = 0
+    for block in readme_blocks("console"):
+        for line in block.splitlines():
+            words = line.split("#")[0].split()
+            if words[:2] and words[0] == "$" and words[1] == "papernet" and len(words) > 3:
+                command, spec = words[2], words[3]
+                if command in ("check", "summary", "compile") and spec in names:
+                    code, _, stderr = cli_in(tmp_path, monkeypatch, *words[2:])
+                    assert code == (1 if spec == "googlenet" else 0), (line, stderr[-500:])
+                    ran += 1
+    assert ran >= 5
