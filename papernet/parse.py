@@ -22,6 +22,7 @@ from lark.indenter import DedentError, Indenter
 from papernet import diagnostics as diag
 from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Quantity, TotalClaim, TrainLine
+from papernet.parser_cache import cached_lark
 from papernet.resources import grammar_path
 from papernet.span import Span
 from papernet.syntax import BlockDef, BlockUse, DefaultsLine, Group, Item, Layer, Merge, Option, Reference, Spec
@@ -110,14 +111,13 @@ class _SpecIndenter(Indenter):
 @cache
 def _parser_and_builder() -> tuple[Lark, _Builder]:
     builder = _Builder()
-    parser = Lark(
+    parser = cached_lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
         postlex=_SpecIndenter(),
         transformer=builder,
         maybe_placeholders=False,
-        cache=True,
     )
     return parser, builder
 

@@ -1,0 +1,167 @@
+"""The Lark parser, built once per grammar and kept, so a command starts in milliseconds.
+
+Building the LALR tables from the grammar takes a few hundred milliseconds, and even Lark's own
+cache (`cache=True`) spends more time rebuilding its objects from their serialized form than
+papernet spends on a whole check. So the built `Lark` object itself is pickled, the first time a
+grammar is used, into papernet's cache directory (`$XDG_CACHE_HOME/papernet`, by default
+`~/.cache/papernet`), and later processes unpickle it. What cannot be pickled is left out and
+made again at load: the transformer (a fresh instance of the caller's), the callbacks Lark makes
+from it, modules.
+
+Safe: the directory is the user's own (created 0700; one that others can write to is never
+read, since unpickling runs code); the file is written whole or not at all (papernet.files);
+its name is a hash of everything the tables depend on (grammar text, options, the post-lexer's
+terminals, Lark's and Python's versions), so a changed grammar never meets stale tables. Any
+problem with the cache (unwritable, corrupt, from another Lark) falls back to building the parser
+the ordinary way; the cache only ever saves time.
+
+Lark's own cache is not used: it writes to the shared temporary directory under a predictable
+name, where another user could leave a file for it to unpickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import os
+import pickle
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Transformer
+from lark.parsers.lalr_analysis import Reduce, Shift
+
+_FORMAT = 2  # bump when what is pickled changes
+# Objects the parser compares by identity (`action is Shift`): pickled by name, never copied.
+_SINGLETONS: dict[str, object] = {"Shift": Shift, "Reduce": Reduce}
+
+
+def cached_lark(grammar: str, transformer: Transformer[Any, Any], **options: Any) -> Lark:
+    """`Lark(grammar, transformer=transformer, **options)` (LALR), from the cache when it can be."""
+    path = cache_file(grammar, transformer, options)
+    if path is not None:
+        loaded = _load(path, transformer)
+        if loaded is not None:
+            return loaded
+    parser = build_lark(grammar, transformer, options)
+    if path is not None:
+        _store(path, parser, transformer)
+    return parser
+
+
+def build_lark(grammar: str, transformer: Transformer[Any, Any], options: dict[str, Any]) -> Lark:
+    """The parser built from the grammar, the slow way."""
+    return Lark(grammar, transformer=transformer, **options)
+
+
+def cache_directory() -> Path | None:
+    """papernet's cache directory, created if need be; None if there is none safe to use."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "papernet"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = directory.stat()
+    except OSError:
+        return None
+    owned = not hasattr(os, "getuid") or status.st_uid == os.getuid()
+    return directory if owned and not status.st_mode & 0o022 else None
+
+
+def cache_file(grammar: str, transformer: object, options: dict[str, Any]) -> Path | None:
+    directory = cache_directory()
+    if directory is None:
+        return None
+    import lark
+
+    postlex = options.get("postlex")
+    described = {key: _describe(value) for key, value in sorted(options.items())}
+    key = repr(
+        (
+            _FORMAT,
+            grammar,
+            described,
+            _describe(transformer),
+            sorted(getattr(postlex, "always_accept", ())),
+            lark.__version__,
+            sys.version_info[:2],
+        )
+    )
+    return directory / f"parser-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
+
+
+def _describe(value: object) -> str:
+    """An option as it bears on the tables: objects by their class, not their address."""
+    if isinstance(value, str | int | float | bool | type(None)):
+        return repr(value)
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, parser: Lark, transformer: object) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.parser, self.transformer = parser, transformer
+
+    def persistent_id(self, obj: object) -> tuple[str, ...] | None:
+        if isinstance(obj, types.ModuleType):
+            return ("module", obj.__name__)
+        for name, singleton in _SINGLETONS.items():
+            if obj is singleton:
+                return ("singleton", name)
+        if obj is self.transformer:
+            return ("transformer",)
+        if obj is self.parser._callbacks:
+            return ("callbacks",)
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BufferedReader, transformer: object) -> None:
+        super().__init__(file)
+        self.transformer = transformer
+        self.callbacks: dict[Any, Any] = {}
+
+    def persistent_load(self, pid: tuple[str, ...]) -> object:
+        kind = pid[0]
+        if kind == "module":
+            return importlib.import_module(pid[1])
+        if kind == "singleton":
+            return _SINGLETONS[pid[1]]
+        if kind == "transformer":
+            return self.transformer
+        if kind == "callbacks":
+            return self.callbacks
+        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+
+
+def _store(path: Path, parser: Lark, transformer: object) -> None:
+    from papernet.files import replace_atomically
+
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, parser, transformer).dump(parser)
+        replace_atomically(path, lambda temporary: Path(temporary).write_bytes(buffer.getvalue()))
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass  # no cache this time; the parser is built and works
+
+
+def _load(path: Path, transformer: object) -> Lark | None:
+    try:
+        with path.open("rb") as file:
+            unpickler = _Unpickler(file, transformer)
+            parser = unpickler.load()
+        if not isinstance(parser, Lark):
+            return None
+        # The callbacks are made from the transformer (closures, not picklable); the parser's
+        # tables hold the one dict that they live in, which is filled in place.
+        parser._prepare_callbacks()
+        unpickler.callbacks.update(parser._callbacks)
+        parser._callbacks = unpickler.callbacks
+        return parser
+    except FileNotFoundError:
+        return None
+    except Exception:  # a corrupt or foreign cache file: build the parser instead (and rewrite it)
+        return None
