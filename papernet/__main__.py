@@ -1,5 +1,3 @@
-import sys
+from papernet.cli import entry_point
 
-from papernet.cli import main
-
-sys.exit(main())
+entry_point()
