@@ -21,6 +21,8 @@ name, where another user could leave a file for it to unpickle.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import importlib
 import io
@@ -34,7 +36,8 @@ from typing import Any
 from lark import Lark, Transformer
 from lark.parsers.lalr_analysis import Reduce, Shift
 
-_FORMAT = 2  # bump when what is pickled changes
+_FORMAT = 3  # bump when what is pickled changes
+_NOT_KEPT = ("grammar", "source_grammar", "_parse_tree_builder")  # made again, or not needed, to parse
 # Objects the parser compares by identity (`action is Shift`): pickled by name, never copied.
 _SINGLETONS: dict[str, object] = {"Shift": Shift, "Reduce": Reduce}
 
@@ -141,11 +144,27 @@ def _store(path: Path, parser: Lark, transformer: object) -> None:
     from papernet.files import replace_atomically
 
     buffer = io.BytesIO()
+    kept = copy.copy(parser)
+    for only_for_building in _NOT_KEPT:  # a third of the file, and nothing parsing reads
+        setattr(kept, only_for_building, None)
     try:
-        _Pickler(buffer, parser, transformer).dump(parser)
+        _Pickler(buffer, parser, transformer).dump(kept)
         replace_atomically(path, lambda temporary: Path(temporary).write_bytes(buffer.getvalue()))
+        _forget_old_parsers(path.parent)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass  # no cache this time; the parser is built and works
+
+
+def _forget_old_parsers(directory: Path, days: float = 30) -> None:
+    """Parsers of grammars not built for a month (an old papernet's) are removed; one that is
+    still in use is only rebuilt once."""
+    import time
+
+    too_old = time.time() - days * 86_400
+    for stale in directory.glob("parser-*.pickle"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < too_old:
+                stale.unlink()
 
 
 def _load(path: Path, transformer: object) -> Lark | None:

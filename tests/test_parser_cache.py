@@ -96,3 +96,18 @@ def test_a_changed_grammar_gets_its_own_file(cache_home: Path) -> None:
     build(text)
     build(text + "\n// changed\n")
     assert len(list(cache_home.iterdir())) == 2
+
+
+def test_parsers_of_grammars_unused_for_a_month_are_removed(cache_home: Path) -> None:
+    import os
+    import time
+
+    cache_home.mkdir(parents=True)
+    stale, recent = cache_home / "parser-old.pickle", cache_home / "parser-recent.pickle"
+    for path, age_days in ((stale, 31), (recent, 29)):
+        path.write_bytes(b"x")
+        then = time.time() - age_days * 86_400
+        os.utime(path, (then, then))
+    build()
+    names = {p.name for p in cache_home.iterdir()}
+    assert "parser-old.pickle" not in names and "parser-recent.pickle" in names and len(names) == 2
