@@ -68,7 +68,7 @@ def entry_point() -> NoReturn:
 def exit_now(code: int) -> NoReturn:
     """Exit with `code` once the output is flushed, without tearing the interpreter down.
 
-    Freeing every module and object one by one takes about a third of a cold `papernet check`
+    Freeing every module and object one by one takes a fifth or more of a cold `papernet check`
     (bench/bench.py), and the operating system reclaims them at once anyway. Only after
     TensorFlow or Keras loaded does the process exit the ordinary way: they register exit
     handlers (checkpoint and log writers) that must run.
