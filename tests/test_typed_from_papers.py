@@ -59,3 +59,22 @@ def test_a_window_covering_its_whole_input_is_not_padded() -> None:
     net = papernet.parse("input 7x7x2048\navgpool 7x7/1\nFC-1000\n")
     assert net.infer().layers[1].shape == (1, 1, 2048)
     assert net.summary().total_params == 2048 * 1000 + 1000
+
+
+def test_a_classes_line_replaces_the_tables_classifier() -> None:
+    # FC-1000 + soft-max become FC-10 with softmax: 4096·10 + 10 replaces 4096·1000 + 1000
+    net = papernet.parse(VGG11_TABLE1_A + "FC-1000, soft-max\nclasses 10\n")
+    assert net.summary().total_params == 132_863_336 - (4096 * 1000 + 1000) + (4096 * 10 + 10)
+    assert isinstance(net.graph.nodes[-1], ir.Dense) and net.graph.nodes[-1].units == 10
+
+
+def test_an_input_without_channels_is_a_usage_error(run_cli: object) -> None:
+    result = run_cli("summary", "vgg11", "--input", "32x32")  # type: ignore[operator]
+    assert result.code == 2
+    assert "32x32x1" in result.stderr and "32x32x3" in result.stderr
+
+
+def test_an_api_input_without_channels_is_a_diagnostic() -> None:
+    adapted = papernet.load("vgg11").adapt(input=(32, 32))
+    problems = [d for d in adapted.check() if d.code == "P111"]
+    assert problems and "32×32×1" in problems[0].help[0] and "32×32×3" in problems[0].help[0]
