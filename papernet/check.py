@@ -103,7 +103,7 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
             found += problem
         if claims.params is None and claims.ops is None:
             continue
-        extent = extents[node.span]
+        extent = range(claims.extent[0], claims.extent[1] + 1) if claims.extent else extents[node.span]
         subject = _subject(graph, [index])
         known = all(inference.layers[i].shape is not None for i in extent)
         counted = _Counted.of(graph, inference, extent)

@@ -59,6 +59,9 @@ class Claims:
     shape_span: Span | None = None
     params: Quantity | None = None
     ops: Quantity | None = None
+    extent: tuple[int, int] | None = None
+    """For a claim on a group, block use, merge or repeated layer: the first and last node it
+    lowered to, whose params and ops the claim totals. None: the nodes of the claim's line."""
 
 
 @dataclass(frozen=True, slots=True)

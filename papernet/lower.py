@@ -165,6 +165,8 @@ class _Flat:
     graph: Merge | Reference | BlockUse | None = None  # a merge, a reference or a block use
     stride: int = 1  # the residual block's stride
     index: int = 1  # which repetition of the bracket this block is
+    opens: int = 0  # how many claimed items (a group, a block use, `x3`) begin with this layer
+    closes: tuple[Claims, ...] = ()  # the claims of the items that end with it, innermost first
 
 
 @dataclass
@@ -305,10 +307,40 @@ def _lower_items(items: Sequence[Item], state: _Lowering, top: bool = False) -> 
     state.reserved |= {state.prefix + f.label for f in flat if f.label is not None}
     _check_duplicate_labels(flat, state)
     last_fc = max((i for i, f in enumerate(flat) if f.layer.kind == "fc"), default=-1) if top else -1
+    starts: list[int] = []  # where each claimed item that is still open began
     for index, entry in enumerate(flat):
+        starts += [len(state.nodes)] * entry.opens
         _lower_layer(entry, index == last_fc, top and index == 0 and not state.nodes, state)
         if entry.label is not None and entry.layer.kind != "input":
             state.labels[state.prefix + entry.label] = state.head
+        for claims in entry.closes:
+            _claim_element(claims, starts.pop(), state)
+
+
+def _claim_element(claims: Claims, start: int, state: _Lowering) -> None:
+    """Claims written after a group, block use, merge or repeated layer: its output shape is the
+    last node's, its params and ops the total of the nodes from `start` on."""
+    span = claims.shape_span or next(q.span for q in (claims.params, claims.ops) if q is not None)
+    end = len(state.nodes) - 1
+    if end < start:
+        state.error(
+            "P125",
+            "a reference adds no layer of its own to claim anything about",
+            span,
+            "write the claim on the layer the reference names",
+        )
+        return
+    node = state.nodes[end]
+    if node.claims != Claims():
+        first = node.claims.shape_span or node.span
+        state.error(
+            "P125",
+            f"this claim and the one on line {first.line} both describe the output of {node.name}",
+            span,
+            "keep one of them",
+        )
+        return
+    state.nodes[end] = replace(node, claims=replace(claims, extent=(start, end)))
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -410,7 +442,11 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
         if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
         if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
-            expanded[-1] = replace(expanded[-1], claims=item.claims)
+            if isinstance(item.element, Layer) and repeat == 1:
+                expanded[-1] = replace(expanded[-1], claims=item.claims)
+            else:  # a claim on a group, a block use, a merge or `x3` is about all of it
+                expanded[0] = replace(expanded[0], opens=expanded[0].opens + 1)
+                expanded[-1] = replace(expanded[-1], closes=(*expanded[-1].closes, item.claims))
         yield from expanded
 
 
@@ -466,7 +502,15 @@ def _fuse_activations(flat: list[_Flat]) -> list[_Flat]:
         if entry.layer.kind in _FUSABLE and not _has(entry.layer, "activation"):
             if following is not None and _is_fusable_activation(following.layer):
                 claims = _merged_claims(entry.claims, following.claims)
-                out.append(replace(entry, fused=following.layer.options[0], claims=claims))
+                out.append(
+                    replace(
+                        entry,
+                        fused=following.layer.options[0],
+                        claims=claims,
+                        opens=entry.opens + following.opens,
+                        closes=(*entry.closes, *following.closes),
+                    )
+                )
                 index += 2
                 continue
             after = flat[index + 2] if index + 2 < len(flat) else None

@@ -78,3 +78,46 @@ def test_an_api_input_without_channels_is_a_diagnostic() -> None:
     adapted = papernet.load("vgg11").adapt(input=(32, 32))
     problems = [d for d in adapted.check() if d.code == "P111"]
     assert problems and "32×32×1" in problems[0].help[0] and "32×32×3" in problems[0].help[0]
+
+
+# ---- claims on what is not a single layer ------------------------------------------------------
+
+
+def _rows(text: str) -> list[tuple[int, str, str]]:
+    return [(r.span.line, r.quantity, r.verdict) for r in papernet.parse(text).reconcile().rows]
+
+
+def test_a_claim_on_a_block_use_is_checked() -> None:
+    # conv3-8 with `same` keeps 8×8 and gives 8 channels: 5×5×5 is wrong
+    text = "input 8x8x3\nblock b(c):\n  conv3-c\nb(8) -> 5x5x5\n"
+    assert _rows(text) == [(4, "output", "fails")]
+    assert papernet.parse(text.replace("5x5x5", "8x8x8")).reconcile().rows[0].verdict == "holds"
+
+
+def test_params_on_a_group_total_the_group() -> None:
+    # 3·3·3·4 + 4 = 112 and 3·3·4·4 + 4 = 148: 260 for the group, not the last conv's 148
+    assert _rows("input 8x8x3\n[conv3-4, conv3-4] params 260\n") == [(2, "params", "holds")]
+    assert _rows("input 8x8x3\n[conv3-4, conv3-4] params 148\n") == [(2, "params", "fails")]
+
+
+def test_params_on_a_merge_total_its_branches() -> None:
+    # add(conv3-4 | identity) on 8×8×4: the conv's 3·3·4·4 + 4 = 148, the add none
+    assert _rows("input 8x8x4\nadd(conv3-4 | identity) -> 8x8x4 params 148\n") == [
+        (2, "output", "holds"),
+        (2, "params", "holds"),
+    ]
+    assert _rows("input 8x8x4\nadd(conv3-4 | identity) params 0\n") == [(2, "params", "fails")]
+
+
+def test_params_on_a_repeated_layer_total_every_repetition() -> None:
+    # conv3-4 ×2 on 8×8×4: 2 · (3·3·4·4 + 4) = 296
+    assert _rows("input 8x8x4\nconv3-4 x2 params 296\n") == [(2, "params", "holds")]
+
+
+def test_a_residual_bracket_claim_totals_its_blocks() -> None:
+    # [3×3, 4; 3×3, 4] ×2 on 8×8×4, Keras's counting: each conv 3·3·4·4 + 4 = 148 and its BN 4·4 = 16
+    # (identity shortcuts: the shape does not change): 2 blocks · 2 · (148 + 16) = 656
+    assert _rows("input 8x8x4\n[3×3, 4; 3×3, 4] ×2 -> 8x8x4 params 656\n") == [
+        (2, "output", "holds"),
+        (2, "params", "holds"),
+    ]
