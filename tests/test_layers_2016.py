@@ -384,7 +384,7 @@ MODERN = Path(__file__).parent / "layers" / "modern_layers.pn"
 
 def test_generated_source_for_every_new_layer_builds_the_live_model(golden: Any) -> None:
     pytest.importorskip("keras")
-    net = papernet.load(str(MODERN))
+    net = papernet.parse(MODERN.read_text(encoding="utf-8"), "modern_layers.pn")
     assert not net.errors()
     source = net.to_source()
     golden.check("layers/modern_layers.py", source)
