@@ -12,6 +12,7 @@ import difflib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
 
@@ -168,6 +169,9 @@ _ACTIVATION_NAMES = {
     "softplus": "softplus",
     "linear": "linear",
     "softmax": "softmax",
+    "hardswish": "hard_silu",
+    "hardsilu": "hard_silu",
+    "hardsigmoid": "hard_sigmoid",
 }
 
 
@@ -227,6 +231,7 @@ class _Builder(Transformer[Token, Any]):
 
     def start(self, children: list[Any]) -> Spec:
         title = base = classes = regression = None
+        regression_head = "dense"
         chains: list[tuple[Item, ...]] = []
         defaults: list[DefaultsLine] = []
         totals: list[TotalClaim] = []
@@ -244,6 +249,8 @@ class _Builder(Transformer[Token, Any]):
                     classes = (n, span)
                 case ("regression", tuple() as shape, Span() as span):
                     regression = (shape, span)
+                case ("regression", tuple() as shape, Span() as span, str() as head):
+                    regression, regression_head = (shape, span), head
                 case ("defaults", lines):
                     defaults.extend(lines)
                 case ("train", lines):
@@ -263,6 +270,7 @@ class _Builder(Transformer[Token, Any]):
             tuple(totals),
             tuple(train),
             tuple(blocks),
+            regression_head,
         )
 
     def network_stmt(self, children: list[Token]) -> tuple[str, str]:
@@ -278,8 +286,11 @@ class _Builder(Transformer[Token, Any]):
     def classes_stmt(self, children: list[Token]) -> tuple[str, int, Span]:
         return ("classes", to_int(children[1]), self._span(children))
 
-    def regression_stmt(self, children: list[Token]) -> tuple[str, tuple[int, ...], Span]:
-        return ("regression", dims_of(children[1]), self._span(children))
+    def regression_stmt(self, children: list[Token]) -> tuple[Any, ...]:
+        statement = ("regression", dims_of(children[1]), self._span(children))
+        if len(children) > 2:  # `head conv` or `head dense`
+            return (*statement, "conv" if children[3].type == "CONV_KW" else "dense")
+        return statement
 
     def total_claim(self, children: list[Token]) -> TotalClaim:
         keyword = str(children[1])
@@ -440,6 +451,56 @@ class _Builder(Transformer[Token, Any]):
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
         return self._make_layer("dwconv", children, *options)
 
+    def conv_transpose(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="deconv")
+
+    def squeeze_excite(self, children: list[Any]) -> Layer:
+        number = children[1]
+        assert isinstance(number, _Number)
+        key = "squeeze" if isinstance(number.value, int) else "ratio"
+        options = [Option(key, number.value if key == "squeeze" else float(number.value), number.span)]
+        of = [c for c in children if isinstance(c, Token) and c.type == "INT"]
+        if of:
+            options.append(Option("of", to_int(of[0]), self._tok(of[0])))
+        return self._make_layer("se", children, *options)
+
+    def rescale(self, children: list[Any]) -> Layer:
+        numbers = [c for c in children if isinstance(c, _Number)]
+        ratio = (float(numbers[0].value), float(numbers[1].value) if len(numbers) > 1 else 1.0)
+        options = [Option("scale", ratio, numbers[0].span.to(numbers[-1].span))]
+        offset = [c for c in children if isinstance(c, Token) and c.type == "SIGNED_NUMBER"]
+        if offset:
+            text = re.sub("[–−]", "-", str(offset[0]))
+            options.append(Option("offset", float(text), self._tok(offset[0])))
+        return Layer("rescale", tuple(options), self._span(children))
+
+    def normalize(self, children: list[Token]) -> Layer:
+        return Layer("normalize", (), self._span(children))
+
+    def crop(self, children: list[Token]) -> Layer:
+        options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
+        return Layer("crop", tuple(options), self._span(children))
+
+    def crop_branch(self, children: list[Any]) -> tuple[Item, ...]:
+        """`crop @conv4`: the branch, then a crop to its partner's size (written `@conv4 -> crop` too)."""
+        word, chain = children[0], children[1]
+        span = self._tok(word)
+        crop = Item(Layer("crop", (), span), None, None, 1, None, Claims(), span)
+        return (*chain, crop)
+
+    def upsample(self, children: list[Token]) -> Layer:
+        options = []
+        for child in children[1:]:
+            if child.type == "INTERPOLATION_KW":
+                options.append(Option("interpolation", str(child).lower(), self._tok(child)))
+            else:
+                size = dims_of(child)
+                options.append(Option("kernel", (size[0], size[-1]), self._tok(child)))
+        return Layer("upsample", tuple(options), self._span(children))
+
+    def conv_separable(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="sepconv")
+
     def inception(self, children: list[Token]) -> Layer:
         name = re.search(r"\(([^)]*)\)", str(children[0]))
         columns = tuple(to_int(c) for c in children[1:])
@@ -461,13 +522,16 @@ class _Builder(Transformer[Token, Any]):
 
     def shortcut(self, children: list[Token]) -> Option:
         word = str(children[-1]).upper()
-        option = {"IDENTITY": "identity", "PROJECTION": "C"}.get(word, word)
+        option = {"IDENTITY": "identity", "PROJECTION": "C", "POOL": "pool"}.get(word, word)
         return Option("shortcut", option, self._span(children))
 
     def stride_on(self, children: list[Token]) -> Option:
         last = children[-1]
         value: object = "first" if last.type == "FIRST_KW" else dims_of(last)[:2]
         return Option("stride_on", value, self._span(children))
+
+    def stride_last(self, children: list[Token]) -> Option:
+        return Option("stride_block", "last", self._span(children))
 
     def pool(self, children: list[Any]) -> Layer:
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
@@ -506,8 +570,23 @@ class _Builder(Transformer[Token, Any]):
         value = Activation(activation_name(children[0]), None if alpha is None else float(alpha))
         return Option("activation", value, self._span(children))
 
-    def batchnorm(self, children: list[Token]) -> Layer:
-        return Layer("batchnorm", (), self._span(children))
+    def batchnorm(self, children: list[Any]) -> Layer:
+        return self._make_layer("batchnorm", children)
+
+    def option(self, children: list[Option]) -> Option:  # an option rule without an alias: a batch norm's
+        return children[0]
+
+    def bn_scale(self, children: list[Token]) -> Option:
+        return Option("scale", children[-1].type == "ON_KW", self._span(children))
+
+    def bn_center(self, children: list[Token]) -> Option:
+        return Option("center", children[-1].type == "ON_KW", self._span(children))
+
+    def bn_epsilon(self, children: list[Any]) -> Option:
+        return Option("epsilon", float(children[-1].value), self._span(children))
+
+    def bn_momentum(self, children: list[Any]) -> Option:
+        return Option("momentum", float(children[-1].value), self._span(children))
 
     def batchnorm_option(self, children: list[Token]) -> Option:
         return Option("batchnorm", True, self._span(children))
@@ -660,6 +739,9 @@ LAYER_WORDS = (
     "sigmoid",
     "gelu",
     "swish",
+    "silu",
+    "hard swish",
+    "hard sigmoid",
     "softplus",
     "linear",
     "softmax",
@@ -681,6 +763,18 @@ LAYER_WORDS = (
     "block",
     "identity",
     "dw",
+    "separable conv",
+    "up-conv",
+    "deconv",
+    "conv transpose",
+    "upsample",
+    "upsampling",
+    "crop",
+    "rescale",
+    "normalize",
+    "se",
+    "squeeze excite",
+    "sep conv",
     "max pool",
     "average pool",
     "leaky relu",
@@ -713,7 +807,13 @@ OPTION_WORDS = (
     "on",
     "off",
     "first",
+    "last",
+    "head",
     "no bias",
+    "scale",
+    "center",
+    "epsilon",
+    "momentum",
 )
 
 _LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "POOL_WORD", "DROPOUT_KW", "FLATTEN_KW"}
