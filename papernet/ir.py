@@ -308,6 +308,16 @@ def describe(node: Node) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Counting:
+    """How a table counts parameters, as its `defaults: params:` line states it
+    (`weights only, K = 1024`); None where the line is silent."""
+
+    biases: bool | None = None
+    batch_norm: int | None = None  # parameters per channel: 0, 2 or 4
+    base: int | None = None  # what K, M, G are powers of: 1000 or 1024
+
+
+@dataclass(frozen=True, slots=True)
 class TotalClaim:
     kind: Literal["params", "ops"]
     quantity: Quantity
@@ -330,6 +340,7 @@ class Graph:
     totals: tuple[TotalClaim, ...] = ()
     train: tuple[TrainLine, ...] = ()
     flops_per_mac: int | None = None  # how the spec's `FLOPs` claims count: 1 or 2 per multiply-add; None unstated
+    counting: Counting | None = None  # how the spec's `params` claims count, from `defaults: params:`
 
     @property
     def output(self) -> int:

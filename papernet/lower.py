@@ -61,6 +61,8 @@ _DEFAULT_KINDS = {
     "dense": "fc",
     "dropout": "dropout",
     "flops": "flops",
+    "params": "params",
+    "parameters": "params",
 }
 
 _ALLOWED_OPTIONS = {
@@ -92,6 +94,7 @@ _ALLOWED_OPTIONS = {
     "fc": {"units", "activation", "batchnorm", "bias"},
     "dropout": {"rate"},
     "flops": {"factor", "counts"},
+    "params": {"weights_only", "bias", "batchnorm", "base"},
     "input": {"shape", "channels"},
     "reshape": {"shape"},
     "zeropad": {"padding"},
@@ -117,6 +120,8 @@ _OPTION_WORDS = {
     "size": "a size",
     "factor": "a factor",
     "counts": "what is counted",
+    "weights_only": "weights only",
+    "base": "K = 1000 or 1024",
     "reduce": "a reduce (1×1 conv first)",
     "width": "a width multiplier",
     "shortcut": "a shortcut option",
@@ -224,7 +229,7 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
             "check the repetition counts and the blocks they repeat",
         )
         return ir.Graph(name, ()), _unique(state.diagnostics)
-    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state))
+    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state), _counting(state))
     return graph, _unique(state.diagnostics)
 
 
@@ -291,6 +296,20 @@ def _activation_named(item: Item, name: str) -> bool:
     assert isinstance(item.element, Layer)
     return any(
         o.key == "activation" and isinstance(o.value, Activation) and o.value.name == name for o in item.element.options
+    )
+
+
+def _counting(state: _Lowering) -> ir.Counting | None:
+    """`params: weights only, K = 1024`: how the table counts its params column; None unstated."""
+    setting = state.defaults.get("params")
+    if not setting:
+        return None
+    only = "weights_only" in setting
+    bias, batchnorm, base = setting.get("bias"), setting.get("batchnorm"), setting.get("base")
+    return ir.Counting(
+        biases=False if only else None if bias is None else bool(bias.value),
+        batch_norm=0 if only else None if batchnorm is None else 4,
+        base=None if base is None else int(base.value),  # type: ignore[call-overload]
     )
 
 

@@ -302,6 +302,12 @@ class _Builder(Transformer[Token, Any]):
     def counts(self, children: list[Token]) -> Option:
         return Option("counts", "multiply-adds", self._tok(children[0]))
 
+    def weights_only(self, children: list[Token]) -> Option:
+        return Option("weights_only", True, self._tok(children[0]))
+
+    def prefix_base(self, children: list[Token]) -> Option:
+        return Option("base", 1024 if str(children[0]).endswith("1024") else 1000, self._tok(children[0]))
+
     def window(self, children: list[Any]) -> _Kernel:
         kernel = children[0]
         assert isinstance(kernel, _Kernel)
