@@ -71,7 +71,13 @@ class Network:
     def check(self, convention: Convention = "keras") -> list[Diagnostic]:
         """Every problem: lowering, shapes and claims, in source order."""
         inference = self.infer(convention)
-        found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics]
+        reconciliation = self.reconcile(convention)
+        restated = set(reconciliation.superseded)
+        found = [
+            *self.diagnostics,
+            *(d for d in inference.diagnostics if d not in restated),
+            *reconciliation.diagnostics,
+        ]
         if self.graph.train:
             from papernet.training import read_training
 

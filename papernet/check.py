@@ -20,14 +20,14 @@ changes first.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Literal
 
 from papernet import ir, solve
 from papernet.diagnostics import Diagnostic, Severity
 from papernet.infer import Inference, LayerInfo, dims
-from papernet.ir import Graph, Node, Quantity
+from papernet.ir import Graph, Node, Origin, Quantity
 from papernet.span import Span
 
 Verdict = Literal["holds", "fails", "unknown"]
@@ -41,9 +41,10 @@ class ClaimRow:
     layer: str  # `conv1 (conv11-96/4)`, or `network` for a total
     quantity: str  # output, params, ops (or the word the table uses: FLOPs, mult-adds), total params, …
     declared: str  # as printed
-    inferred: str  # what the architecture gives, in the claim's form
+    inferred: str  # what the architecture gives, in the claim's form, as papernet counts it
     verdict: Verdict
     note: str = ""  # `K = 1024`, `FLOPs taken as multiply-adds`, …
+    counted: str = ""  # a params figure as the table counts it (`509,440 (497.5K)`), where it counts otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +61,16 @@ class Reconciliation:
     rows: tuple[ClaimRow, ...]
     diagnostics: tuple[Diagnostic, ...]
     inferred: tuple[Inferred, ...] = ()
+    reading: TableReading | None = None  # how the table counts and rounds; None without params or ops claims
+    superseded: tuple[Diagnostic, ...] = ()  # the inference's shape errors that `diagnostics` restate with better help
 
     @property
     def holds(self) -> bool:
         return all(row.verdict == "holds" for row in self.rows)
 
     def verdict(self) -> str:
-        """`29 of 42 claims hold; 13 fail (lines 14, 18, …)`."""
+        """`this table counts weights without biases, K = 1024: 3 of 12 params figures hold under
+        it; 29 of 42 claims hold; 13 fail (lines 14, 18, …)`."""
         count = len(self.rows)
         if not count:
             return "no claims to check"
@@ -81,7 +85,8 @@ class Reconciliation:
             text += f" (line{'s' if len(failed) > 1 else ''} {lines})"
         if unknown:
             text += f"; {unknown} cannot be checked: their input is unknown"
-        return text
+        convention = self.reading.sentence() if self.reading is not None else ""
+        return f"{convention}; {text}" if convention else text
 
 
 def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
@@ -95,37 +100,40 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
     extents = _extents(graph)
     rows: list[ClaimRow] = []
     found: list[Diagnostic] = []
+    claims: list[_Claim] = []
     for index, node in enumerate(graph.nodes):
-        claims = node.claims
-        if claims.shape is not None:
+        node_claims = node.claims
+        if node_claims.shape is not None:
             row, problem = _shape_row(graph, inference, index, explained.get(node.span))
             rows.append(row)
             found += problem
-        if claims.params is None and claims.ops is None:
+        if node_claims.params is None and node_claims.ops is None:
             continue
         extent = extents[node.span]
         subject = _subject(graph, [index])
         known = all(inference.layers[i].shape is not None for i in extent)
         counted = _Counted.of(graph, inference, extent)
-        claimed: tuple[tuple[Quantity | None, Literal["params", "ops"]], ...] = (
-            (claims.params, "params"),
-            (claims.ops, "ops"),
-        )
-        for quantity, what in claimed:
-            if quantity is not None:
-                row, problem = _quantity_row(quantity, counted, what, subject, known, graph)
-                rows.append(row)
-                found += problem
+        if node_claims.params is not None:
+            claims.append(_Claim(node_claims.params, counted, "params", subject, known, False, tuple(extent)))
+        if node_claims.ops is not None:
+            claims.append(_Claim(node_claims.ops, counted, "ops", subject, known, False, tuple(extent)))
     all_known = bool(inference.layers) and all(layer.shape is not None for layer in inference.layers)
-    whole = _Counted.of(graph, inference, range(len(graph.nodes))) if graph.totals else None
+    everything = tuple(range(len(graph.nodes)))
+    whole = _Counted.of(graph, inference, everything) if graph.totals else None
     for total in graph.totals:
         assert whole is not None
-        kind: Literal["params", "ops"] = total.kind
-        row, problem = _quantity_row(total.quantity, whole, kind, "network", all_known, graph, total=True)
-        rows.append(row)
-        found += problem
+        claims.append(_Claim(total.quantity, whole, total.kind, "network", all_known, True, everything))
+    reading = _table_reading(claims, graph, _default_convention(inference)) if claims else None
+    if reading is not None:
+        results = [_quantity_row(claim, reading, graph) for claim in claims]
+        for row, problem in _totals_traced(claims, results, reading, graph, inference):
+            rows.append(row)
+            found += problem
+    revised, superseded = _revised_shape_errors(graph, inference)
+    found += revised
+    found += _assumed_padding_note(graph, inference)
     rows.sort(key=lambda row: (row.span.file, row.span.line, row.span.column))
-    return Reconciliation(tuple(rows), tuple(found), _inferred(graph))
+    return Reconciliation(tuple(rows), tuple(found), _inferred(graph), reading, superseded)
 
 
 def _inferred(graph: Graph) -> tuple[Inferred, ...]:
@@ -159,7 +167,7 @@ def _shape_row(
         return ClaimRow(
             span, subject, "output", declared_text, dims(comparable), "holds", _inferred_note(graph, index)
         ), []
-    message = f"{ir.describe(node)} is declared to give {declared_text}, but gives {dims(info.shape)}"
+    message = f"{subject} is declared to give {declared_text}, but gives {dims(info.shape)}"
     note = f"later rows continue from the declared {declared_text}" if len(declared) == len(info.shape) else ""
     fixes = tuple(_shape_fixes(graph, inference, index, declared))
     problem = Diagnostic("P301", message, span, fixes, notes=(note,) if note else ())
@@ -182,6 +190,7 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     lines = []
     if fixes:
         lines.append(f"{dims(target)} comes from {'; or '.join(g.describe(node) for g in fixes[:3])}")
+    lines += _kernel_fixes(node, size, target)
     as_stated = solve.Geometry.of(node)
     once = solve.output_size(node, as_stated, size)
     if target == size:
@@ -189,6 +198,149 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
     return lines
+
+
+def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int]) -> list[str]:
+    """A window size that gives the declared size with the layer's stride and padding as they are."""
+    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    geometry = solve.Geometry.of(node)
+    found = []
+    sizes_papers_use = (2, 3) if isinstance(node, ir.Pool2D) else (1, 3, 5, 7, 9, 11)
+    for k in sizes_papers_use:
+        if (k, k) == window:
+            continue
+        other: solve.Spatial = (
+            replace(node, pool_size=(k, k)) if isinstance(node, ir.Pool2D) else replace(node, kernel_size=(k, k))
+        )
+        if solve.output_size(other, geometry, size) == target:
+            found.append(k)
+    if not found:
+        return []
+    sizes = " or ".join(f"{k}×{k}" for k in found[:2])
+    word = "window" if isinstance(node, ir.Pool2D) else "kernel"
+    return [f"a {sizes} {word} gives {dims(target)} with the {geometry.describe(node)} as it is: is the {word} size a typo?"]
+
+
+# ---- shape errors: the padding first where it was assumed ---------------------------
+
+
+def _revised_shape_errors(graph: Graph, inference: Inference) -> tuple[list[Diagnostic], tuple[Diagnostic, ...]]:
+    """The inference's P201 (not an integer) and P203 (window larger than its input), with help
+    that offers the padding first where it was assumed, a stride or kernel that gives the row's
+    declared size, and an input size only for a layer whose input is the network's input."""
+    revised: list[Diagnostic] = []
+    superseded: list[Diagnostic] = []
+    for diagnostic in inference.diagnostics:
+        if diagnostic.code not in ("P201", "P203"):
+            continue
+        position = next(
+            (i for i, n in enumerate(graph.nodes) if n.span == diagnostic.span and isinstance(n, solve.Spatial)), None
+        )
+        if position is None:
+            continue
+        node = graph.nodes[position]
+        assert isinstance(node, solve.Spatial)
+        source = _flow_shape(graph, inference, node.inputs[0])
+        if source is None or len(source) != 3:
+            continue
+        help_lines = _geometry_help(graph, node, (source[0], source[1]), diagnostic)
+        if help_lines != diagnostic.help:
+            superseded.append(diagnostic)
+            revised.append(replace(diagnostic, help=help_lines))
+    return revised, tuple(superseded)
+
+
+def _geometry_help(graph: Graph, node: solve.Spatial, size: tuple[int, int], diagnostic: Diagnostic) -> tuple[str, ...]:
+    declared = next((n.claims.shape for n in graph.nodes if n.span == node.span and n.claims.shape is not None), None)
+    target = (declared[0], declared[1]) if declared is not None and len(declared) >= 2 else None
+    lines: list[str] = []
+    if node.origin("padding") is Origin.ASSUMED:
+        lines += _padding_fix(node, size, target)
+    from_input = isinstance(graph.nodes[node.inputs[0]], ir.Input)
+    if from_input or diagnostic.code == "P203":
+        lines += diagnostic.help
+    if target is not None and diagnostic.code == "P201":
+        strides = [
+            s
+            for s in range(1, solve.MAX_STRIDE + 1)
+            if (s, s) != node.strides
+            and solve.output_size(node, solve.Geometry(node.padding, (s, s), "exact"), size) == target
+        ]
+        if strides:
+            lines.append(f"`stride {strides[0]}` gives the declared {dims(target)}: is the stride a typo?")
+        lines += _kernel_fixes(node, size, target)
+    if not from_input and diagnostic.code == "P201":
+        lines += _inner_rounding_fixes(node, size, target, diagnostic)
+    return tuple(dict.fromkeys(lines))
+
+
+def _padding_fix(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int] | None) -> list[str]:
+    """`the padding was assumed (papernet's default, padding valid): padding same gives 56×56`."""
+    current = solve.Geometry.of(node)
+    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    options: list[ir.Padding] = ["same", "valid", *(((p, p), (p, p)) for p in range(1, max(window) // 2 + 1))]
+    for padding in options:
+        if padding == node.padding:
+            continue
+        out = solve.output_size(node, solve.Geometry(padding, node.strides, node.rounding), size)
+        if out is not None and (target is None or out == target):
+            geometry = solve.Geometry(padding, node.strides, node.rounding)
+            return [
+                f"the padding was assumed (`{current.describe(node)}`, papernet's default): "
+                f"`{geometry.describe(node)}` gives {dims(out)}"
+            ]
+    return []
+
+
+def _inner_rounding_fixes(
+    node: solve.Spatial, size: tuple[int, int], target: tuple[int, int] | None, diagnostic: Diagnostic
+) -> list[str]:
+    """For a layer inside the network, whose input the rows above fix: paddings and roundings, never an input size."""
+    if target is None:
+        return [line for line in diagnostic.help if not line.startswith("input ")]
+    same_stride = [g for g in solve.fitting(node, size, target, any_rounding=True, any_stride=True) if g.strides == node.strides]
+    if not same_stride:
+        return [f"no padding or rounding of {dims(size)} gives the declared {dims(target)}"]
+    return [f"the declared {dims(target)} comes from {'; or '.join(g.describe(node) for g in same_stride[:2])}"]
+
+
+def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic]:
+    """One note: how many layers rest on an assumed padding that changes their size (same ≠
+    valid there) with no declared size to pin it, and the `defaults:` line for the other reading."""
+    resting: list[solve.Spatial] = []
+    declared = {n.span for n in graph.nodes if n.claims.shape is not None}
+    for node in graph.nodes:
+        if not isinstance(node, solve.Spatial) or node.origin("padding") is not Origin.ASSUMED or node.span in declared:
+            continue
+        source = inference.layers[node.inputs[0]].shape
+        if source is None or len(source) != 3:
+            continue
+        size = (source[0], source[1])
+        same = solve.output_size(node, solve.Geometry("same", node.strides, "exact"), size)
+        valid = solve.output_size(node, solve.Geometry("valid", node.strides, "floor"), size)
+        if same != valid:
+            resting.append(node)
+    if not resting:
+        return []
+    assumed = resting[0].padding
+    value = assumed if isinstance(assumed, str) else solve.Geometry.of(resting[0]).describe(resting[0])
+    other = "valid" if assumed == "same" else "same"
+    kinds = list(dict.fromkeys(_defaults_kind(n) for n in resting))
+    lines = " and ".join(f"`{kind}: padding {other}`" for kind in kinds)
+    count = len(resting)
+    message = (
+        f"{count} layer{'s rest' if count > 1 else ' rests'} on the assumed `padding {value}`, which changes "
+        f"{'their' if count > 1 else 'its'} output size, and no declared size pins it"
+    )
+    reading = "unpadded layers (the AlexNet/LeNet reading)" if other == "valid" else "size-preserving layers"
+    help_text = f"if the paper means {reading}, write under `defaults:` {lines}"
+    return [Diagnostic("P312", message, resting[0].span, (help_text,), Severity.NOTE)]
+
+
+def _defaults_kind(node: solve.Spatial) -> str:
+    if isinstance(node, ir.Pool2D):
+        return f"{node.op}pool"
+    return "conv"
 
 
 def _unrounded(graph: Graph, inference: Inference, index: int) -> str | None:
@@ -236,12 +388,17 @@ class _Counted:
     biases: int  # parameters that are conv or FC biases
     missing_biases: int  # biases that layers without one would have
     bn_channels: int  # C summed over batch norms: counted as 4C (keras) or 2C (torch)
+    bn_params: int  # what the inference counted for those batch norms
     groupable: int  # weights of ungrouped convs with an even input depth (half of them go if grouped in 2)
-    layers: tuple[tuple[str, int, int], ...]  # (name, params, macs) per spec row, for dropped/duplicated layers
+    layers: tuple[tuple[str, int, int], ...]  # (the table's name, params, macs) per spec row
+
+    @property
+    def weights(self) -> int:
+        return self.params - self.biases - self.bn_params
 
     @staticmethod
     def of(graph: Graph, inference: Inference, extent: Iterable[int]) -> _Counted:
-        params = macs = biases = missing = bn = groupable = 0
+        params = macs = biases = missing = bn = bn_params = groupable = 0
         rows: dict[Span, list[int]] = {}
         for i in extent:
             node, info = graph.nodes[i], inference.layers[i]
@@ -256,10 +413,73 @@ class _Counted:
                 missing += 0 if node.use_bias else units
             if isinstance(node, ir.BatchNorm) and info.shape is not None:
                 bn += info.shape[-1]
+                bn_params += info.params
             if isinstance(node, ir.Conv2D) and node.groups == 1 and info.shape is not None:
                 groupable += info.params - (node.filters if node.use_bias else 0)
-        layers = tuple((ir.describe(graph.nodes[index]), p, m) for p, m, index in rows.values() if p or m)
-        return _Counted(params, macs, biases, missing, bn, groupable, layers)
+        layers = tuple((_subject(graph, [index]), p, m) for p, m, index in rows.values() if p or m)
+        return _Counted(params, macs, biases, missing, bn, bn_params, groupable, layers)
+
+
+@dataclass(frozen=True, slots=True)
+class Convention:
+    """How a table counts parameters: biases or not, batch norm as 0, 2C or 4C, K = 1000 or 1024.
+    `base` None: each figure as printed, 1000 or (with a note) 1024 — a table with one figure."""
+
+    biases: bool = True
+    batch_norm: int = 4
+    base: int | None = 1000
+
+    def count(self, counted: _Counted) -> int:
+        return counted.weights + (counted.biases if self.biases else 0) + self.batch_norm * counted.bn_channels
+
+    def describe(self, batch_norm: bool = False) -> str:
+        """`weights without biases, K = 1024`, `weights and biases, batch norm as 4C, K = 1000`."""
+        if not self.biases and (self.batch_norm == 0 or not batch_norm):
+            words = "weights only" if batch_norm else "weights without biases"
+        else:
+            words = "weights and biases" if self.biases else "weights without biases"
+            if batch_norm:
+                words += ", batch norm not counted" if self.batch_norm == 0 else f", batch norm as {self.batch_norm}C"
+        return words if self.base is None else f"{words}, K = {self.base}"
+
+
+@dataclass(frozen=True, slots=True)
+class TableReading:
+    """How the table prints its figures, found from them (or stated in `defaults: params:`):
+    one counting convention and one rounding for every row."""
+
+    convention: Convention
+    source: Literal["stated", "found", "default"]
+    held: int = 0  # params figures that hold under the convention
+    figures: int = 0  # params figures
+    truncated: bool = False  # figures cut, not rounded (ResNet-50's 3.858×10⁹ printed 3.8)
+    batch_norm: bool = False  # whether the table's rows have batch norms to count
+
+    def describe(self) -> str:
+        return self.convention.describe(self.batch_norm)
+
+    def sentence(self) -> str:
+        """`this table counts weights without biases, K = 1024: 3 of 12 params figures hold under it`."""
+        parts = []
+        if self.source != "default":
+            how = "its `defaults:` say" if self.source == "stated" else f"{self.held} of {self.figures} params figures hold under it"
+            parts.append(f"this table counts {self.describe()}: {how}")
+        if self.truncated:
+            parts.append("its figures are truncated, not rounded")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A params or ops figure of the table, with what the architecture counts for it."""
+
+    quantity: Quantity
+    counted: _Counted
+    kind: Literal["params", "ops"]
+    subject: str
+    known: bool
+    total: bool
+    extent: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,95 +495,294 @@ class _Reading:
         return " and ".join(changes)
 
 
-def _quantity_row(
-    quantity: Quantity,
-    counted: _Counted,
-    kind: Literal["params", "ops"],
-    subject: str,
-    known: bool,
-    graph: Graph,
-    *,
-    total: bool = False,
-) -> tuple[ClaimRow, list[Diagnostic]]:
+def _default_convention(inference: Inference) -> Convention:
+    return Convention(True, 4 if inference.convention == "keras" else 2, 1000)
+
+
+def _value(claim: _Claim, reading: TableReading, graph: Graph) -> int:
+    """The claim's figure as the table counts it."""
+    if claim.kind == "params":
+        return reading.convention.count(claim.counted)
+    return claim.counted.macs * _flops_convention(claim.quantity, graph)[0]
+
+
+def _table_reading(claims: list[_Claim], graph: Graph, default: Convention) -> TableReading:
+    """The convention and rounding under which most of the table's figures hold, fewest
+    departures from papernet's own count first; a stated `defaults: params:` line fixes what it says."""
+    params = [c for c in claims if c.kind == "params" and c.known]
+    batch_norm = any(c.counted.bn_channels for c in params)
+    stated = graph.counting
+    if stated is None and len(params) < 2:
+        candidates = [replace(default, base=None)]
+    else:
+        given = stated or ir.Counting()
+        other_bn = [default.batch_norm, 2 if default.batch_norm == 4 else 4, 0] if batch_norm else [default.batch_norm]
+        units = any(c.quantity.unit for c in params)
+        candidates = [
+            Convention(biases, bn, base)
+            for biases in ([given.biases] if given.biases is not None else [True, False])
+            for bn in ([given.batch_norm] if given.batch_norm is not None else other_bn)
+            for base in ([given.base] if given.base is not None else [1000, 1024] if units else [1000])
+        ]
+    known = [c for c in claims if c.known]
+
+    def score(convention: Convention, truncated: bool) -> int:
+        reading = TableReading(convention, "found", truncated=truncated)
+        return sum(
+            _fits_any(c.quantity, _value(c, reading, graph), convention.base if c.kind == "params" else 1000, truncated)
+            for c in known
+        )
+
+    def departures(convention: Convention) -> int:
+        return sum(
+            (convention.biases != default.biases, convention.batch_norm != default.batch_norm, convention.base == 1024)
+        )
+
+    best, truncated = max(
+        ((c, t) for t in (False, True) for c in candidates),
+        key=lambda pair: (score(*pair), -departures(pair[0]), not pair[1]),
+    )
+    if score(best, True) == score(best, False):
+        truncated = False
+    held = sum(_fits_any(c.quantity, best.count(c.counted), best.base, truncated) for c in params)
+    source: Literal["stated", "found", "default"] = (
+        "stated" if stated is not None else "found" if replace(best, base=1000) != default or best.base == 1024 else "default"
+    )
+    if best.base is None:
+        source = "default"
+    return TableReading(best, source, held, len(params), truncated, batch_norm)
+
+
+def _fits_any(quantity: Quantity, value: int, base: int | None, truncated: bool) -> bool:
+    if base is None:
+        return fits(quantity, value, truncated=truncated) or bool(
+            quantity.unit and fits(quantity, value, 1024, truncated=truncated)
+        )
+    return fits(quantity, value, base, truncated=truncated)
+
+
+def _quantity_row(claim: _Claim, reading: TableReading, graph: Graph) -> tuple[ClaimRow, list[Diagnostic]]:
+    quantity, counted, kind, subject, total = claim.quantity, claim.counted, claim.kind, claim.subject, claim.total
     word = "params" if kind == "params" else quantity.keyword
     label = f"total {word}" if total else word
-    if not known:
+    if not claim.known:
         return ClaimRow(quantity.span, subject, label, quantity.text, "unknown", "unknown"), []
     factor, convention_note = _flops_convention(quantity, graph)
-    actual = counted.params if kind == "params" else counted.macs * factor
-    inferred = f"{actual:,}"
-    if fits(quantity, actual):
-        return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", convention_note), []
-    if quantity.unit and fits(quantity, actual, base=1024):
+    papernets = counted.params if kind == "params" else counted.macs * factor
+    actual = _value(claim, reading, graph)
+    base = reading.convention.base if kind == "params" else 1000
+    own = kind == "params" and reading.source != "default"
+    as_counted = f"{actual:,} ({_in_unit(actual, quantity, base or 1000)})" if own else ""
+    inferred = f"{papernets:,}"
+    truncated = reading.truncated
+    if fits(quantity, actual, base or 1000, truncated=truncated):
+        note = _join(convention_note, _truncation_note(quantity, actual, base or 1000) if truncated else "")
+        return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", note, as_counted), []
+    if base is None and quantity.unit and fits(quantity, actual, 1024, truncated=truncated):
         note = _join(f"{quantity.unit} = 1024", convention_note)
         unit = f"{quantity.unit} = {_power_text(quantity)}"
         message = f"{quantity.text} fits {actual:,} {_unit_word(kind, quantity)} only with {unit}"
         diagnostic = Diagnostic(_code(kind, total), message, quantity.span, severity=Severity.NOTE)
         return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", note), [diagnostic]
+    if loose := _significant_figures(quantity, actual, base or 1000):
+        return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", loose, as_counted), []
     verb = "has" if kind == "params" else "costs"
-    message = (
-        f"{subject if subject != 'network' else 'the network'} {verb} {actual:,} {_unit_word(kind, quantity)} "
-        f"({_in_unit(actual, quantity)}), not {quantity.text}"
-    )
-    readings = _readings(counted, kind, factor, quantity, total)
-    help_lines = [f"{quantity.text} fits {r.describe(quantity.unit)} ({r.value:,})" for r in readings[:3]]
+    whom = subject if subject != "network" else "the network"
+    if own:
+        message = (
+            f"{whom} {verb} {actual:,} parameters as this table counts them "
+            f"({_in_unit(actual, quantity, base or 1000)}{_base_words(quantity, base)}), not {quantity.text}"
+        )
+        notes: tuple[str, ...] = (f"papernet's count ({_default_words(counted)}): {papernets:,}",)
+    else:
+        message = (
+            f"{whom} {verb} {actual:,} {_unit_word(kind, quantity)} ({_in_unit(actual, quantity)}), not {quantity.text}"
+        )
+        notes = (convention_note,) if convention_note else ()
+    readings = _readings(counted, kind, factor, quantity, reading)
+    if total:
+        readings += _layer_readings(counted, kind, factor, quantity, reading)
+    readings.sort(key=lambda r: len(r.changes) + (r.base == 1024))
+    departs = " — not how the rest of this table counts" if reading.source == "found" and kind == "params" else ""
+    help_lines = [
+        f"{quantity.text} fits {r.describe(quantity.unit)} ({r.value:,}){departs if r.changes else ''}"
+        for r in readings[:3]
+    ]
     if not help_lines:
         help_lines = [f"no counting convention papernet knows gives {quantity.text}: the table may be wrong"]
-    notes = (convention_note,) if convention_note else ()
     diagnostic = Diagnostic(_code(kind, total), message, quantity.span, tuple(help_lines), notes=notes)
-    return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "fails", convention_note), [diagnostic]
+    return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "fails", convention_note, as_counted), [
+        diagnostic
+    ]
 
 
-def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, total: bool) -> list[_Reading]:
+def _base_words(quantity: Quantity, base: int | None) -> str:
+    return f" at {quantity.unit} = {_power_text(quantity)}" if base == 1024 and quantity.unit else ""
+
+
+def _default_words(counted: _Counted) -> str:
+    return "weights and biases" + (", batch norm as 4C" if counted.bn_channels else "")
+
+
+def _truncation_note(quantity: Quantity, value: int, base: int) -> str:
+    if fits(quantity, value, base):
+        return ""
+    return f"truncated: {_in_unit(value, quantity, base)} printed {quantity.text}"
+
+
+def _significant_figures(quantity: Quantity, value: int, base: int) -> str:
+    """A figure whose trailing zeros are not significant (`60M`, "60 million"), read to its
+    significant figures where that is within 5%: a prose total, not a table's exact figure."""
+    digits = f"{quantity.value / base ** _power(quantity):.{quantity.decimals}f}"
+    if quantity.decimals or not digits.endswith("0"):
+        return ""
+    zeros = len(digits) - len(digits.rstrip("0"))
+    step = 10**zeros * base ** _power(quantity)
+    printed = quantity.value / 1000 ** _power(quantity) * base ** _power(quantity)
+    if abs(value - printed) <= step / 2 and abs(value - printed) <= 0.05 * printed:
+        figures = len(digits) - zeros
+        return f"read to {figures} significant figure{'s' if figures > 1 else ''} (its trailing zeros are not significant)"
+    return ""
+
+
+def _readings(
+    counted: _Counted, kind: str, factor: int, quantity: Quantity, reading: TableReading
+) -> list[_Reading]:
     """The other ways of counting that give the printed figure, fewest changes first."""
     options: list[tuple[str, int]] = []
+    convention = reading.convention
+    base = convention.base if kind == "params" else 1000
     if kind == "params":
-        value = counted.params
-        if counted.biases:
+        value = convention.count(counted)
+        if counted.biases and convention.biases:
             options.append(("biases not counted", -counted.biases))
-        if counted.missing_biases:
+        if counted.biases and not convention.biases:
+            options.append(("biases counted", counted.biases))
+        if counted.missing_biases and convention.biases:
             options.append(("biases counted", counted.missing_biases))
         if counted.bn_channels:
-            options.append(("batch norm counted as 2C", -2 * counted.bn_channels))
-        if counted.groupable and not total:
+            for per_channel in (2, 4, 0):
+                if per_channel != convention.batch_norm:
+                    name = "batch norm not counted" if per_channel == 0 else f"batch norm counted as {per_channel}C"
+                    options.append((name, (per_channel - convention.batch_norm) * counted.bn_channels))
+        if counted.groupable:
             options.append(("convs grouped in 2 (AlexNet's two GPUs)", -counted.groupable // 2))
     else:
         value = counted.macs * factor
         other = 2 if factor == 1 else 1
         name = "FLOPs = 2 × multiply-adds" if other == 2 else "FLOPs = multiply-adds"
         options.append((name, counted.macs * other - value))
-    found = _fitting_readings((), value, quantity, only_1024=True)
+        if counted.groupable:
+            options.append(("convs grouped in 2 (AlexNet's two GPUs)", -_grouped_macs(counted) * factor))
+    bases = [1000, 1024] if base is None or kind == "params" else [1000]
+    found = [
+        _Reading((), value, other_base)
+        for other_base in bases
+        if other_base != (base or 1000) and quantity.unit and fits(quantity, value, other_base)
+    ]
     for size in range(1, len(options) + 1):
         for chosen in combinations(options, size):
+            if len({name for name, _ in chosen}) < size or _exclusive(chosen):
+                continue
             changed = value + sum(delta for _, delta in chosen)
-            found += _fitting_readings(tuple(name for name, _ in chosen), changed, quantity)
-    if total:
-        found += _layer_readings(counted, kind, factor, quantity)
-    return sorted(found, key=lambda r: len(r.changes) + (r.base == 1024))
+            found += [
+                _Reading(tuple(name for name, _ in chosen), changed, b)
+                for b in bases
+                if (b == (base or 1000) or quantity.unit) and fits(quantity, changed, b, truncated=reading.truncated)
+            ]
+    return found
 
 
-def _fitting_readings(
-    changes: tuple[str, ...], value: int, quantity: Quantity, only_1024: bool = False
+def _exclusive(chosen: tuple[tuple[str, int], ...]) -> bool:
+    """Two counts of the same batch norms cannot both apply."""
+    return sum(name.startswith("batch norm") for name, _ in chosen) > 1
+
+
+def _grouped_macs(counted: _Counted) -> int:
+    """Multiply-adds saved by grouping: in proportion to the weights grouping saves."""
+    return 0 if not counted.params else counted.macs * (counted.groupable // 2) // max(counted.weights, 1)
+
+
+def _layer_readings(
+    counted: _Counted, kind: str, factor: int, quantity: Quantity, reading: TableReading
 ) -> list[_Reading]:
-    bases = [1024] if only_1024 else [1000, 1024]
-    return [
-        _Reading(changes, value, base)
-        for base in bases
-        if (base == 1000 or quantity.unit) and fits(quantity, value, base)
-    ]
-
-
-def _layer_readings(counted: _Counted, kind: str, factor: int, quantity: Quantity) -> list[_Reading]:
     """A layer that the total leaves out or counts twice, offered only where exactly one
     layer's figure fits: in a deep network many would, and then none of them explains it."""
-    total = counted.params if kind == "params" else counted.macs * factor
+    total = reading.convention.count(counted) if kind == "params" else counted.macs * factor
+    base = (reading.convention.base or 1000) if kind == "params" else 1000
     found: dict[tuple[str, int], _Reading] = {}
     for name, params, macs in counted.layers:
         amount = params if kind == "params" else macs * factor
         for verb, value in (("left out", total - amount), ("counted twice", total + amount)):
-            if amount and fits(quantity, value):
-                found.setdefault((verb, amount), _Reading((f"{name} {verb}",), value))
+            if amount and fits(quantity, value, base):
+                found.setdefault((verb, amount), _Reading((f"{name} {verb}",), value, base))
     return list(found.values()) if len(found) == 1 else []
+
+
+def _totals_traced(
+    claims: list[_Claim],
+    results: list[tuple[ClaimRow, list[Diagnostic]]],
+    reading: TableReading,
+    graph: Graph,
+    inference: Inference,
+) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """Each total against the sum of the table's own column, and a failing total traced to the
+    failing rows inside it: the total it would have with their printed figures."""
+    out = list(results)
+    for position, (claim, (row, problems)) in enumerate(zip(claims, results, strict=True)):
+        if not claim.total or not claim.known:
+            continue
+        column = [
+            (c, r)
+            for c, (r, _) in zip(claims, results, strict=True)
+            if not c.total and c.kind == claim.kind and c.known and c.quantity.keyword.lower() == claim.quantity.keyword.lower()
+        ]
+        if not column:
+            continue
+        base = (reading.convention.base or 1000) if claim.kind == "params" else 1000
+        failing = [(c, r) for c, r in column if r.verdict == "fails"]
+        if row.verdict == "fails" and failing and problems:
+            actual = _value(claim, reading, graph)
+            adjusted = actual + sum(_printed(c.quantity, base) - _value(c, reading, graph) for c, _ in failing)
+            names = ", ".join(f"{r.layer} (line {r.span.line})" for _, r in failing[:4])
+            names += ", …" if len(failing) > 4 else ""
+            verdict = "fits" if fits(claim.quantity, adjusted, base) else "still does not fit"
+            line = (
+                f"{len(failing)} row{'s' if len(failing) > 1 else ''} inside it fail{'' if len(failing) > 1 else 's'}: "
+                f"{names}; with their printed figures the total is {adjusted:,} "
+                f"({_in_unit(adjusted, claim.quantity, base)}), which {verdict} {claim.quantity.text}"
+            )
+            first = problems[0]
+            kept = [h for h in first.help if "the table may be wrong" not in h]
+            help_lines = (line, *kept) if verdict == "fits" else (*kept, line)
+            out[position] = (row, [replace(first, help=tuple(help_lines)), *problems[1:]])
+        covered = {i for c, _ in column for i in c.extent}
+        layer_amounts = [info.params if claim.kind == "params" else info.macs for info in inference.layers]
+        uncovered = [i for i in claim.extent if i not in covered and layer_amounts[i] > 0]
+        if len(column) < 2 or uncovered:
+            continue
+        column_sum = sum(_printed(c.quantity, base) for c, _ in column)
+        slack = sum(_half_step(c.quantity, base) for c, _ in column) + _half_step(claim.quantity, base)
+        holds = abs(column_sum - _printed(claim.quantity, base)) <= slack
+        word = "params" if claim.kind == "params" else claim.quantity.keyword
+        label = f"total {word} = the column's sum"
+        text = f"{column_sum:,.0f} ({_in_unit(round(column_sum), claim.quantity, base)})"
+        note = "" if holds else "the table's total is not the sum of its own column"
+        out.append((ClaimRow(row.span, "network", label, claim.quantity.text, text, "holds" if holds else "fails", note), []))
+    return out
+
+
+def _printed(quantity: Quantity, base: int) -> float:
+    power = _power(quantity)
+    return quantity.value / 1000**power * base**power
+
+
+def _half_step(quantity: Quantity, base: int) -> float:
+    return 10.0**-quantity.decimals * base ** _power(quantity) / 2
+
+
+def _power(quantity: Quantity) -> int:
+    return "_KMGT".index(quantity.unit) if quantity.unit else 0
 
 
 def _flops_convention(quantity: Quantity, graph: Graph) -> tuple[int, str]:
@@ -445,27 +864,34 @@ def _comparable(inferred: tuple[int, ...], declared: tuple[int, ...]) -> tuple[i
     return spatial if len(declared) == 3 else inferred
 
 
-def fits(quantity: Quantity, actual: int, base: int = 1000) -> bool:
-    """Whether `actual` rounds to the printed figure, with K/M/G as powers of `base`.
+def fits(quantity: Quantity, actual: int, base: int = 1000, *, truncated: bool = False) -> bool:
+    """Whether `actual` rounds (or, for a table that truncates, cuts) to the printed figure,
+    with K/M/G as powers of `base`.
 
     >>> from papernet.span import Span
     >>> q = Quantity("138M", 138e6, "M", 0, "params", Span("a", 1, 1, 1, 2))
-    >>> fits(q, 138_357_544), fits(q, 135_000_000)
-    (True, False)
+    >>> fits(q, 138_357_544), fits(q, 135_000_000), fits(q, 138_957_544), fits(q, 138_957_544, truncated=True)
+    (True, False, False, True)
     """
-    power = "_KMGT".index(quantity.unit) if quantity.unit else 0
+    power = _power(quantity)
     scale = base**power
     printed = quantity.value / (1000**power) if power else quantity.value
     step = 10.0**-quantity.decimals
+    if truncated:
+        return bool(printed - 1e-9 <= actual / scale < printed + step - 1e-9)
     return bool(abs(actual / scale - printed) <= step / 2 + 1e-9)
 
 
-def _in_unit(value: int, quantity: Quantity) -> str:
-    """`value` in the claim's unit, one decimal finer than it was printed.
+def _in_unit(value: int, quantity: Quantity, base: int = 1000) -> str:
+    """`value` in the claim's unit, one decimal finer than it was printed; a figure printed
+    without a unit, as a whole number.
 
     >>> from papernet.span import Span
     >>> _in_unit(1_043_456, Quantity("1072K", 1072e3, "K", 0, "params", Span("a", 1, 1, 1, 2)))
     '1043.5K'
+    >>> _in_unit(2416, Quantity("2,400", 2400, "", 0, "params", Span("a", 1, 1, 1, 2)))
+    '2,416'
     """
-    power = "_KMGT".index(quantity.unit) if quantity.unit else 0
-    return f"{value / 1000**power:.{quantity.decimals + 1}f}{quantity.unit}"
+    if not quantity.unit:
+        return f"{value:,}"
+    return f"{value / base ** _power(quantity):.{quantity.decimals + 1}f}{quantity.unit}"
