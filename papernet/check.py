@@ -126,6 +126,7 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
     reading = _table_reading(claims, graph, _default_convention(inference)) if claims else None
     if reading is not None:
         results = [_quantity_row(claim, reading, graph) for claim in claims]
+        results = _other_padding_reading(graph, inference, claims, results, reading)
         for row, problem in _totals_traced(claims, results, reading, graph, inference):
             rows.append(row)
             found += problem
@@ -372,8 +373,13 @@ def _inferred_note(graph: Graph, index: int) -> str:
     position = solve.spatial_source(graph.nodes, index)
     if position is None:
         return ""
-    value = solve.inferred(graph.nodes[position])
-    return "" if value is None else f"with {value}, inferred from the table"
+    node = graph.nodes[position]
+    value = solve.inferred(node)
+    if value is None:
+        return ""
+    assert isinstance(node, solve.Spatial)
+    odd = not solve.padding_papers_use(node, solve.Geometry.of(node))
+    return f"with {value}, inferred from the table" + (": no paper pads so; is the size misprinted?" if odd else "")
 
 
 # ---- params and ops ---------------------------------------------------------------
@@ -490,8 +496,9 @@ class _Reading:
     value: int
     base: int = 1000
 
-    def describe(self, unit: str) -> str:
-        changes = [*self.changes] + ([f"{unit} = 1024"] if self.base == 1024 and unit else [])
+    def describe(self, unit: str, usual: int = 1000) -> str:
+        other = f"{unit} = {self.base}" if self.base != usual and unit else ""
+        changes = [*self.changes] + ([other] if other else [])
         return " and ".join(changes)
 
 
@@ -602,10 +609,10 @@ def _quantity_row(claim: _Claim, reading: TableReading, graph: Graph) -> tuple[C
     readings = _readings(counted, kind, factor, quantity, reading)
     if total:
         readings += _layer_readings(counted, kind, factor, quantity, reading)
-    readings.sort(key=lambda r: len(r.changes) + (r.base == 1024))
+    readings.sort(key=lambda r: len(r.changes) + (r.base != (base or 1000)))
     departs = " — not how the rest of this table counts" if reading.source == "found" and kind == "params" else ""
     help_lines = [
-        f"{quantity.text} fits {r.describe(quantity.unit)} ({r.value:,}){departs if r.changes else ''}"
+        f"{quantity.text} fits {r.describe(quantity.unit, base or 1000)} ({r.value:,}){departs if r.changes else ''}"
         for r in readings[:3]
     ]
     if not help_lines:
@@ -717,6 +724,57 @@ def _layer_readings(
             if amount and fits(quantity, value, base):
                 found.setdefault((verb, amount), _Reading((f"{name} {verb}",), value, base))
     return list(found.values()) if len(found) == 1 else []
+
+
+def _other_padding_reading(
+    graph: Graph,
+    inference: Inference,
+    claims: list[_Claim],
+    results: list[tuple[ClaimRow, list[Diagnostic]]],
+    reading: TableReading,
+) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """A failing total that the other reading of the assumed padding explains (VGG-11 typed
+    with no `defaults:` and convs assumed `padding valid`): that reading, as its first help."""
+    failing = [i for i, (c, (row, problems)) in enumerate(zip(claims, results, strict=True)) if c.total and problems and row.verdict == "fails"]
+    assumed = [
+        i
+        for i, n in enumerate(graph.nodes)
+        if isinstance(n, solve.Spatial) and n.origin("padding") is Origin.ASSUMED and n.padding in ("same", "valid")
+    ]
+    if not failing or not assumed:
+        return results
+    nodes = list(graph.nodes)
+    first = nodes[assumed[0]]
+    assert isinstance(first, solve.Spatial)
+    other: ir.Padding = "valid" if first.padding == "same" else "same"
+    for i in assumed:
+        node = nodes[i]
+        assert isinstance(node, solve.Spatial)
+        nodes[i] = replace(node, padding=other)
+    changed = replace(graph, nodes=tuple(nodes))
+    from papernet.infer import infer
+
+    again = infer(changed, inference.convention)
+    if any(layer.shape is None for layer in again.layers):
+        return results
+    whole = _Counted.of(changed, again, range(len(changed.nodes)))
+    out = list(results)
+    for i in failing:
+        claim = claims[i]
+        moved = replace(claim, counted=whole, known=True)
+        value = _value(moved, reading, changed)
+        base = (reading.convention.base or 1000) if claim.kind == "params" else 1000
+        if not fits(claim.quantity, value, base, truncated=reading.truncated):
+            continue
+        row, problems = results[i]
+        kinds = " and ".join(dict.fromkeys(f"`{_defaults_kind(n)}: padding {other}`" for n in (graph.nodes[j] for j in assumed) if isinstance(n, solve.Spatial)))
+        line = (
+            f"{claim.quantity.text} fits `padding {other}` on the {len(assumed)} layers whose padding was assumed "
+            f"({value:,}): write under `defaults:` {kinds}"
+        )
+        kept = tuple(h for h in problems[0].help if "the table may be wrong" not in h)
+        out[i] = (row, [replace(problems[0], help=(line, *kept)), *problems[1:]])
+    return out
 
 
 def _totals_traced(
