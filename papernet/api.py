@@ -82,7 +82,9 @@ class Network:
             from papernet.training import read_training
 
             found += read_training(self.graph.train)[1]
-        return sorted(found, key=_source_order)
+        # Notes about the whole spec come last, and only for a spec that lowered cleanly.
+        closing = () if any(d.is_error for d in self.diagnostics) else reconciliation.closing
+        return [*sorted(found, key=_source_order), *closing]
 
     def reconcile(self, convention: Convention = "keras") -> Reconciliation:
         """The table's claims, one row each: declared, inferred, and whether they agree."""

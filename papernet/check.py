@@ -19,9 +19,11 @@ changes first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import combinations
+from math import prod
 from typing import Literal
 
 from papernet import ir, solve
@@ -63,6 +65,7 @@ class Reconciliation:
     inferred: tuple[Inferred, ...] = ()
     reading: TableReading | None = None  # how the table counts and rounds; None without params or ops claims
     superseded: tuple[Diagnostic, ...] = ()  # the inference's shape errors that `diagnostics` restate with better help
+    closing: tuple[Diagnostic, ...] = ()  # notes about the whole spec, shown after the positioned diagnostics
 
     @property
     def holds(self) -> bool:
@@ -90,8 +93,9 @@ class Reconciliation:
 
 
 def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
-    """Diagnostics for every claim that the inferred network contradicts."""
-    return list(reconcile(graph, inference).diagnostics)
+    """Diagnostics for every claim that the inferred network contradicts, then the notes about the whole spec."""
+    reconciliation = reconcile(graph, inference)
+    return [*reconciliation.diagnostics, *reconciliation.closing]
 
 
 def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
@@ -105,6 +109,9 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
         node_claims = node.claims
         if node_claims.shape is not None:
             row, problem = _shape_row(graph, inference, index, explained.get(node.span))
+            rows.append(row)
+            found += problem
+        for row, problem in _output_claims(graph, inference, index):
             rows.append(row)
             found += problem
         if node_claims.params is None and node_claims.ops is None:
@@ -122,9 +129,19 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
     whole = _Counted.of(graph, inference, everything) if graph.totals else None
     for total in graph.totals:
         assert whole is not None
-        claims.append(_Claim(total.quantity, whole, total.kind, "network", all_known, True, everything))
-    reading = _table_reading(claims, graph, _default_convention(inference)) if claims else None
+        if total.kind != "memory":
+            claims.append(_Claim(total.quantity, whole, total.kind, "network", all_known, True, everything))
+    for total in graph.totals:
+        if total.kind == "memory":
+            row, problem = _total_memory_row(graph, inference, total.quantity, all_known)
+            rows.append(row)
+            found += problem
+    shared = any(n.claims.params_share or n.claims.ops_share for n in graph.nodes)
+    reading = _table_reading(claims, graph, _default_convention(inference)) if claims or shared else None
     if reading is not None:
+        shares = _share_rows(graph, inference, reading)
+        rows += [row for row, _ in shares]
+        found += [d for _, problem in shares for d in problem]
         results = [_quantity_row(claim, reading, graph) for claim in claims]
         results = _other_padding_reading(graph, inference, claims, results, reading)
         for row, problem in _totals_traced(claims, results, reading, graph, inference):
@@ -132,9 +149,9 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
             found += problem
     revised, superseded = _revised_shape_errors(graph, inference)
     found += revised
-    found += _assumed_padding_note(graph, inference)
+    closing = tuple(_assumed_padding_note(graph, inference))
     rows.sort(key=lambda row: (row.span.file, row.span.line, row.span.column))
-    return Reconciliation(tuple(rows), tuple(found), _inferred(graph), reading, superseded)
+    return Reconciliation(tuple(rows), tuple(found), _inferred(graph), reading, superseded, closing)
 
 
 def _inferred(graph: Graph) -> tuple[Inferred, ...]:
@@ -163,6 +180,8 @@ def _shape_row(
         inferred = _unrounded(graph, inference, index) or dims(info.shape)
         note = f"not an integer; later rows continue from the declared {declared_text}"
         return ClaimRow(span, subject, "output", declared_text, inferred, "fails", note), []
+    if len(declared) == 1 and len(info.shape) == 3:
+        return _element_count_row(node, info.shape, span, subject)
     comparable = _comparable(info.shape, declared)
     if tuple(declared) == comparable:
         return ClaimRow(
@@ -173,6 +192,23 @@ def _shape_row(
     fixes = tuple(_shape_fixes(graph, inference, index, declared))
     problem = Diagnostic("P301", message, span, fixes, notes=(note,) if note else ())
     return ClaimRow(span, subject, "output", declared_text, dims(comparable), "fails", note), [problem]
+
+
+def _element_count_row(
+    node: Node, shape: tuple[int, ...], span: Span, subject: str
+) -> tuple[ClaimRow, list[Diagnostic]]:
+    """A bare `-> 290400` on a layer with an H×W×C output: a count of its elements."""
+    declared = node.claims.shape
+    assert declared is not None
+    count = prod(shape)
+    arithmetic = f"{'·'.join(map(str, shape))} = {count:,}"
+    if declared[0] == count:
+        note = f"an element count: {arithmetic}"
+        return ClaimRow(span, subject, "output", str(declared[0]), dims(shape), "holds", note), []
+    message = f"{subject} is declared to give {declared[0]:,}, but its output {dims(shape)} holds {arithmetic} values"
+    figure = Quantity(f"{declared[0]:,}", declared[0], "", 0, "neurons", span)
+    problem = Diagnostic("P301", message, span, tuple(_count_help(figure, shape, False)))
+    return ClaimRow(span, subject, "output", str(declared[0]), dims(shape), "fails"), [problem]
 
 
 def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple[int, ...]) -> list[str]:
@@ -219,7 +255,9 @@ def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int,
         return []
     sizes = " or ".join(f"{k}×{k}" for k in found[:2])
     word = "window" if isinstance(node, ir.Pool2D) else "kernel"
-    return [f"a {sizes} {word} gives {dims(target)} with the {geometry.describe(node)} as it is: is the {word} size a typo?"]
+    return [
+        f"a {sizes} {word} gives {dims(target)} with the {geometry.describe(node)} as it is: is the {word} size a typo?"
+    ]
 
 
 # ---- shape errors: the padding first where it was assumed ---------------------------
@@ -299,7 +337,9 @@ def _inner_rounding_fixes(
     """For a layer inside the network, whose input the rows above fix: paddings and roundings, never an input size."""
     if target is None:
         return [line for line in diagnostic.help if not line.startswith("input ")]
-    same_stride = [g for g in solve.fitting(node, size, target, any_rounding=True, any_stride=True) if g.strides == node.strides]
+    same_stride = [
+        g for g in solve.fitting(node, size, target, any_rounding=True, any_stride=True) if g.strides == node.strides
+    ]
     if not same_stride:
         return [f"no padding or rounding of {dims(size)} gives the declared {dims(target)}"]
     return [f"the declared {dims(target)} comes from {'; or '.join(g.describe(node) for g in same_stride[:2])}"]
@@ -380,6 +420,190 @@ def _inferred_note(graph: Graph, index: int) -> str:
     assert isinstance(node, solve.Spatial)
     odd = not solve.padding_papers_use(node, solve.Geometry.of(node))
     return f"with {value}, inferred from the table" + (": no paper pads so; is the size misprinted?" if odd else "")
+
+
+# ---- neurons, memory, shares -------------------------------------------------------
+
+_IN_PLACE = (ir.ActivationLayer, ir.Dropout, ir.BatchNorm, ir.Flatten, ir.Reshape, ir.Invalid)
+
+
+def activation_values(graph: Graph, inference: Inference) -> list[int]:
+    """Per node, the activation values a forward pass stores for one image, as cs231n counts
+    its "memory": the input and every layer's output; activations, dropout and batch norm
+    (run in place or fused into the layer before them), flatten and reshape (views of their
+    input) store nothing of their own.
+
+    >>> from papernet.span import Span
+    >>> at = Span("a.pn", 1, 1, 1, 2)
+    >>> graph = Graph("tiny", (
+    ...     ir.Input(name="input", inputs=(), span=at, shape=(4, 4, 3)),
+    ...     ir.Conv2D(name="c", inputs=(0,), span=at, filters=8, kernel_size=(3, 3), strides=(1, 1), padding="same"),
+    ...     ir.ActivationLayer(name="r", inputs=(1,), span=at, activation=ir.RELU),
+    ... ))
+    >>> from papernet.infer import infer
+    >>> activation_values(graph, infer(graph))
+    [48, 128, 0]
+    """
+    return [
+        0 if isinstance(node, _IN_PLACE) or info.shape is None else prod(info.shape)
+        for node, info in zip(graph.nodes, inference.layers, strict=True)
+    ]
+
+
+def _output_claims(graph: Graph, inference: Inference, index: int) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """`neurons N` and `memory N` on a row: what its output holds (H·W·C values)."""
+    node, info = graph.nodes[index], inference.layers[index]
+    out: list[tuple[ClaimRow, list[Diagnostic]]] = []
+    subject = _subject(graph, [index])
+    for quantity, what in ((node.claims.neurons, "neurons"), (node.claims.memory, "memory")):
+        if quantity is None:
+            continue
+        if info.shape is None:
+            out.append((ClaimRow(quantity.span, subject, what, quantity.text, "unknown", "unknown"), []))
+            continue
+        values = prod(info.shape)
+        bytes_ = quantity.keyword == "memory bytes"
+        actual = values * 4 if bytes_ else values
+        inferred = f"{actual:,}"
+        arithmetic = f"{'·'.join(map(str, info.shape))} = {values:,}"
+        holds, note = _memory_fits(quantity, actual, bytes_)
+        if holds:
+            out.append((ClaimRow(quantity.span, subject, what, quantity.text, inferred, "holds", note), []))
+            continue
+        unit = "bytes at 4 a value" if bytes_ else "values" if what == "memory" else "neurons"
+        message = f"{subject}'s output {dims(info.shape)} holds {arithmetic} {unit if not bytes_ else 'values'}"
+        message += f" ({actual:,} {unit})" if bytes_ else ""
+        message += f", not {quantity.text}"
+        help_lines = _count_help(quantity, info.shape, bytes_)
+        code = "P306" if what == "neurons" else "P307"
+        problem = Diagnostic(code, message, quantity.span, tuple(help_lines))
+        out.append((ClaimRow(quantity.span, subject, what, quantity.text, inferred, "fails"), [problem]))
+    return out
+
+
+def _memory_fits(quantity: Quantity, actual: int, bytes_: bool) -> tuple[bool, str]:
+    if fits(quantity, actual):
+        return True, "4 bytes a value" if bytes_ else ""
+    if bytes_ and quantity.unit and fits(quantity, actual, 1024):
+        return True, f"4 bytes a value, {quantity.unit}B = {_power_text(quantity)} bytes"
+    return False, ""
+
+
+def _count_help(quantity: Quantity, shape: tuple[int, ...], bytes_: bool) -> list[str]:
+    """What output the printed count would need, and a misprint of the figure's digits."""
+    printed = round(quantity.value / (4 if bytes_ else 1))
+    lines = []
+    if len(shape) == 3 and printed % shape[2] == 0:
+        per_channel = printed // shape[2]
+        side = round(per_channel**0.5)
+        if side * side == per_channel:
+            lines.append(f"{quantity.text} is what a {side}×{side}×{shape[2]} output holds")
+        else:
+            lines.append(f"{quantity.text} is {per_channel:,} values per channel, not a square: no H×H output gives it")
+    lines += _transposed(quantity, prod(shape) * (4 if bytes_ else 1))
+    return lines
+
+
+def _transposed(quantity: Quantity, actual: int, scale: float = 1.0) -> list[str]:
+    """`1.19%` for 1.91%: two adjacent digits of the printed figure swapped."""
+    digits = re.sub(r"[^\d]", "", quantity.text)
+    text = quantity.text
+    for i in range(len(digits) - 1):
+        if digits[i] == digits[i + 1]:
+            continue
+        swapped_digits = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+        swapped = _with_digits(text, swapped_digits)
+        value = float(re.sub(r"[^\d.]", "", swapped)) * (quantity.value / float(re.sub(r"[^\d.]", "", text)))
+        candidate = replace(quantity, text=swapped, value=value)
+        if fits(candidate, round(actual * scale)):
+            return [f"{swapped} fits: are two digits of {text} swapped?"]
+    return []
+
+
+def _with_digits(text: str, digits: str) -> str:
+    out, position = [], 0
+    for char in text:
+        if char.isdigit():
+            out.append(digits[position])
+            position += 1
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _total_memory_row(
+    graph: Graph, inference: Inference, quantity: Quantity, known: bool
+) -> tuple[ClaimRow, list[Diagnostic]]:
+    label = "total memory"
+    if not known:
+        return ClaimRow(quantity.span, "network", label, quantity.text, "unknown", "unknown"), []
+    values = sum(activation_values(graph, inference))
+    bytes_ = quantity.keyword == "memory bytes"
+    actual = values * 4 if bytes_ else values
+    holds, note = _memory_fits(quantity, actual, bytes_)
+    note = _join("the input and every layer's output, per image", note)
+    if holds:
+        return ClaimRow(quantity.span, "network", label, quantity.text, f"{actual:,}", "holds", note), []
+    stored = f"{values:,} activation values per image ({_in_unit(values, quantity)})"
+    message = f"the network stores {stored}" + (f", {actual:,} bytes at 4 a value" if bytes_ else "")
+    message += f", not {quantity.text}"
+    help_lines = [
+        "counted as cs231n counts memory: the input and every layer's output; "
+        "activations, dropout and batch norm work in place, flatten and reshape are views"
+    ]
+    if bytes_ and quantity.unit:
+        binary = f"{_in_unit(actual, quantity, 1024)}B with {quantity.unit}B = {_power_text(quantity)} bytes"
+        help_lines.append(f"that is {_in_unit(actual, quantity)}B, or {binary}")
+    problem = Diagnostic("P308", message, quantity.span, tuple(help_lines))
+    return ClaimRow(quantity.span, "network", label, quantity.text, f"{actual:,}", "fails", note), [problem]
+
+
+def _share_rows(graph: Graph, inference: Inference, reading: TableReading) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """`ops 1.19%`, `params 0.02%`: the row's share of the network's total."""
+    out: list[tuple[ClaimRow, list[Diagnostic]]] = []
+    extents = _extents(graph)
+    known = all(layer.shape is not None for layer in inference.layers)
+    whole = _Counted.of(graph, inference, range(len(graph.nodes)))
+    for index, node in enumerate(graph.nodes):
+        for quantity, kind in ((node.claims.params_share, "params"), (node.claims.ops_share, "ops")):
+            if quantity is None:
+                continue
+            subject = _subject(graph, [index])
+            label = f"{'params' if kind == 'params' else quantity.keyword} share"
+            if not known:
+                out.append((ClaimRow(quantity.span, subject, label, quantity.text, "unknown", "unknown"), []))
+                continue
+            counted = _Counted.of(graph, inference, extents[node.span])
+            part, total = (
+                (reading.convention.count(counted), reading.convention.count(whole))
+                if kind == "params"
+                else (counted.macs, whole.macs)
+            )
+            share = 100 * part / total if total else 0.0
+            shown = f"{share:.{quantity.decimals + 1}f}%"
+            step = 10.0**-quantity.decimals
+            if abs(share - quantity.value) <= step / 2 + 1e-9:
+                out.append((ClaimRow(quantity.span, subject, label, quantity.text, shown, "holds"), []))
+                continue
+            what = "parameters" if kind == "params" else "multiply-adds"
+            message = f"{subject} has {shown} of the network's {what} ({part:,} of {total:,}), not {quantity.text}"
+            swapped = _swapped_share(quantity, share)
+            help_lines = [swapped] if swapped else []
+            problem = Diagnostic("P309", message, quantity.span, tuple(help_lines))
+            out.append((ClaimRow(quantity.span, subject, label, quantity.text, shown, "fails"), [problem]))
+    return out
+
+
+def _swapped_share(quantity: Quantity, share: float) -> str:
+    digits = re.sub(r"\D", "", quantity.text)
+    step = 10.0**-quantity.decimals
+    for i in range(len(digits) - 1):
+        if digits[i] == digits[i + 1]:
+            continue
+        swapped = _with_digits(quantity.text, digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+        if abs(float(swapped.rstrip("%")) - share) <= step / 2 + 1e-9:
+            return f"{swapped} fits: are two digits of {quantity.text} swapped?"
+    return ""
 
 
 # ---- params and ops ---------------------------------------------------------------
@@ -468,7 +692,11 @@ class TableReading:
         """`this table counts weights without biases, K = 1024: 3 of 12 params figures hold under it`."""
         parts = []
         if self.source != "default":
-            how = "its `defaults:` say" if self.source == "stated" else f"{self.held} of {self.figures} params figures hold under it"
+            how = (
+                "its `defaults:` say"
+                if self.source == "stated"
+                else f"{self.held} of {self.figures} params figures hold under it"
+            )
             parts.append(f"this table counts {self.describe()}: {how}")
         if self.truncated:
             parts.append("its figures are truncated, not rounded")
@@ -549,11 +777,15 @@ def _table_reading(claims: list[_Claim], graph: Graph, default: Convention) -> T
         ((c, t) for t in (False, True) for c in candidates),
         key=lambda pair: (score(*pair), -departures(pair[0]), not pair[1]),
     )
-    if score(best, True) == score(best, False):
-        truncated = False
+    if score(best, True) == score(best, False) or len(known) < 2:
+        truncated = False  # one figure cannot tell truncation from a wrong figure: a reading in its help
     held = sum(_fits_any(c.quantity, best.count(c.counted), best.base, truncated) for c in params)
     source: Literal["stated", "found", "default"] = (
-        "stated" if stated is not None else "found" if replace(best, base=1000) != default or best.base == 1024 else "default"
+        "stated"
+        if stated is not None
+        else "found"
+        if replace(best, base=1000) != default or best.base == 1024
+        else "default"
     )
     if best.base is None:
         source = "default"
@@ -648,13 +880,13 @@ def _significant_figures(quantity: Quantity, value: int, base: int) -> str:
     printed = quantity.value / 1000 ** _power(quantity) * base ** _power(quantity)
     if abs(value - printed) <= step / 2 and abs(value - printed) <= 0.05 * printed:
         figures = len(digits) - zeros
-        return f"read to {figures} significant figure{'s' if figures > 1 else ''} (its trailing zeros are not significant)"
+        return (
+            f"read to {figures} significant figure{'s' if figures > 1 else ''} (its trailing zeros are not significant)"
+        )
     return ""
 
 
-def _readings(
-    counted: _Counted, kind: str, factor: int, quantity: Quantity, reading: TableReading
-) -> list[_Reading]:
+def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, reading: TableReading) -> list[_Reading]:
     """The other ways of counting that give the printed figure, fewest changes first."""
     options: list[tuple[str, int]] = []
     convention = reading.convention
@@ -687,6 +919,8 @@ def _readings(
         for other_base in bases
         if other_base != (base or 1000) and quantity.unit and fits(quantity, value, other_base)
     ]
+    if not reading.truncated and fits(quantity, value, base or 1000, truncated=True):
+        found.append(_Reading(("a table that truncates rather than rounds",), value, base or 1000))
     for size in range(1, len(options) + 1):
         for chosen in combinations(options, size):
             if len({name for name, _ in chosen}) < size or _exclusive(chosen):
@@ -735,7 +969,11 @@ def _other_padding_reading(
 ) -> list[tuple[ClaimRow, list[Diagnostic]]]:
     """A failing total that the other reading of the assumed padding explains (VGG-11 typed
     with no `defaults:` and convs assumed `padding valid`): that reading, as its first help."""
-    failing = [i for i, (c, (row, problems)) in enumerate(zip(claims, results, strict=True)) if c.total and problems and row.verdict == "fails"]
+    failing = [
+        i
+        for i, (c, (row, problems)) in enumerate(zip(claims, results, strict=True))
+        if c.total and problems and row.verdict == "fails"
+    ]
     assumed = [
         i
         for i, n in enumerate(graph.nodes)
@@ -767,7 +1005,13 @@ def _other_padding_reading(
         if not fits(claim.quantity, value, base, truncated=reading.truncated):
             continue
         row, problems = results[i]
-        kinds = " and ".join(dict.fromkeys(f"`{_defaults_kind(n)}: padding {other}`" for n in (graph.nodes[j] for j in assumed) if isinstance(n, solve.Spatial)))
+        kinds = " and ".join(
+            dict.fromkeys(
+                f"`{_defaults_kind(n)}: padding {other}`"
+                for n in (graph.nodes[j] for j in assumed)
+                if isinstance(n, solve.Spatial)
+            )
+        )
         line = (
             f"{claim.quantity.text} fits `padding {other}` on the {len(assumed)} layers whose padding was assumed "
             f"({value:,}): write under `defaults:` {kinds}"
@@ -793,7 +1037,10 @@ def _totals_traced(
         column = [
             (c, r)
             for c, (r, _) in zip(claims, results, strict=True)
-            if not c.total and c.kind == claim.kind and c.known and c.quantity.keyword.lower() == claim.quantity.keyword.lower()
+            if not c.total
+            and c.kind == claim.kind
+            and c.known
+            and c.quantity.keyword.lower() == claim.quantity.keyword.lower()
         ]
         if not column:
             continue
@@ -801,7 +1048,7 @@ def _totals_traced(
         failing = [(c, r) for c, r in column if r.verdict == "fails"]
         if row.verdict == "fails" and failing and problems:
             actual = _value(claim, reading, graph)
-            adjusted = actual + sum(_printed(c.quantity, base) - _value(c, reading, graph) for c, _ in failing)
+            adjusted = round(actual + sum(_printed(c.quantity, base) - _value(c, reading, graph) for c, _ in failing))
             names = ", ".join(f"{r.layer} (line {r.span.line})" for _, r in failing[:4])
             names += ", …" if len(failing) > 4 else ""
             verdict = "fits" if fits(claim.quantity, adjusted, base) else "still does not fit"
@@ -826,17 +1073,19 @@ def _totals_traced(
         label = f"total {word} = the column's sum"
         text = f"{column_sum:,.0f} ({_in_unit(round(column_sum), claim.quantity, base)})"
         note = "" if holds else "the table's total is not the sum of its own column"
-        out.append((ClaimRow(row.span, "network", label, claim.quantity.text, text, "holds" if holds else "fails", note), []))
+        out.append(
+            (ClaimRow(row.span, "network", label, claim.quantity.text, text, "holds" if holds else "fails", note), [])
+        )
     return out
 
 
 def _printed(quantity: Quantity, base: int) -> float:
     power = _power(quantity)
-    return quantity.value / 1000**power * base**power
+    return float(quantity.value / 1000**power * base**power)
 
 
 def _half_step(quantity: Quantity, base: int) -> float:
-    return 10.0**-quantity.decimals * base ** _power(quantity) / 2
+    return float(10.0**-quantity.decimals * base ** _power(quantity) / 2)
 
 
 def _power(quantity: Quantity) -> int:

@@ -59,6 +59,10 @@ class Claims:
     shape_span: Span | None = None
     params: Quantity | None = None
     ops: Quantity | None = None
+    neurons: Quantity | None = None  # H·W·C of the output
+    memory: Quantity | None = None  # activation values (or bytes, 4 a value) the row's output holds
+    params_share: Quantity | None = None  # the row's share of the network's params, in %
+    ops_share: Quantity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +323,7 @@ class Counting:
 
 @dataclass(frozen=True, slots=True)
 class TotalClaim:
-    kind: Literal["params", "ops"]
+    kind: Literal["params", "ops", "memory"]
     quantity: Quantity
 
 

@@ -428,7 +428,7 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
             expanded += _expand_element(item, repeat, round_, state, stage)
         if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
-        if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
+        if expanded and item.claims != Claims():
             expanded[-1] = replace(expanded[-1], claims=item.claims)
         yield from expanded
 
@@ -503,7 +503,15 @@ def _merged_claims(layer: Claims, activation: Claims) -> Claims:
     """`FC-1000 params 1000K, softmax -> 1×1×1000`: one layer, and every claim about it kept."""
     if activation.shape is not None:
         layer = replace(layer, shape=activation.shape, shape_span=activation.shape_span)
-    return replace(layer, params=activation.params or layer.params, ops=activation.ops or layer.ops)
+    return replace(
+        layer,
+        params=activation.params or layer.params,
+        ops=activation.ops or layer.ops,
+        neurons=activation.neurons or layer.neurons,
+        memory=activation.memory or layer.memory,
+        params_share=activation.params_share or layer.params_share,
+        ops_share=activation.ops_share or layer.ops_share,
+    )
 
 
 def _is_fusable_activation(layer: Layer) -> bool:

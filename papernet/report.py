@@ -435,7 +435,16 @@ _MARK = {"holds": "✓", "fails": "✗", "unknown": "?"}
 def reconciliation_text(network: str, file: str, reconciliation: Reconciliation) -> str:
     """The claims as an aligned plain-text table (no rich: `papernet check` stays light)."""
     counted = any(r.counted for r in reconciliation.rows)
-    header = ("line", "layer", "claim", "declared", "inferred", *(("as the table counts",) if counted else ()), "", "note")
+    header = (
+        "line",
+        "layer",
+        "claim",
+        "declared",
+        "inferred",
+        *(("as the table counts",) if counted else ()),
+        "",
+        "note",
+    )
     rows = [
         (
             str(r.span.line),
