@@ -20,7 +20,7 @@ changes first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 from math import prod
@@ -144,7 +144,8 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
         found += [d for _, problem in shares for d in problem]
         results = [_quantity_row(claim, reading, graph) for claim in claims]
         results = _other_padding_reading(graph, inference, claims, results, reading)
-        for row, problem in _totals_traced(claims, results, reading, graph, inference):
+        wrong_sizes = [r for r in rows if r.verdict == "fails" and r.quantity == "output"]
+        for row, problem in _totals_traced(claims, results, reading, graph, inference, wrong_sizes):
             rows.append(row)
             found += problem
     revised, superseded = _revised_shape_errors(graph, inference)
@@ -215,15 +216,22 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     """The geometries of the row's conv or pool that give the declared size, and whether the
     row looks like a layer that the table dropped or counted twice."""
     position = solve.spatial_source(graph.nodes, index)
-    if position is None or len(declared) < 2:
+    if len(declared) < 2:
         return []
+    if position is None:
+        return _stride_missing(graph, inference, index, (declared[0], declared[1]))
     node = graph.nodes[position]
     assert isinstance(node, solve.Spatial)
     source = _flow_shape(graph, inference, node.inputs[0])
     if source is None or len(source) != 3:
         return []
     size, target = (source[0], source[1]), (declared[0], declared[1])
-    fixes = solve.fitting(node, size, target, any_rounding=True, any_stride=True)
+    fixes: list[solve.Geometry] = []
+    found = solve.fitting(node, size, target, any_rounding=True, any_stride=True)
+    kept_padding = sorted(found, key=lambda g: (g.strides != node.strides) + (g.padding != node.padding))
+    for geometry in kept_padding:  # fewest changes first: a stride typo keeps the layer's padding
+        if not any(solve.equivalent(node, geometry, earlier) for earlier in fixes):
+            fixes.append(geometry)
     lines = []
     if fixes:
         lines.append(f"{dims(target)} comes from {'; or '.join(g.describe(node) for g in fixes[:3])}")
@@ -235,6 +243,21 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
     return lines
+
+
+def _stride_missing(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:
+    """A block or stage (ResNet's `conv3_x`) whose declared size is its input's, downsampled."""
+    span = graph.nodes[index].span
+    first = next(i for i, n in enumerate(graph.nodes) if n.span == span)
+    if not graph.nodes[first].inputs:
+        return []
+    source = _flow_shape(graph, inference, graph.nodes[first].inputs[0])
+    if source is None or len(source) != 3:
+        return []
+    for stride in range(2, solve.MAX_STRIDE + 1):
+        if (-(-source[0] // stride), -(-source[1] // stride)) == target:
+            return [f"{dims(target)} is its input {dims(source[:2])} downsampled by {stride}: is a `/{stride}` missing?"]
+    return []
 
 
 def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int]) -> list[str]:
@@ -482,10 +505,13 @@ def _output_claims(graph: Graph, inference: Inference, index: int) -> list[tuple
 
 
 def _memory_fits(quantity: Quantity, actual: int, bytes_: bool) -> tuple[bool, str]:
+    per_value = "4 bytes a value" if bytes_ else ""
     if fits(quantity, actual):
-        return True, "4 bytes a value" if bytes_ else ""
+        return True, per_value
     if bytes_ and quantity.unit and fits(quantity, actual, 1024):
         return True, f"4 bytes a value, {quantity.unit}B = {_power_text(quantity)} bytes"
+    if loose := _significant_figures(quantity, actual, 1000):
+        return True, _join(per_value, loose)
     return False, ""
 
 
@@ -684,6 +710,7 @@ class TableReading:
     figures: int = 0  # params figures
     truncated: bool = False  # figures cut, not rounded (ResNet-50's 3.858×10⁹ printed 3.8)
     batch_norm: bool = False  # whether the table's rows have batch norms to count
+    rounding_found: bool = False  # whether the table has figures enough to tell rounding from truncation
 
     def describe(self) -> str:
         return self.convention.describe(self.batch_norm)
@@ -789,7 +816,7 @@ def _table_reading(claims: list[_Claim], graph: Graph, default: Convention) -> T
     )
     if best.base is None:
         source = "default"
-    return TableReading(best, source, held, len(params), truncated, batch_norm)
+    return TableReading(best, source, held, len(params), truncated, batch_norm, len(known) >= 2)
 
 
 def _fits_any(quantity: Quantity, value: int, base: int | None, truncated: bool) -> bool:
@@ -834,9 +861,8 @@ def _quantity_row(claim: _Claim, reading: TableReading, graph: Graph) -> tuple[C
         )
         notes: tuple[str, ...] = (f"papernet's count ({_default_words(counted)}): {papernets:,}",)
     else:
-        message = (
-            f"{whom} {verb} {actual:,} {_unit_word(kind, quantity)} ({_in_unit(actual, quantity)}), not {quantity.text}"
-        )
+        in_unit = f" ({_in_unit(actual, quantity)})" if quantity.unit else ""
+        message = f"{whom} {verb} {actual:,} {_unit_word(kind, quantity)}{in_unit}, not {quantity.text}"
         notes = (convention_note,) if convention_note else ()
     readings = _readings(counted, kind, factor, quantity, reading)
     if total:
@@ -920,7 +946,8 @@ def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, rea
         if other_base != (base or 1000) and quantity.unit and fits(quantity, value, other_base)
     ]
     if not reading.truncated and fits(quantity, value, base or 1000, truncated=True):
-        found.append(_Reading(("a table that truncates rather than rounds",), value, base or 1000))
+        cut = "truncated rather than rounded" + (" — the rest of this table rounds" if reading.rounding_found else "")
+        found.append(_Reading((cut,), value, base or 1000))
     for size in range(1, len(options) + 1):
         for chosen in combinations(options, size):
             if len({name for name, _ in chosen}) < size or _exclusive(chosen):
@@ -1027,13 +1054,24 @@ def _totals_traced(
     reading: TableReading,
     graph: Graph,
     inference: Inference,
+    wrong_sizes: Sequence[ClaimRow] = (),
 ) -> list[tuple[ClaimRow, list[Diagnostic]]]:
     """Each total against the sum of the table's own column, and a failing total traced to the
-    failing rows inside it: the total it would have with their printed figures."""
+    failing rows inside it: the total it would have with their printed figures, or the rows
+    whose declared size does not hold (the total counts the network those rows describe)."""
     out = list(results)
     for position, (claim, (row, problems)) in enumerate(zip(claims, results, strict=True)):
         if not claim.total or not claim.known:
             continue
+        if row.verdict == "fails" and problems and wrong_sizes:
+            names = ", ".join(f"{r.layer} (line {r.span.line})" for r in wrong_sizes[:4])
+            line = (
+                f"first fix the row{'s' if len(wrong_sizes) > 1 else ''} whose size does not hold: {names}; "
+                "the total counts the network as those rows are written"
+            )
+            kept = tuple(h for h in problems[0].help if "the table may be wrong" not in h)
+            problems = [replace(problems[0], help=(line, *kept)), *problems[1:]]
+            out[position] = (row, problems)
         column = [
             (c, r)
             for c, (r, _) in zip(claims, results, strict=True)

@@ -256,7 +256,7 @@ def _solve_row(
     if not candidates:
         return None
     chosen = candidates[0]
-    also = [g for g in fitting(node, size, target, any_rounding=True) if not _equivalent(node, g, chosen)]
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not equivalent(node, g, chosen)]
     return spatial, chosen, also
 
 
@@ -271,11 +271,11 @@ def _confirmed(
     if output_size(node, unpadded, size) == target:
         return None
     current = Geometry.of(node)
-    also = [g for g in fitting(node, size, target, any_rounding=True) if not _equivalent(node, g, current)]
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not equivalent(node, g, current)]
     return position, current, also
 
 
-def _equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
+def equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
     """Whether two geometries pad the same way: `pad 1` and `pad 1 with floor`, or `same`
     and `pad 1` for a 3×3 window at stride 1."""
     if one.strides != other.strides:
@@ -286,7 +286,7 @@ def _equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
     if "same" not in (one.padding, other.padding) or explicit in ("same", "valid"):
         return False
     window = _window(node)
-    return all(shapes.is_same_equivalent(window[axis], one.strides[axis], *explicit[axis]) for axis in (0, 1))
+    return all(shapes.is_sameequivalent(window[axis], one.strides[axis], *explicit[axis]) for axis in (0, 1))
 
 
 def _replay(nodes: list[Node], start: int, end: int, flow: list[LayerInfo]) -> tuple[LayerInfo, list[Diagnostic]]:
