@@ -256,7 +256,9 @@ def _stride_missing(graph: Graph, inference: Inference, index: int, target: tupl
         return []
     for stride in range(2, solve.MAX_STRIDE + 1):
         if (-(-source[0] // stride), -(-source[1] // stride)) == target:
-            return [f"{dims(target)} is its input {dims(source[:2])} downsampled by {stride}: is a `/{stride}` missing?"]
+            return [
+                f"{dims(target)} is its input {dims(source[:2])} downsampled by {stride}: is a `/{stride}` missing?"
+            ]
     return []
 
 
@@ -577,6 +579,14 @@ def _total_memory_row(
         "counted as cs231n counts memory: the input and every layer's output; "
         "activations, dropout and batch norm work in place, flatten and reshape are views"
     ]
+    column = [n.claims.memory for n in graph.nodes if n.claims.memory is not None]
+    printed = [q.value * (1 if q.keyword == "memory bytes" else 4 if bytes_ else 1) for q in column]
+    if len(column) >= 2 and all((q.keyword == "memory bytes") == bytes_ for q in column):
+        summed = round(sum(printed))
+        help_lines.append(
+            f"the table's own memory column sums to {summed:,} ({_in_unit(summed, quantity)}"
+            f"{'B' if bytes_ else ''}), without the input's {prod(inference.layers[0].shape or ()):,}"
+        )
     if bytes_ and quantity.unit:
         binary = f"{_in_unit(actual, quantity, 1024)}B with {quantity.unit}B = {_power_text(quantity)} bytes"
         help_lines.append(f"that is {_in_unit(actual, quantity)}B, or {binary}")
