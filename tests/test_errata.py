@@ -56,7 +56,7 @@ def alexnet_with_neurons() -> str:
     for line in spec_text("alexnet").splitlines():
         for label, count in zip(rows, ALEXNET_NEURONS, strict=True):
             if line.startswith(label):
-                head, _, tail = line.partition(", softmax") if label == "fc8:" else (line, "", "")
+                head, _, _ = line.partition(", softmax") if label == "fc8:" else (line, "", "")
                 line = f"{head}  neurons {count:,}" + (", softmax" if label == "fc8:" else "")
         lines.append(line)
     return "\n".join(lines) + "\n"
@@ -177,7 +177,7 @@ def test_vgg11_typed_without_defaults_names_the_assumed_padding() -> None:
         assert "`conv: padding same`" in note.help[0]
         total = next(d for d in found if d.code == "P304")
         assert total.span.line == 9
-        assert total.help[0].startswith(f"133M fits `padding same` on the ")
+        assert total.help[0].startswith("133M fits `padding same` on the ")
         assert f"({VGG11_PARAMS:,})" in total.help[0]
         shape_errors = [d for d in found if d.code == "P201"]
         assert shape_errors and all(d.help[0].startswith("the padding was assumed") for d in shape_errors)
