@@ -238,7 +238,7 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     lines += _kernel_fixes(node, size, target)
     as_stated = solve.Geometry.of(node)
     once = solve.output_size(node, as_stated, size)
-    if target == size:
+    if target == size and not fixes:
         lines.append(f"{dims(target)} is this layer's input: is the layer in the table twice, or its size a typo?")
     elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
@@ -1106,9 +1106,9 @@ def _totals_traced(
                 f"({_in_unit(adjusted, claim.quantity, base)}), which {verdict} {claim.quantity.text}"
             )
             first = problems[0]
-            kept = [h for h in first.help if "the table may be wrong" not in h]
-            help_lines = (line, *kept) if verdict == "fits" else (*kept, line)
-            out[position] = (row, [replace(first, help=tuple(help_lines)), *problems[1:]])
+            others = [h for h in first.help if "the table may be wrong" not in h]
+            ordered = [line, *others] if verdict == "fits" else [*others, line]
+            out[position] = (row, [replace(first, help=tuple(ordered)), *problems[1:]])
         covered = {i for c, _ in column for i in c.extent}
         layer_amounts = [info.params if claim.kind == "params" else info.macs for info in inference.layers]
         uncovered = [i for i in claim.extent if i not in covered and layer_amounts[i] > 0]
