@@ -959,11 +959,13 @@ class _Reader:
             k = token.exponent
             m = token.times
             meant = f"10{_superscript(k)}" if m is None else f"{m:g}·10{_superscript(k)}"
+            value = float(Decimal(str(m or 1)) * Decimal(10) ** k)
+            written = "1" if m is None else f"{m:g}"
             self._warn(
                 "P410",
                 f"`{token.text}` = {token.value:g}, ten times {meant}",
                 token,
-                f"write {'1' if m is None else f'{m:g}'}e{k} for {meant} = {float(Decimal(str(m or 1)) * Decimal(10) ** k):g}",
+                f"write {written}e{k} for {meant} = {value:g}",
             )
         return token, position + 1
 
