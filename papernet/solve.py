@@ -286,7 +286,7 @@ def equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
     if "same" not in (one.padding, other.padding) or explicit in ("same", "valid"):
         return False
     window = _window(node)
-    return all(shapes.is_sameequivalent(window[axis], one.strides[axis], *explicit[axis]) for axis in (0, 1))
+    return all(shapes.is_same_equivalent(window[axis], one.strides[axis], *explicit[axis]) for axis in (0, 1))
 
 
 def _replay(nodes: list[Node], start: int, end: int, flow: list[LayerInfo]) -> tuple[LayerInfo, list[Diagnostic]]:
