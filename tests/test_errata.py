@@ -79,10 +79,10 @@ def test_alexnet_fig2_first_neuron_count_is_not_55_55_96(golden: Any) -> None:
 
 def test_a_bare_count_after_the_arrow_is_an_element_count() -> None:
     """`-> 290400` on conv1: 55·55·96 = 290,400 values, the way Fig. 2 prints its sizes."""
-    network = papernet.parse("input 227x227x3\nconv11-96/4 -> 290400\n", "count.pn")
+    network = papernet.parse("input 227x227x3\nconv11-96/4 padding valid -> 290400\n", "count.pn")
     row = network.reconcile().rows[0]
     assert (row.verdict, row.note) == ("holds", "an element count: 55·55·96 = 290,400")
-    wrong = papernet.parse("input 227x227x3\nconv11-96/4 -> 253440\n", "count.pn").check()
+    wrong = papernet.parse("input 227x227x3\nconv11-96/4 padding valid -> 253440\n", "count.pn").check()
     assert [d.code for d in wrong if d.is_error] == ["P301"]
     assert "holds 55·55·96 = 290,400 values" in wrong[0].message
 
