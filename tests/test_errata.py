@@ -410,3 +410,25 @@ def test_a_stated_counting_convention_judges_every_row() -> None:
     assert reconciliation.verdict().startswith(
         "this table counts weights without biases, K = 1024: its `defaults:` say"
     )
+
+
+def test_lenet5_typed_without_defaults_is_explained_by_the_other_padding() -> None:
+    """LeNet-5 (LeCun et al. 1998) has unpadded 5×5 convs: 32 → 28 → 14 → 10 → 5, so
+    5·5·1·6 + 6 = 156, 5·5·6·16 + 16 = 2,416, 400·120 + 120 = 48,120, 120·84 + 84 = 10,164 and
+    84·10 + 10 = 850: 61,706. With the padding assumed `same` the FC sees 8·8·16 = 1,024 inputs."""
+    assert 156 + 2416 + 48_120 + 10_164 + 850 == 61_706
+    text = "input 32x32x1\nconv5-6, maxpool\nconv5-16, maxpool\nFC-120, FC-84, FC-10\ntotal params 61,706\n"
+    network = papernet.parse(text, "lenet5.pn")
+    convs = [n for n in network.graph.nodes if isinstance(n, ir.Conv2D)]
+    if convs[0].padding != "same":
+        return  # papernet's default is then LeNet's own: nothing to explain
+    total = next(d for d in network.errors() if d.code == "P304")
+    assert total.help[0] == (
+        "61,706 fits `padding valid` on the 4 layers whose padding was assumed (61,706): "
+        "write under `defaults:` `conv: padding valid` and `maxpool: padding valid`"
+    )
+    note = network.check()[-1]
+    assert note.code == "P312" and note.message.startswith("2 layers rest on the assumed `padding same`")
+    assert note.help == (
+        "if the paper means unpadded layers (the AlexNet/LeNet reading), write under `defaults:` `conv: padding valid`",
+    )
