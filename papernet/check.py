@@ -126,7 +126,11 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
             claims.append(_Claim(node_claims.ops, counted, "ops", subject, known, False, tuple(extent)))
     all_known = bool(inference.layers) and all(layer.shape is not None for layer in inference.layers)
     everything = tuple(range(len(graph.nodes)))
-    whole = _Counted.of(graph, inference, everything) if graph.totals else None
+    whole = (
+        replace(_Counted.of(graph, inference, everything), variants=_residual_variants(graph, inference))
+        if graph.totals
+        else None
+    )
     for total in graph.totals:
         assert whole is not None
         if total.kind != "memory":
@@ -657,6 +661,7 @@ class _Counted:
     bn_params: int  # what the inference counted for those batch norms
     groupable: int  # weights of ungrouped convs with an even input depth (half of them go if grouped in 2)
     layers: tuple[tuple[str, int, int], ...]  # (the table's name, params, macs) per spec row
+    variants: tuple[tuple[str, int, int], ...] = ()  # (a residual layout, params Δ, multiply-adds Δ), for totals
 
     @property
     def weights(self) -> int:
@@ -684,6 +689,49 @@ class _Counted:
                 groupable += info.params - (node.filters if node.use_bias else 0)
         layers = tuple((_subject(graph, [index]), p, m) for p, m, index in rows.values() if p or m)
         return _Counted(params, macs, biases, missing, bn, bn_params, groupable, layers)
+
+
+def _residual_variants(graph: Graph, inference: Inference) -> tuple[tuple[str, int, int], ...]:
+    """The residual layouts a paper's total may count instead of the spec's: the shortcut
+    option (A, a zero-padded identity; B, a 1×1 projection where the shape changes) and where a
+    bottleneck's stride sits (the first 1×1, as in the paper and Keras, or the 3×3, "v1.5")."""
+    nodes, layers = graph.nodes, inference.layers
+    found: list[tuple[str, int, int]] = []
+    projections = [i for i, n in enumerate(nodes) if n.scope and n.name.endswith(("_0_conv", "_0_bn"))]
+    if projections:
+        params = sum(layers[i].params for i in projections)
+        found.append(
+            ("shortcut A (zero-padded identities, no projections)", -params, -sum(layers[i].macs for i in projections))
+        )
+    pads = [(i, n) for i, n in enumerate(nodes) if isinstance(n, ir.ShortcutPad)]
+    if pads:
+        params = macs = 0
+        for i, node in pads:
+            source, out = layers[node.inputs[0]].shape, layers[i].shape
+            if source is None or out is None:
+                return tuple(found)
+            per_channel = 4 if inference.convention == "keras" else 2
+            params += source[-1] * out[-1] + per_channel * out[-1]
+            macs += out[0] * out[1] * source[-1] * out[-1]
+        found.append(("shortcut B (1×1 projections where the shape changes)", params, macs))
+    moved = 0
+    for node, info in zip(nodes, layers, strict=True):
+        if isinstance(node, ir.Conv2D) and node.template == "bottleneck_block" and node.name.endswith("_1_conv"):
+            stride = node.strides[0] * node.strides[1]
+            moved += info.macs * (stride - 1) if stride > 1 else 0
+    if moved:
+        found.append(("the stride on each bottleneck's 3×3 (v1.5)", 0, moved))
+    first_convs = {n.name.removesuffix("_1_conv"): i for i, n in enumerate(nodes) if n.name.endswith("_1_conv")}
+    saved = 0
+    for node in nodes:
+        if isinstance(node, ir.Conv2D) and node.template == "bottleneck_block" and node.name.endswith("_2_conv"):
+            stride = node.strides[0] * node.strides[1]
+            first = first_convs.get(node.name.removesuffix("_2_conv"))
+            if stride > 1 and first is not None:
+                saved += layers[first].macs - layers[first].macs // stride
+    if saved:
+        found.append(("the stride on each bottleneck's first 1×1 (v1, as the paper)", 0, -saved))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -942,6 +990,7 @@ def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, rea
                     options.append((name, (per_channel - convention.batch_norm) * counted.bn_channels))
         if counted.groupable:
             options.append(("convs grouped in 2 (AlexNet's two GPUs)", -counted.groupable // 2))
+        options += [(name, delta) for name, delta, _ in counted.variants if delta]
     else:
         value = counted.macs * factor
         other = 2 if factor == 1 else 1
@@ -949,25 +998,30 @@ def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, rea
         options.append((name, counted.macs * other - value))
         if counted.groupable:
             options.append(("convs grouped in 2 (AlexNet's two GPUs)", -_grouped_macs(counted) * factor))
+        options += [(name, delta * factor) for name, _, delta in counted.variants if delta]
     bases = [1000, 1024] if base is None or kind == "params" else [1000]
     found = [
         _Reading((), value, other_base)
         for other_base in bases
         if other_base != (base or 1000) and quantity.unit and fits(quantity, value, other_base)
     ]
+    cut = "truncated rather than rounded" + (" — the rest of this table rounds" if reading.rounding_found else "")
     if not reading.truncated and fits(quantity, value, base or 1000, truncated=True):
-        cut = "truncated rather than rounded" + (" — the rest of this table rounds" if reading.rounding_found else "")
         found.append(_Reading((cut,), value, base or 1000))
     for size in range(1, len(options) + 1):
         for chosen in combinations(options, size):
             if len({name for name, _ in chosen}) < size or _exclusive(chosen):
                 continue
             changed = value + sum(delta for _, delta in chosen)
-            found += [
-                _Reading(tuple(name for name, _ in chosen), changed, b)
+            names = tuple(name for name, _ in chosen)
+            fitting_bases = [
+                b
                 for b in bases
                 if (b == (base or 1000) or quantity.unit) and fits(quantity, changed, b, truncated=reading.truncated)
             ]
+            found += [_Reading(names, changed, b) for b in fitting_bases]
+            if not fitting_bases and not reading.truncated and fits(quantity, changed, base or 1000, truncated=True):
+                found.append(_Reading((*names, cut), changed, base or 1000))
     return found
 
 

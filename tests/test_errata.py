@@ -432,3 +432,50 @@ def test_lenet5_typed_without_defaults_is_explained_by_the_other_padding() -> No
     assert note.help == (
         "if the paper means unpadded layers (the AlexNet/LeNet reading), write under `defaults:` `conv: padding valid`",
     )
+
+
+# ---- residual layouts as explanations of a total (ResNet §3.3, §4.1) --------------------------
+
+# keras.applications.ResNet50's projections (reference README, Keras convention): a 1×1 conv
+# with bias and a batch norm (4C) where each stage starts. By hand: (in·out + out) + 4·out.
+RESNET50_PROJECTIONS = sum(
+    cin * cout + cout + 4 * cout for cin, cout in ((64, 256), (256, 512), (512, 1024), (1024, 2048))
+)
+
+
+def test_a_total_without_the_projections_is_explained_by_shortcut_a() -> None:
+    """§4.1's option A (zero-padded identities) has no projection parameters: 25,636,712 −
+    2,788,096 = 22,848,616 = 22.8M."""
+    assert RESNET50_PROJECTIONS == 2_788_096
+    expected = 25_636_712 - RESNET50_PROJECTIONS
+    text = spec_text("resnet50") + "total params 22.8M\n"
+    problem = next(d for d in diagnostics(text, "resnet50_a.pn") if d.code == "P304")
+    assert problem.help[0] == f"22.8M fits shortcut A (zero-padded identities, no projections) ({expected:,})"
+
+
+def test_torchvision_s_stride_placement_is_offered_for_table1_s_flops() -> None:
+    """torchvision's "v1.5" strides the 3×3, so each stage's first 1×1 runs at 4× the positions:
+    4,089,184,256 multiply-adds. With the stride on the 1×1, as the paper: 3,857,973,248, which
+    Table 1 prints, cut, as 3.8."""
+    text = spec_text("resnet50").replace("stride on first", "stride on 3x3") + "total FLOPs 3.8G\n"
+    problem = next(d for d in diagnostics(text, "resnet50_v15.pn") if d.code == "P305")
+    assert problem.message == "the network costs 4,089,184,256 FLOPs (4.09G), not 3.8G"
+    assert problem.help[0] == (
+        "3.8G fits the stride on each bottleneck's first 1×1 (v1, as the paper) and truncated rather than "
+        "rounded (3,857,973,248)"
+    )
+
+
+def test_a_failing_total_is_traced_to_the_failing_rows_inside_it() -> None:
+    """A table whose total is the sum of its own (wrong) column: conv 3·3·3·8 + 8 = 224 printed
+    as 240; conv 3·3·8·16 + 16 = 1,168; total printed 1,408 = 240 + 1,168, not 1,392."""
+    text = "input 8x8x3\nconv3-8 pad 1 params 240\nconv3-16 pad 1 params 1,168\ntotal params 1,408\n"
+    network = papernet.parse(text, "traced.pn")
+    total = next(d for d in network.errors() if d.code == "P304")
+    assert total.message == "the network has 1,392 parameters, not 1,408"
+    assert total.help[0] == (
+        "1 row inside it fails: conv3-8 (line 2); with their printed figures the total is 1,408 (1,408), "
+        "which fits 1,408"
+    )
+    column = next(r for r in network.reconcile().rows if r.quantity == "total params = the column's sum")
+    assert column.verdict == "holds"  # the table agrees with itself; its conv3-8 row is the error
