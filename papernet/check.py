@@ -715,18 +715,18 @@ def _residual_variants(graph: Graph, inference: Inference) -> tuple[tuple[str, i
             macs += out[0] * out[1] * source[-1] * out[-1]
         found.append(("shortcut B (1×1 projections where the shape changes)", params, macs))
     moved = 0
-    for node, info in zip(nodes, layers, strict=True):
-        if isinstance(node, ir.Conv2D) and node.template == "bottleneck_block" and node.name.endswith("_1_conv"):
-            stride = node.strides[0] * node.strides[1]
+    for conv, info in zip(nodes, layers, strict=True):
+        if isinstance(conv, ir.Conv2D) and conv.template == "bottleneck_block" and conv.name.endswith("_1_conv"):
+            stride = conv.strides[0] * conv.strides[1]
             moved += info.macs * (stride - 1) if stride > 1 else 0
     if moved:
         found.append(("the stride on each bottleneck's 3×3 (v1.5)", 0, moved))
     first_convs = {n.name.removesuffix("_1_conv"): i for i, n in enumerate(nodes) if n.name.endswith("_1_conv")}
     saved = 0
-    for node in nodes:
-        if isinstance(node, ir.Conv2D) and node.template == "bottleneck_block" and node.name.endswith("_2_conv"):
-            stride = node.strides[0] * node.strides[1]
-            first = first_convs.get(node.name.removesuffix("_2_conv"))
+    for middle in nodes:
+        if isinstance(middle, ir.Conv2D) and middle.template == "bottleneck_block" and middle.name.endswith("_2_conv"):
+            stride = middle.strides[0] * middle.strides[1]
+            first = first_convs.get(middle.name.removesuffix("_2_conv"))
             if stride > 1 and first is not None:
                 saved += layers[first].macs - layers[first].macs // stride
     if saved:
