@@ -479,3 +479,24 @@ def test_a_failing_total_is_traced_to_the_failing_rows_inside_it() -> None:
     )
     column = next(r for r in network.reconcile().rows if r.quantity == "total params = the column's sum")
     assert column.verdict == "holds"  # the table agrees with itself; its conv3-8 row is the error
+
+
+def test_the_new_messages_are_rendered(golden: Any) -> None:
+    """One spec with each new message once: a memory figure (P307: 32·32·8 = 8,192 values, not
+    9,000; its 32,768 bytes hold as 32KB with KB = 1024), an inferred padding no paper uses (P313:
+    32 → 34 needs pad 2), a share (P309: 34·34·8·72 = 665,856 of the multiply-adds), a bare count
+    (P301: unpadded on 34×34, 32·32·8 = 8,192, not 8,000) and the assumed-padding note (P312)."""
+    text = (
+        "input 32x32x3\n"
+        "conv3-8 padding same -> 32x32x8  memory 9,000\n"
+        "conv3-8 padding same -> 32x32x8  memory 32KB\n"
+        "conv3-8 -> 34x34x8\n"
+        "conv3-8 ops 50%\n"
+        "conv3-8 padding valid -> 8000\n"
+    )
+    found = diagnostics(text, "new_messages.pn")
+    assert [d.code for d in found] == ["P307", "P313", "P309", "P301", "P312"]
+    assert found[0].message == "conv3-8's output 32×32×8 holds 32·32·8 = 8,192 values, not 9,000"
+    assert f"({34 * 34 * 8 * 3 * 3 * 8:,} of " in found[2].message
+    assert "holds 32·32·8 = 8,192 values" in found[3].message
+    golden.check("errata/new_messages.txt", rendered(text, "new_messages.pn"))
