@@ -776,13 +776,11 @@ class TableReading:
     def sentence(self) -> str:
         """`this table counts weights without biases, K = 1024: 3 of 12 params figures hold under it`."""
         parts = []
-        if self.source != "default":
-            how = (
-                "its `defaults:` say"
-                if self.source == "stated"
-                else f"{self.held} of {self.figures} params figures hold under it"
-            )
-            parts.append(f"this table counts {self.describe()}: {how}")
+        if self.source == "stated":
+            parts.append(f"this table counts {self.describe()}, as its `defaults:` say")
+        elif self.source == "found":
+            held = f"{self.held} of {self.figures} params figures hold under it"
+            parts.append(f"this table counts {self.describe()}: {held}")
         if self.truncated:
             parts.append("its figures are truncated, not rounded")
         return "; ".join(parts)

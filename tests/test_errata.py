@@ -408,7 +408,7 @@ def test_a_stated_counting_convention_judges_every_row() -> None:
     reconciliation = network.reconcile()
     assert reconciliation.reading is not None and reconciliation.reading.source == "stated"
     assert reconciliation.verdict().startswith(
-        "this table counts weights without biases, K = 1024: its `defaults:` say"
+        "this table counts weights without biases, K = 1024, as its `defaults:` say"
     )
 
 
