@@ -72,12 +72,20 @@ class Network:
     def check(self, convention: Convention = "keras") -> list[Diagnostic]:
         """Every problem: lowering, shapes and claims, in source order."""
         inference = self.infer(convention)
-        found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics]
+        reconciliation = self.reconcile(convention)
+        restated = set(reconciliation.superseded)
+        found = [
+            *self.diagnostics,
+            *(d for d in inference.diagnostics if d not in restated),
+            *reconciliation.diagnostics,
+        ]
         if self.graph.train:
             from papernet.training import read_training
 
             found += read_training(self.graph.train)[1]
-        return sorted(found, key=_source_order)
+        # Notes about the whole spec come last, and only for a spec that lowered cleanly.
+        closing = () if any(d.is_error for d in self.diagnostics) else reconciliation.closing
+        return [*sorted(found, key=_source_order), *closing]
 
     def reconcile(self, convention: Convention = "keras") -> Reconciliation:
         """The table's claims, one row each: declared, inferred, and whether they agree."""

@@ -135,7 +135,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_import_table(args: argparse.Namespace) -> int:
-    from papernet.tables import import_table
+    from papernet.tables import import_table_with_warnings
 
     output = _writable(args.output, ".pn") if args.output else None
     path = Path(args.table)
@@ -146,7 +146,7 @@ def run_import_table(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read '{args.table}': {exc}") from None
     table_format: TableFormat | None = args.table_format or _table_format(path)
-    spec = import_table(
+    spec, warnings = import_table_with_warnings(
         text,
         str(path),
         table_format=table_format,
@@ -154,6 +154,7 @@ def run_import_table(args: argparse.Namespace) -> int:
         input_shape=args.input,
         title=args.name,
     )
+    _print_diagnostics(warnings, {str(path): text}, sys.stderr)
     _emit(spec, output)
     return EXIT_OK
 

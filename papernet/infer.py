@@ -110,7 +110,11 @@ def continue_from_declared(node: Node, info: LayerInfo) -> LayerInfo:
     """After a layer whose declared shape differs from the inferred one, later layers start
     from the declared shape, so that one early mismatch does not turn every later row red."""
     declared = node.claims.shape
-    if declared is None or info.shape is None or len(declared) != len(info.shape) or declared == info.shape:
+    if declared is None or info.shape is None or declared == info.shape:
+        return info
+    if len(declared) == 2 and len(info.shape) == 3:  # ResNet's Table 1 gives H×W without channels
+        return replace(info, shape=(*declared, info.shape[2]))
+    if len(declared) != len(info.shape):
         return info
     return replace(info, shape=declared)
 

@@ -59,6 +59,10 @@ class Claims:
     shape_span: Span | None = None
     params: Quantity | None = None
     ops: Quantity | None = None
+    neurons: Quantity | None = None  # H·W·C of the output
+    memory: Quantity | None = None  # activation values (or bytes, 4 a value) the row's output holds
+    params_share: Quantity | None = None  # the row's share of the network's params, in %
+    ops_share: Quantity | None = None
     extent: tuple[int, int] | None = None
     """For a claim on a group, block use, merge or repeated layer: the first and last node it
     lowered to, whose params and ops the claim totals. None: the nodes of the claim's line."""
@@ -420,8 +424,18 @@ def describe(node: Node) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Counting:
+    """How a table counts parameters, as its `defaults: params:` line states it
+    (`weights only, K = 1024`); None where the line is silent."""
+
+    biases: bool | None = None
+    batch_norm: int | None = None  # parameters per channel: 0, 2 or 4
+    base: int | None = None  # what K, M, G are powers of: 1000 or 1024
+
+
+@dataclass(frozen=True, slots=True)
 class TotalClaim:
-    kind: Literal["params", "ops"]
+    kind: Literal["params", "ops", "memory"]
     quantity: Quantity
 
 
@@ -442,6 +456,7 @@ class Graph:
     totals: tuple[TotalClaim, ...] = ()
     train: tuple[TrainLine, ...] = ()
     flops_per_mac: int | None = None  # how the spec's `FLOPs` claims count: 1 or 2 per multiply-add; None unstated
+    counting: Counting | None = None  # how the spec's `params` claims count, from `defaults: params:`
 
     @property
     def output(self) -> int:

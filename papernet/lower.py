@@ -64,6 +64,8 @@ _DEFAULT_KINDS = {
     "batchnorm": "batchnorm",
     "batchnormalization": "batchnorm",
     "bn": "batchnorm",
+    "params": "params",
+    "parameters": "params",
 }
 
 _ALLOWED_OPTIONS = {
@@ -101,6 +103,7 @@ _ALLOWED_OPTIONS = {
     "fc": {"units", "activation", "batchnorm", "bias"},
     "dropout": {"rate"},
     "flops": {"factor", "counts"},
+    "params": {"weights_only", "bias", "batchnorm", "base"},
     "input": {"shape", "channels"},
     "reshape": {"shape"},
     "zeropad": {"padding"},
@@ -127,6 +130,8 @@ _OPTION_WORDS = {
     "size": "a size",
     "factor": "a factor",
     "counts": "what is counted",
+    "weights_only": "weights only",
+    "base": "K = 1000 or 1024",
     "reduce": "a reduce (1×1 conv first)",
     "width": "a width multiplier",
     "shortcut": "a shortcut option",
@@ -257,7 +262,7 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
             "check the repetition counts and the blocks they repeat",
         )
         return ir.Graph(name, ()), _unique(state.diagnostics)
-    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state))
+    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state), _counting(state))
     return graph, _unique(state.diagnostics)
 
 
@@ -324,6 +329,20 @@ def _activation_named(item: Item, name: str) -> bool:
     assert isinstance(item.element, Layer)
     return any(
         o.key == "activation" and isinstance(o.value, Activation) and o.value.name == name for o in item.element.options
+    )
+
+
+def _counting(state: _Lowering) -> ir.Counting | None:
+    """`params: weights only, K = 1024`: how the table counts its params column; None unstated."""
+    setting = state.defaults.get("params")
+    if not setting:
+        return None
+    only = "weights_only" in setting
+    bias, batchnorm, base = setting.get("bias"), setting.get("batchnorm"), setting.get("base")
+    return ir.Counting(
+        biases=False if only else None if bias is None else bool(bias.value),
+        batch_norm=0 if only else None if batchnorm is None else 4,
+        base=None if base is None else int(base.value),  # type: ignore[call-overload]
     )
 
 
@@ -472,7 +491,7 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
             expanded += _expand_element(item, repeat, round_, state, stage)
         if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
-        if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
+        if expanded and item.claims != Claims():
             if isinstance(item.element, Layer) and repeat == 1:
                 expanded[-1] = replace(expanded[-1], claims=item.claims)
             else:  # a claim on a group, a block use, a merge or `x3` is about all of it
@@ -567,7 +586,15 @@ def _merged_claims(layer: Claims, activation: Claims) -> Claims:
     """`FC-1000 params 1000K, softmax -> 1×1×1000`: one layer, and every claim about it kept."""
     if activation.shape is not None:
         layer = replace(layer, shape=activation.shape, shape_span=activation.shape_span)
-    return replace(layer, params=activation.params or layer.params, ops=activation.ops or layer.ops)
+    return replace(
+        layer,
+        params=activation.params or layer.params,
+        ops=activation.ops or layer.ops,
+        neurons=activation.neurons or layer.neurons,
+        memory=activation.memory or layer.memory,
+        params_share=activation.params_share or layer.params_share,
+        ops_share=activation.ops_share or layer.ops_share,
+    )
 
 
 def _is_fusable_activation(layer: Layer) -> bool:

@@ -187,6 +187,23 @@ def activation_name(text: str) -> str:
 _UNITS = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 
 
+def _memory(token: Token, span: Span) -> Quantity:
+    """`3.2M` activation values, or `12.8MB` bytes (keyword `memory bytes`, 4 a value)."""
+    text = str(token)
+    if not text.rstrip().endswith("B"):
+        return quantity(token, "memory", span)
+    figure = quantity(Token("QUANTITY", text.rstrip()[:-1].rstrip()), "memory bytes", span)
+    return Quantity(text, figure.value, figure.unit, figure.decimals, "memory bytes", span)
+
+
+def _share(token: Token, keyword: str, span: Span) -> Quantity:
+    """`1.19%`: a share of the network's total, in percent."""
+    text = str(token)
+    number = text.rstrip("%").strip()
+    decimals = len(number.partition(".")[2])
+    return Quantity(text, float(number), "%", decimals, keyword, span)
+
+
 def quantity(token: Token, keyword: str, span: Span) -> Quantity:
     """A printed figure → value, unit and printed precision.
 
@@ -294,6 +311,8 @@ class _Builder(Transformer[Token, Any]):
 
     def total_claim(self, children: list[Token]) -> TotalClaim:
         keyword = str(children[1])
+        if children[1].type == "MEMORY_KW":
+            return TotalClaim("memory", _memory(children[2], self._span(children)))
         claim = quantity(children[2], keyword, self._span(children))
         return TotalClaim("params" if children[1].type == "PARAMS_KW" else "ops", claim)
 
@@ -312,6 +331,12 @@ class _Builder(Transformer[Token, Any]):
 
     def counts(self, children: list[Token]) -> Option:
         return Option("counts", "multiply-adds", self._tok(children[0]))
+
+    def weights_only(self, children: list[Token]) -> Option:
+        return Option("weights_only", True, self._tok(children[0]))
+
+    def prefix_base(self, children: list[Token]) -> Option:
+        return Option("base", 1024 if str(children[0]).endswith("1024") else 1000, self._tok(children[0]))
 
     def window(self, children: list[Any]) -> _Kernel:
         kernel = children[0]
@@ -346,6 +371,7 @@ class _Builder(Transformer[Token, Any]):
         element: Layer | Group | Merge | Reference | BlockUse | None = None
         shape = shape_span = None
         params = ops = None
+        more: dict[str, Quantity] = {}
         for child in children:
             match child:
                 case Token(type="LABEL"):
@@ -362,8 +388,19 @@ class _Builder(Transformer[Token, Any]):
                     params = q
                 case ("ops", Quantity() as q):
                     ops = q
+                case (("neurons" | "memory" | "params_share" | "ops_share") as what, Quantity() as q):
+                    more[what] = q
         assert element is not None
-        claims = Claims(shape, shape_span, params, ops)
+        claims = Claims(
+            shape,
+            shape_span,
+            params,
+            ops,
+            neurons=more.get("neurons"),
+            memory=more.get("memory"),
+            params_share=more.get("params_share"),
+            ops_share=more.get("ops_share"),
+        )
         return Item(element, label, label_span, repeat, repeat_span, claims, self._span(children), stride, stride_span)
 
     def stage_stride(self, children: list[Token]) -> tuple[str, int, Span] | None:
@@ -403,6 +440,18 @@ class _Builder(Transformer[Token, Any]):
 
     def ops_claim(self, children: list[Token]) -> tuple[str, Quantity]:
         return ("ops", quantity(children[1], str(children[0]), self._span(children)))
+
+    def neurons_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("neurons", quantity(children[1], "neurons", self._span(children)))
+
+    def memory_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("memory", _memory(children[1], self._span(children)))
+
+    def params_share_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("params_share", _share(children[1], "params", self._span(children)))
+
+    def ops_share_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("ops_share", _share(children[1], str(children[0]), self._span(children)))
 
     # -- layers --
 

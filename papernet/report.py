@@ -434,9 +434,28 @@ _MARK = {"holds": "✓", "fails": "✗", "unknown": "?"}
 
 def reconciliation_text(network: str, file: str, reconciliation: Reconciliation) -> str:
     """The claims as an aligned plain-text table (no rich: `papernet check` stays light)."""
-    header = ("line", "layer", "claim", "declared", "inferred", "", "note")
+    counted = any(r.counted for r in reconciliation.rows)
+    header = (
+        "line",
+        "layer",
+        "claim",
+        "declared",
+        "inferred",
+        *(("as the table counts",) if counted else ()),
+        "",
+        "note",
+    )
     rows = [
-        (str(r.span.line), r.layer, r.quantity, r.declared, r.inferred, _MARK[r.verdict], r.note)
+        (
+            str(r.span.line),
+            r.layer,
+            r.quantity,
+            r.declared,
+            r.inferred,
+            *((r.counted,) if counted else ()),
+            _MARK[r.verdict],
+            r.note,
+        )
         for r in reconciliation.rows
     ]
     widths = [max(len(printable(cells[i])) for cells in [header, *rows]) for i in range(len(header))]
@@ -473,11 +492,13 @@ def reconciliation_dict(network: str, file: str, reconciliation: Reconciliation)
                 "claim": r.quantity,
                 "declared": r.declared,
                 "inferred": r.inferred,
+                "counted": r.counted,
                 "holds": None if r.verdict == "unknown" else r.verdict == "holds",
                 "note": r.note,
             }
             for r in rows
         ],
+        "convention": _reading_dict(reconciliation),
         "inferred": [{"line": i.span.line, "layer": i.layer, "value": i.value} for i in reconciliation.inferred],
         "verdict": {
             "claims": len(rows),
@@ -489,6 +510,24 @@ def reconciliation_dict(network: str, file: str, reconciliation: Reconciliation)
     }
 
 
+def _reading_dict(reconciliation: Reconciliation) -> dict[str, Any] | None:
+    """How the table counts: found from its figures, stated in its `defaults:`, or papernet's own."""
+    reading = reconciliation.reading
+    if reading is None:
+        return None
+    convention = reading.convention
+    return {
+        "params": reading.describe(),
+        "source": reading.source,
+        "biases": convention.biases,
+        "batch_norm_per_channel": convention.batch_norm,
+        "base": convention.base,
+        "truncated": reading.truncated,
+        "params_figures": reading.figures,
+        "params_figures_holding": reading.held,
+    }
+
+
 def reconciliation_json(network: str, file: str, reconciliation: Reconciliation) -> str:
     return json.dumps(reconciliation_dict(network, file, reconciliation), indent=2, ensure_ascii=False) + "\n"
 
@@ -496,9 +535,16 @@ def reconciliation_json(network: str, file: str, reconciliation: Reconciliation)
 def reconciliation_markdown(network: str, file: str, reconciliation: Reconciliation) -> str:
     lines = [f"## {_md(network)}: the table's claims", ""]
     if reconciliation.rows:
-        lines += ["| line | layer | claim | declared | inferred | | note |", "|---:|---|---|---:|---:|---|---|"]
+        counted = any(r.counted for r in reconciliation.rows)
+        extra = " as the table counts |" if counted else ""
+        lines += [
+            f"| line | layer | claim | declared | inferred |{extra} | note |",
+            "|---:|---|---|---:|---:|" + ("---:|" if counted else "") + "---|---|",
+        ]
         for r in reconciliation.rows:
-            cells = [str(r.span.line), r.layer, r.quantity, r.declared, r.inferred, _MARK[r.verdict], r.note]
+            cells = [str(r.span.line), r.layer, r.quantity, r.declared, r.inferred]
+            cells += [r.counted] if counted else []
+            cells += [_MARK[r.verdict], r.note]
             lines.append("| " + " | ".join(_md(printable(c)) for c in cells) + " |")
         lines.append("")
     if reconciliation.inferred:

@@ -256,7 +256,7 @@ def _solve_row(
     if not candidates:
         return None
     chosen = candidates[0]
-    also = [g for g in fitting(node, size, target, any_rounding=True) if not _equivalent(node, g, chosen)]
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not equivalent(node, g, chosen)]
     return spatial, chosen, also
 
 
@@ -271,11 +271,11 @@ def _confirmed(
     if output_size(node, unpadded, size) == target:
         return None
     current = Geometry.of(node)
-    also = [g for g in fitting(node, size, target, any_rounding=True) if not _equivalent(node, g, current)]
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not equivalent(node, g, current)]
     return position, current, also
 
 
-def _equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
+def equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
     """Whether two geometries pad the same way: `pad 1` and `pad 1 with floor`, or `same`
     and `pad 1` for a 3×3 window at stride 1."""
     if one.strides != other.strides:
@@ -349,7 +349,34 @@ def _inferred_note(
     assert declared is not None
     message = f"{ir.describe(node)}: {geometry.describe(node)}, inferred from the table's {dims(declared)}"
     notes = (f"also fits: {'; '.join(g.describe(node) for g in also[:3])}",) if also else ()
+    if not padding_papers_use(node, geometry):
+        window = _window(node)
+        usual = sorted({0, (max(window) - 1) // 2})
+        message += (
+            f", but no paper pads a {window[0]}×{window[1]} window by that "
+            f"(pad {' or '.join(map(str, usual))}, or `same`): the printed size is more likely the error"
+        )
+        return Diagnostic("P313", message, node.span, severity=Severity.WARNING, notes=notes)
     return Diagnostic("P311", message, node.span, severity=Severity.NOTE, notes=notes)
+
+
+def padding_papers_use(node: Spatial, geometry: Geometry) -> bool:
+    """Padding 0, `same`, or the (F − 1)/2 (or F/2) that keeps the size: what tables mean.
+
+    >>> from papernet.span import Span
+    >>> conv = ir.Conv2D(name="c", inputs=(0,), span=Span("a", 1, 1, 1, 2), filters=8, kernel_size=(3, 3),
+    ...                  strides=(1, 1), padding="valid")
+    >>> [padding_papers_use(conv, Geometry(((p, p), (p, p)), (1, 1), "exact")) for p in (0, 1, 2)]
+    [True, True, False]
+    """
+    if isinstance(geometry.padding, str):
+        return True
+    window = _window(node)
+    return all(
+        side in (0, (window[axis] - 1) // 2, window[axis] // 2)
+        for axis, pads in enumerate(geometry.padding)
+        for side in pads
+    )
 
 
 # ---- text -------------------------------------------------------------------------

