@@ -209,3 +209,16 @@ def test_the_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
             outputs.append(done.stdout)
         assert outputs[0] == outputs[1], name
         assert outputs[0] == (GOLDEN / "diagram" / name).read_bytes(), name
+
+
+README_PICTURES = {"resnet50_depth2.svg": ("resnet50", ("--depth", "2")), "resnet50.svg": ("resnet50", ())}
+
+
+@pytest.mark.parametrize("name", README_PICTURES)
+def test_readme_pictures_are_what_the_command_draws(name: str, run_cli: Any, golden: Any) -> None:
+    spec, extra = README_PICTURES[name]
+    drawn = run_cli("diagram", spec, *extra).stdout
+    path = ROOT / "docs" / name
+    if golden.update:
+        path.write_text(drawn, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == drawn, f"{path} is out of date; run pytest --update-golden"
