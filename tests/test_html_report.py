@@ -130,3 +130,32 @@ def test_collapsed_summary_has_a_row_and_a_box_per_block(run_cli: Any, tmp_path:
     assert measured["boxes"] == 5 + 4 + 2
     assert measured["total"] == f"{KERAS_PARAMS['resnet50']:,}"
     assert measured["scrollWidth"] <= measured["clientWidth"]
+
+
+@pytest.mark.parametrize("spec", ["vgg16", "resnet18"])
+def test_golden_html(spec: str, run_cli: Any, golden: Any) -> None:
+    result = run_cli("summary", spec, "--format", "html")
+    assert result.code == 0, result.stderr
+    golden.check(f"diagram/{spec}_report.html", result.stdout)
+
+
+def test_html_block_rows_carry_the_blocks_totals() -> None:
+    """ResNet-18's conv2_x: two basic blocks of two 3×3, 64 convs with their batch norms (Keras
+    counts 4C per BN), identity shortcuts; 7 layers a block (conv, BN, ReLU, conv, BN, add, ReLU)."""
+    page = papernet.load("resnet18").summary().to_html()
+    block = re.search(r'<tr class="pn-block pn-b1">(.*?)</tr>', page)
+    assert block is not None
+    conv, bn = 3 * 3 * 64 * 64 + 64, 4 * 64
+    assert f'<td class="num">{4 * (conv + bn):,}</td>' in block.group(1)
+    assert "· 14 layers" in block.group(1)
+    assert page.count('<tr class="pn-block') == 4 + 8  # four stages of two blocks
+
+
+def test_html_escapes_user_text() -> None:
+    from dataclasses import replace
+
+    net = papernet.parse("input 8x8x3\nconv3-4 padding same\n")
+    net = replace(net, graph=replace(net.graph, name="<script>alert(1)</script>\x1b"))
+    page = net.summary().to_html()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\\x1b" in page
