@@ -234,13 +234,17 @@ def _layer_leaf(index: int, graph: Graph, inference: Inference) -> Leaf:
     lines.append(_field(info))
     if node.assumed():
         lines.append("assumed: " + ", ".join(node.assumed()))
+    inferred = [key for key, origin in node.origins if origin is ir.Origin.INFERRED]
+    if inferred:
+        lines.append("inferred from the table: " + ", ".join(inferred))
     return Leaf((index,), layer, shape, "\n".join(lines), _colour_kind(node))
 
 
 def _block_leaf(nodes: tuple[int, ...], graph: Graph, inference: Inference) -> Leaf:
     path = _common_path(nodes, graph)
     last = inference.layers[nodes[-1]]
-    detail = f"{_shape(last)} · {len(nodes)} layers"
+    params = sum(inference.layers[n].params for n in nodes)
+    detail = f"{_shape(last)} · {len(nodes)} layers · {_compact(params)} params"
     return Leaf(nodes, path[-1], detail, _block_tooltip(path, nodes, graph, inference), "block")
 
 
@@ -273,6 +277,18 @@ def _field(info: LayerInfo) -> str:
         return "receptive field unknown"
     rf, jump = info.receptive_field, info.jump or (1, 1)
     return f"receptive field {_pair(rf)} px, effective stride {_pair(jump)}"
+
+
+def _compact(count: int) -> str:
+    """A count short enough for a box; the tooltip has it in full.
+
+    >>> _compact(220_032), _compact(7_098_368), _compact(512)
+    ('220K', '7.1M', '512')
+    """
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if count >= scale:
+            return f"{count / scale:.1f}{unit}" if count < 10 * scale else f"{count / scale:.0f}{unit}"
+    return str(count)
 
 
 def _pair(pair: tuple[int, int]) -> str:

@@ -92,7 +92,7 @@ def test_resnet50_depth1_is_the_stem_the_four_stages_and_the_head() -> None:
     blocks = [box for box in boxes(svg) if box.get("data-kind") == "block"]
     assert [b.findall(f"{SVG}text")[0].text for b in blocks] == ["conv2_x", "conv3_x", "conv4_x", "conv5_x"]
     # conv2_x: three bottlenecks of 3 convs, 3 BNs, 3 ReLUs and an add, plus block 1's projection and its BN
-    assert blocks[0].findall(f"{SVG}text")[1].text == "56×56×256 · 32 layers"
+    assert blocks[0].findall(f"{SVG}text")[1].text == "56×56×256 · 32 layers · 220K params"
     # Keras's counts by hand: block 1 = (64·64+64) + (9·64·64+64) + (64·256+256) + projection (64·256+256)
     # + BNs 4·(64+64+256+256); blocks 2 and 3 = (256·64+64) + (9·64·64+64) + (64·256+256) + 4·(64+64+256)
     first = 4160 + 36928 + 16640 + 16640 + 4 * 640
