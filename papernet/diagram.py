@@ -129,7 +129,8 @@ def _series(
 
 
 def _edges(graph: Graph) -> tuple[tuple[int, int], ...]:
-    return tuple(dict.fromkeys((i, n) for n, node in enumerate(graph.nodes) for i in node.inputs))
+    """(input, node) pairs, each once; an input that is not before its node is left undrawn."""
+    return tuple(dict.fromkeys((i, n) for n, node in enumerate(graph.nodes) for i in node.inputs if 0 <= i < n))
 
 
 def _implied_edges(tree: Series) -> set[tuple[int, int]]:

@@ -20,6 +20,7 @@ import pytest
 from conftest import GOLDEN, ROOT
 
 import papernet
+from papernet.diagram import draw
 
 SVG = "{http://www.w3.org/2000/svg}"
 GOLDENS = {  # golden file: (spec, extra arguments)
@@ -222,3 +223,13 @@ def test_readme_pictures_are_what_the_command_draws(name: str, run_cli: Any, gol
     if golden.update:
         path.write_text(drawn, encoding="utf-8")
     assert path.read_text(encoding="utf-8") == drawn, f"{path} is out of date; run pytest --update-golden"
+
+
+def test_an_input_that_is_not_before_its_node_still_draws_every_box() -> None:
+    """The IR never makes one, but the drawing must not fall over if it did."""
+    net = papernet.parse("input 8x8x3\nconv3-4 padding same\nconv3-4 padding same\n")
+    nodes = list(net.graph.nodes)
+    nodes[1] = replace(nodes[1], inputs=(2,))
+    graph = replace(net.graph, nodes=tuple(nodes))
+    assert len(boxes(draw(graph, net.infer()))) == 3
+    assert draw(graph, net.infer(), format="dot").count("[label=") == 3
