@@ -108,6 +108,15 @@ class Network:
 
         return build_report(self.graph, self.infer(convention), depth)
 
+    def diagram(
+        self, depth: int | None = None, format: Literal["svg", "dot"] = "svg", convention: Convention = "keras"
+    ) -> str:
+        """The network drawn as SVG (or Graphviz DOT text), one box per layer; with `depth`, blocks
+        below that level are one box each, with their totals."""
+        from papernet.diagram import draw
+
+        return draw(self.graph, self.infer(convention), depth, format)
+
     def adapt(
         self,
         *,

@@ -1,4 +1,4 @@
-"""The command line: `papernet check|summary|compile|build|train|import-table|specs`.
+"""The command line: `papernet check|summary|diagram|compile|build|train|import-table|specs`.
 
 Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
 error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
@@ -101,6 +101,16 @@ def run_summary(args: argparse.Namespace) -> int:
     }[args.format]
     _emit(render(), output)
     return EXIT_SPEC_ERRORS if any(d.is_error for d in found) else EXIT_OK
+
+
+def run_diagram(args: argparse.Namespace) -> int:
+    output = _writable(args.output, "") if args.output else None
+    network = _load(args)
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    _emit(network.diagram(args.depth, args.format, args.convention), output)
+    # as for compile: a claim the table gets wrong (P3xx) leaves the network, and its drawing, well defined
+    return EXIT_SPEC_ERRORS if any(d.is_error and not d.code.startswith("P3") for d in found) else EXIT_OK
 
 
 def run_compile(args: argparse.Namespace) -> int:
@@ -399,6 +409,13 @@ def _parser() -> argparse.ArgumentParser:
         "--depth", type=positive_int, metavar="N", help="collapse blocks nested deeper than N into one row (1: stages)"
     )
     summary.add_argument("-o", "--output", metavar="FILE", help="write to this file instead of standard output")
+    diagram = command("diagram", "draw the network as SVG (or Graphviz DOT), one box per layer", run_diagram)
+    spec_and_adaptation(diagram)
+    diagram.add_argument("--format", choices=["svg", "dot"], default="svg")
+    diagram.add_argument(
+        "--depth", type=positive_int, metavar="N", help="draw blocks nested deeper than N as one box (1: stages)"
+    )
+    diagram.add_argument("-o", "--output", metavar="FILE", help="write to this file instead of standard output")
     compile_ = command("compile", "generate Keras source for the network", run_compile)
     spec_and_adaptation(compile_, convention=False)
     compile_.add_argument("-o", "--output", metavar="FILE.py", help="write to this file instead of standard output")
