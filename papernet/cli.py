@@ -1,4 +1,4 @@
-"""The command line: `papernet check|summary|compile|build|train|import-table|specs`.
+"""The command line: `papernet check|summary|compile|build|train|import-table|import-keras|specs`.
 
 Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
 error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from papernet.tables import TableFormat
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+MODEL_HELP = "a saved model.keras, keras:Name (a keras.applications model, no weights) or file.py:function"
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 32  # `papernet train`, where neither the option nor the spec says
 
 
@@ -155,6 +156,23 @@ def run_import_table(args: argparse.Namespace) -> int:
         title=args.name,
     )
     _emit(spec, output)
+    return EXIT_OK
+
+
+def run_import_keras(args: argparse.Namespace) -> int:
+    from papernet.keras_import import ImportFailure, ModelNotFound, import_keras
+
+    output = _writable(args.output, ".pn") if args.output else None
+    try:
+        imported = import_keras(args.model)
+    except ModelNotFound as exc:
+        raise UsageError(str(exc)) from None
+    except ImportFailure as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    for note in imported.notes:
+        print(f"papernet: note: the model has {note}", file=sys.stderr)
+    _emit(imported.text, output)
     return EXIT_OK
 
 
@@ -419,6 +437,11 @@ def _parser() -> argparse.ArgumentParser:
     table.add_argument("--input", type=input_shape_argument, metavar="HxWxC", help="the network's input shape")
     table.add_argument("--name", metavar="TITLE", help="the network's name in the spec")
     table.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
+    keras_model = command(
+        "import-keras", "turn a Keras model into a spec in the paper's notation (imports TensorFlow)", run_import_keras
+    )
+    keras_model.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    keras_model.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
     command("specs", "list the shipped specs", run_specs)
     return parser
 

@@ -34,11 +34,16 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from papernet import shapes
 from papernet.infer import dims
+from papernet.series_parallel import Element, Fork, NotSeriesParallel, Step, decompose, nodes_of
 
 if TYPE_CHECKING:
     import keras
 
     from papernet.api import Network
+
+
+Pads: TypeAlias = tuple[tuple[int, int], tuple[int, int]]
+"""Zero padding ((top, bottom), (left, right))."""
 
 
 class ImportFailure(Exception):
@@ -54,23 +59,21 @@ class ModelNotFound(Exception):
 
 def load_model(source: str) -> keras.Model:
     """`keras:ResNet50`, `file.py:build_fn` or `model.keras` → a Keras model."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        import keras
-    except ImportError:
-        raise ModelNotFound("importing a Keras model needs Keras: pip install 'papernet[keras]'") from None
+    file, colon, function = source.rpartition(":")
+    builds = bool(colon) and file.endswith(".py") and function.isidentifier()
+    path = Path(file if builds else source)
+    if not source.startswith("keras:"):
+        if not builds and path.suffix != ".keras":
+            raise ModelNotFound(
+                f"'{source}' is not a model: give a .keras file, keras:Name (keras.applications) or file.py:function"
+            )
+        if not path.is_file():
+            raise ModelNotFound(f"no such {'file' if builds else 'model file'}: '{path}'")
+    keras = _keras()
     if source.startswith("keras:"):
         return _application(keras, source.removeprefix("keras:"))
-    file, colon, function = source.rpartition(":")
-    if colon and file.endswith(".py") and function.isidentifier():
-        return _built_by(Path(file), function, keras)
-    path = Path(source)
-    if path.suffix != ".keras":
-        raise ModelNotFound(
-            f"'{source}' is not a model: give a .keras file, keras:Name (keras.applications) or file.py:function"
-        )
-    if not path.is_file():
-        raise ModelNotFound(f"no such model file: '{source}'")
+    if builds:
+        return _built_by(path, function, keras)
     import papernet.backends.layers  # noqa: F401  (registers papernet's own layers for loading)
 
     try:
@@ -78,6 +81,15 @@ def load_model(source: str) -> keras.Model:
     except Exception as exc:  # Keras raises many kinds for a bad file
         raise ModelNotFound(f"cannot load '{source}': {exc}") from None
     return _checked_model(model, source, keras)
+
+
+def _keras() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import keras
+    except ImportError:
+        raise ModelNotFound("importing a Keras model needs Keras: pip install 'papernet[keras]'") from None
+    return keras
 
 
 def _application(keras: Any, name: str) -> keras.Model:
@@ -92,8 +104,6 @@ def _application(keras: Any, name: str) -> keras.Model:
 def _built_by(file: Path, function: str, keras: Any) -> keras.Model:
     import runpy
 
-    if not file.is_file():
-        raise ModelNotFound(f"no such file: '{file}'")
     try:
         namespace = runpy.run_path(str(file), run_name="__papernet_import__")
         builder = namespace.get(function)
@@ -219,93 +229,15 @@ def _without_batch(shape: Sequence[int | None]) -> tuple[int, ...]:
 # ---- structure: chains and forks ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Step:
-    layer: int
-
-
-@dataclass(frozen=True)
-class Fork:
-    """A merge layer and its branches, each starting from the same tensor (empty: the identity)."""
-
-    merge: int
-    branches: tuple[tuple[Element, ...], ...]
-
-
-Element: TypeAlias = Step | Fork
-
-
 def structure(layers: Sequence[KerasLayer]) -> tuple[Element, ...]:
-    """The graph as a chain of steps and forks, walked back from the output. Each merge's branches
-    start at its nearest dominator; a graph that is not series–parallel is refused."""
-    dominators: list[frozenset[int]] = []
-    for layer in layers:
-        if not layer.inputs:
-            dominators.append(frozenset({layer.index}))
-            continue
-        common = frozenset.intersection(*(dominators[i] for i in layer.inputs))
-        dominators.append(common | {layer.index})
-    consumers: dict[int, list[int]] = {}
-    for layer in layers:
-        for source in layer.inputs:
-            consumers.setdefault(source, []).append(layer.index)
-    seen: set[int] = set()
-
-    def chain(end: int, start: int | None) -> tuple[Element, ...]:
-        items: list[Element] = []
-        at = end
-        while at != start:
-            layer = layers[at]
-            if at in seen:
-                raise ImportFailure(f"the model's graph is not series–parallel at {layer.described}")
-            seen.add(at)
-            if len(layer.inputs) <= 1:
-                items.append(Step(at))
-                if not layer.inputs:
-                    break
-                at = layer.inputs[0]
-            else:
-                fork = max(dominators[at] - {at})
-                items.append(Fork(at, tuple(chain(source, fork) for source in layer.inputs)))
-                at = fork
-        return tuple(reversed(items))
-
-    walked = chain(len(layers) - 1, None)
-    if len(seen) != len(layers):
-        missing = next(layer for layer in layers if layer.index not in seen)
-        raise ImportFailure(f"layer {missing.described} does not lead to the model's output")
-    _check_forks(walked, layers, consumers)
-    return walked
-
-
-def _check_forks(elements: Sequence[Element], layers: Sequence[KerasLayer], consumers: Mapping[int, list[int]]) -> None:
-    """Every layer inside a chain feeds only the next element: a tensor used by two chains that
-    are not branches of one fork cannot be written as nested merges."""
-    for position, element in enumerate(elements):
-        if isinstance(element, Fork):
-            for branch in element.branches:
-                _check_forks(branch, layers, consumers)
-            continue
-        if position + 1 < len(elements):
-            following = elements[position + 1]
-            wanted = _entries(following)
-        else:
-            continue
-        if sorted(consumers.get(element.layer, [])) != sorted(wanted):
-            raise ImportFailure(
-                f"the output of {layers[element.layer].described} is used across branches in a way "
-                "papernet's merges cannot write (the graph is not series–parallel)"
-            )
-
-
-def _entries(element: Element) -> list[int]:
-    """The layers that read the tensor before `element`: its first layer, or each branch's first."""
-    if isinstance(element, Step):
-        return [element.layer]
-    found = []
-    for branch in element.branches:
-        found += _entries(branch[0]) if branch else [element.merge]
-    return found
+    """The model as a chain of steps and forks (`papernet.series_parallel`)."""
+    try:
+        return decompose([layer.inputs for layer in layers])
+    except NotSeriesParallel as exc:
+        raise ImportFailure(
+            f"the model's graph is not series–parallel at {layers[exc.node].described}: {exc}; "
+            "papernet's merges cannot write it"
+        ) from None
 
 
 # ---- the notation's words for single layers -------------------------------------------------
@@ -334,8 +266,8 @@ def activation_word(layer: KerasLayer) -> str | None:
         case "Activation":
             return _activation(config.get("activation"), layer)
         case "ReLU":
-            maximum, slope, threshold = config.get("max_value"), config.get("negative_slope", 0), config.get("threshold")
-            if slope or threshold:
+            maximum = config.get("max_value")
+            if config.get("negative_slope") or config.get("threshold"):
                 raise ImportFailure(f"layer {layer.described} has a slope or threshold, which the notation cannot say")
             if maximum is None:
                 return "relu"
@@ -350,7 +282,7 @@ def activation_word(layer: KerasLayer) -> str | None:
             return "softmax"
         case "ELU":
             if float(config.get("alpha", 1.0)) != 1.0:
-                raise ImportFailure(f"layer {layer.described} has alpha {config.get('alpha')}; the notation's elu has 1")
+                raise ImportFailure(f"layer {layer.described} has alpha {config['alpha']}; the notation's elu has 1")
             return "elu"
     return None
 
@@ -359,7 +291,7 @@ def _activation(value: object, layer: KerasLayer) -> str:
     if isinstance(value, str) and value in _ACTIVATIONS:
         return _ACTIVATIONS[value]
     shown = value if isinstance(value, str) else type(value).__name__
-    raise ImportFailure(f"layer {layer.described} uses the activation '{shown}', which papernet's notation has no word for")
+    raise ImportFailure(f"layer {layer.described} uses the activation '{shown}', which the notation has no word for")
 
 
 def _pair(value: object) -> tuple[int, int]:
@@ -375,7 +307,7 @@ def _square(pair: tuple[int, int], what: str, layer: KerasLayer) -> int:
     return pair[0]
 
 
-def _pads(value: object) -> tuple[tuple[int, int], tuple[int, int]]:
+def _pads(value: object) -> Pads:
     if isinstance(value, int):
         return (value, value), (value, value)
     assert isinstance(value, list | tuple) and len(value) == 2, value
@@ -390,7 +322,7 @@ class Geometry:
     words: tuple[str, ...]  # e.g. ("pad", "3"), ("same",), ("valid", "floor")
 
     @staticmethod
-    def of(layer: KerasLayer, pads: tuple[tuple[int, int], tuple[int, int]] | None, kernel: tuple[int, int]) -> Geometry:
+    def of(layer: KerasLayer, pads: Pads | None, kernel: tuple[int, int]) -> Geometry:
         strides = _pair(layer.config.get("strides") or kernel)
         dilation = _pair(layer.config.get("dilation_rate", 1))
         size = layer.input_shape if pads is None else _unpadded(layer.input_shape, pads)
@@ -407,11 +339,11 @@ class Geometry:
         return Geometry(words if exact else (*words, "floor"))
 
 
-def _unpadded(shape: tuple[int, ...], pads: tuple[tuple[int, int], tuple[int, int]]) -> tuple[int, ...]:
+def _unpadded(shape: tuple[int, ...], pads: Pads) -> tuple[int, ...]:
     return (shape[0] - sum(pads[0]), shape[1] - sum(pads[1]), *shape[2:])
 
 
-def _symmetric(pads: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+def _symmetric(pads: Pads) -> bool:
     (top, bottom), (left, right) = pads
     return top == bottom == left == right
 
@@ -422,9 +354,7 @@ def is_same_here(layer: KerasLayer, kernel: tuple[int, int]) -> bool:
         return True
     strides = _pair(layer.config.get("strides") or kernel)
     dilation = _pair(layer.config.get("dilation_rate", 1))
-    return all(
-        shapes.same_padding(layer.input_shape[a], kernel[a], strides[a], dilation[a]) == (0, 0) for a in (0, 1)
-    )
+    return all(shapes.same_padding(layer.input_shape[a], kernel[a], strides[a], dilation[a]) == (0, 0) for a in (0, 1))
 
 
 # ---- the model → spec lines ------------------------------------------------------------------
@@ -456,6 +386,7 @@ class _Defaults:
 class _Line:
     text: str
     last: int  # the Keras layer whose output the line ends in
+    first: int  # the first Keras layer the line writes
 
 
 @dataclass(frozen=True)
@@ -468,8 +399,9 @@ class _Bracket:
     shortcut: str  # identity | projection | pad
     changes: bool  # the block changes the shape (so B and A do something)
     bias: bool
-    first: int  # the first Keras layer of the block (its first conv)
+    first: int  # the block's first conv (whose Keras name may name the stage)
     out: int  # the Keras layer of the block's final ReLU
+    start: int  # the block's first Keras layer
     notes: tuple[str, ...] = ()
 
 
@@ -509,12 +441,12 @@ class _Writer:
         valid conv or pool, a conv's or FC's batch norm and activation."""
         element = elements[position]
         assert isinstance(element, Step)
-        layer = self.layer(element.layer)
+        layer = self.layer(element.node)
 
         def step_at(offset: int) -> KerasLayer | None:
             at = position + offset
             if at < len(elements) and isinstance(elements[at], Step):
-                return self.layer(elements[at].layer)  # type: ignore[union-attr]
+                return self.layer(elements[at].node)
             return None
 
         if layer.cls == "ZeroPadding2D":
@@ -522,21 +454,19 @@ class _Writer:
             pads = _pads(layer.config["padding"])
             if following is not None and _foldable_padding(following, pads):
                 line, end = self.steps_with_padding(elements, position + 1, pads)
-                return line, end
-            return _Line(_zeropad_word(pads), layer.index), position + 1
+                return _Line(line.text, line.last, layer.index), end
+            return _Line(_zeropad_word(pads), layer.index, layer.index), position + 1
         return self.steps_with_padding(elements, position, None)
 
-    def steps_with_padding(
-        self, elements: Sequence[Element], position: int, pads: tuple[tuple[int, int], tuple[int, int]] | None
-    ) -> tuple[_Line, int]:
+    def steps_with_padding(self, elements: Sequence[Element], position: int, pads: Pads | None) -> tuple[_Line, int]:
         element = elements[position]
         assert isinstance(element, Step)
-        layer = self.layer(element.layer)
+        layer = self.layer(element.node)
         following: list[KerasLayer] = []  # the steps right after it, which may fold into a conv or FC line
         for after_element in elements[position + 1 : position + 3]:
             if not isinstance(after_element, Step):
                 break
-            following.append(self.layer(after_element.layer))
+            following.append(self.layer(after_element.node))
         if layer.cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
             own = _activation(layer.config.get("activation", "linear"), layer)
             bn = following[0] if following and following[0].cls == "BatchNormalization" and own == "linear" else None
@@ -552,21 +482,21 @@ class _Writer:
             assert isinstance(last, Step)
             next_element = elements[position + consumed] if position + consumed < len(elements) else None
             text = self.weighted(layer, pads, bn is not None, activation, self._must_state(next_element))
-            return _Line(text, last.layer), position + consumed
-        return _Line(self.single(layer, pads), layer.index), position + 1
+            return _Line(text, last.node, layer.index), position + consumed
+        return _Line(self.single(layer, pads), layer.index, layer.index), position + 1
 
     def _must_state(self, following: Element | None) -> bool:
         """Whether a conv line must state its activation even where `defaults:` says it: papernet
         fuses an activation (or a batch norm and an activation) that follows an unstated one."""
         if not isinstance(following, Step):
             return False
-        layer = self.layer(following.layer)
+        layer = self.layer(following.node)
         return layer.cls == "BatchNormalization" or activation_word(layer) is not None
 
     def weighted(
         self,
         layer: KerasLayer,
-        pads: tuple[tuple[int, int], tuple[int, int]] | None,
+        pads: Pads | None,
         bn: bool,
         activation: str,
         must_state: bool,
@@ -593,7 +523,7 @@ class _Writer:
             if config.get("depth_multiplier", 1) != 1:
                 raise ImportFailure(f"layer {layer.described} has depth multiplier {config['depth_multiplier']}")
             if _pair(config.get("dilation_rate", 1)) != (1, 1):
-                raise ImportFailure(f"layer {layer.described} is a dilated depthwise conv, which the notation cannot say")
+                raise ImportFailure(f"layer {layer.described} is a dilated depthwise conv; the notation cannot say so")
             words.append(f"conv dw {kernel[0]}×{kernel[1]}" + (f"/{stride}" if stride != 1 else ""))
         else:
             if kernel[0] == kernel[1]:
@@ -624,9 +554,9 @@ class _Writer:
             words = words[1:]
         elif words[0] in ("same", "valid"):
             words[0] = f"padding {words[0]}"
-        return [" ".join(words[:2])] + words[2:] if words[:1] == ["pad"] else words
+        return [" ".join(words[:2]), *words[2:]] if words[:1] == ["pad"] else words
 
-    def single(self, layer: KerasLayer, pads: tuple[tuple[int, int], tuple[int, int]] | None) -> str:
+    def single(self, layer: KerasLayer, pads: Pads | None) -> str:
         config = layer.config
         word = activation_word(layer)
         if word is not None:
@@ -676,29 +606,27 @@ class _Writer:
         if not config.get("center", True) or not config.get("scale", True):
             off = " and ".join(k for k in ("center", "scale") if not config.get(k, True))
             raise ImportFailure(f"layer {layer.described} has {off} off, which papernet's notation cannot say yet")
-        for key, value in _DEFAULT_BN.items():
-            if float(config.get(key, value)) != value:
-                note = f"batch norm {key} {float(config[key]):g} (the spec's BN uses {value:g}; shapes and counts are the same)"
-                if note not in self.notes:
-                    self.notes.append(note)
+        for note in _batchnorm_notes(config):
+            if note not in self.notes:
+                self.notes.append(note)
 
     # -- merges
 
     def fork(self, fork: Fork) -> _Line:
-        merge = self.layer(fork.merge)
+        merge = self.layer(fork.node)
         if merge.cls == "Add":
             op = "add"
         elif merge.cls == "Concatenate":
             if merge.config.get("axis", -1) not in (-1, len(merge.shape)):
-                raise ImportFailure(f"layer {merge.described} concatenates on axis {merge.config['axis']}, not channels")
+                raise ImportFailure(f"layer {merge.described} concatenates on axis {merge.config['axis']}")
             op = "concat"
         else:
             raise ImportFailure(_unsupported(merge))
         inception = self._inception(fork) if op == "concat" else None
         if inception is not None:
-            return _Line(inception, fork.merge)
-        branches = [" -> ".join(line.text for line in self.chain(branch, False)) or "identity" for branch in fork.branches]
-        return _Line(f"{op}(" + " | ".join(branches) + ")", fork.merge)
+            return _Line(inception, fork.node, min(nodes_of((fork,))))
+        branches = [" -> ".join(line.text for line in self.chain(b, False)) or "identity" for b in fork.branches]
+        return _Line(f"{op}(" + " | ".join(branches) + ")", fork.node, min(nodes_of((fork,))))
 
     def _inception(self, fork: Fork) -> str | None:
         """GoogLeNet's module: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | 3×3/1 max pool → 1×1, each conv `same`
@@ -712,7 +640,7 @@ class _Writer:
                 return None
             for element, kind in zip(branch, pattern, strict=True):
                 assert isinstance(element, Step)
-                layer = self.layer(element.layer)
+                layer = self.layer(element.node)
                 if kind == "p3":
                     config = layer.config
                     if layer.cls != "MaxPooling2D" or _pair(config["pool_size"]) != (3, 3):
@@ -734,7 +662,7 @@ class _Writer:
                 ):
                     return None
                 columns.append(int(config["filters"]))
-        name = self.layer(fork.merge).name
+        name = self.layer(fork.node).name
         match = re.fullmatch(r"inception_(\w+)_output", name)
         head = f"inception({match[1]})" if match and match[1] not in self.labels else "inception"
         if match:
@@ -766,7 +694,7 @@ class _Writer:
             for note in block.notes:
                 if note not in self.notes:
                     self.notes.append(note)
-        return _Line(f"{label}[{parts}] ×{len(blocks)}{stride}", blocks[-1].out), at
+        return _Line(f"{label}[{parts}] ×{len(blocks)}{stride}", blocks[-1].out, first.start), at
 
     def _stage_label(self, block: _Bracket) -> str:
         name = self.layer(block.first).name
@@ -793,7 +721,10 @@ class _Writer:
 
 def _fits(block: _Bracket, option: str, stride_on: str) -> bool:
     """Whether papernet's bracket with these settings builds exactly this block."""
-    expected = "projection" if option == "C" or (option == "B" and block.changes) else "pad" if block.changes else "identity"
+    if option == "C" or (option == "B" and block.changes):
+        expected = "projection"
+    else:
+        expected = "pad" if block.changes else "identity"
     if block.shortcut != expected:
         return False
     if block.stride == 1:
@@ -807,7 +738,7 @@ def _fits(block: _Bracket, option: str, stride_on: str) -> bool:
 def residual_block(fork: Fork, out: Step, layers: Sequence[KerasLayer]) -> _Bracket | None:
     """The block a post-activation residual bracket would build (conv → BN → ReLU …, the last
     conv → BN, the shortcut, the add, ReLU), or None if `fork` is something else."""
-    merge, relu = layers[fork.merge], layers[out.layer]
+    merge, relu = layers[fork.node], layers[out.node]
     if merge.cls != "Add" or len(fork.branches) != 2 or _plain_relu(relu) is False:
         return None
     for main, shortcut in (fork.branches, fork.branches[::-1]):
@@ -819,9 +750,10 @@ def residual_block(fork: Fork, out: Step, layers: Sequence[KerasLayer]) -> _Brac
         if kind is None:
             continue
         assert isinstance(main[0], Step)
-        block_input = layers[layers[main[0].layer].inputs[0]]
+        block_input = layers[layers[main[0].node].inputs[0]]
         changes = stride != 1 or block_input.shape[-1] != convs[-1][1]
-        return _Bracket(tuple(convs), stride, strided, kind, changes, bias, main[0].layer, out.layer, notes)
+        start = min(nodes_of((fork,)))
+        return _Bracket(tuple(convs), stride, strided, kind, changes, bias, main[0].node, out.node, start, notes)
     return None
 
 
@@ -837,7 +769,7 @@ def _main_path(
 ) -> tuple[list[tuple[tuple[int, int], int]], int, int, bool, tuple[str, ...]] | None:
     if not all(isinstance(e, Step) for e in branch):
         return None
-    steps = [layers[e.layer] for e in branch if isinstance(e, Step)]
+    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
     if len(steps) < 5 or (len(steps) + 1) % 3 != 0:
         return None
     convs: list[tuple[tuple[int, int], int]] = []
@@ -851,9 +783,9 @@ def _main_path(
             return None
         config = conv.config
         kernel = _pair(config["kernel_size"])
-        stride = _pair(config.get("strides", 1))
+        pair = _pair(config.get("strides", 1))
         if (
-            stride[0] != stride[1]
+            pair[0] != pair[1]
             or _pair(config.get("dilation_rate", 1)) != (1, 1)
             or config.get("groups", 1) != 1
             or config.get("activation", "linear") != "linear"
@@ -862,7 +794,7 @@ def _main_path(
         ):
             return None
         convs.append((kernel, int(config["filters"])))
-        strides.append(stride[0])
+        strides.append(pair[0])
         biases.add(bool(config.get("use_bias", True)))
     strided = [j for j, s in enumerate(strides) if s != 1]
     if len(strided) > 1 or len(biases) != 1:
@@ -873,12 +805,23 @@ def _main_path(
 
 def _plain_batchnorm(layer: KerasLayer, notes: list[str]) -> bool:
     config = layer.config
-    if not config.get("center", True) or not config.get("scale", True) or config.get("axis", -1) not in (-1, [-1], 3, [3]):
+    if (
+        not config.get("center", True)
+        or not config.get("scale", True)
+        or config.get("axis", -1) not in (-1, [-1], 3, [3])
+    ):
         return False
-    for key, value in _DEFAULT_BN.items():
-        if float(config.get(key, value)) != value:
-            notes.append(f"batch norm {key} {float(config[key]):g} (the spec's BN uses {value:g}; shapes and counts are the same)")
+    notes += _batchnorm_notes(config)
     return True
+
+
+def _batchnorm_notes(config: Mapping[str, Any]) -> list[str]:
+    """What a batch norm sets that the notation cannot state, and that changes no shape or count."""
+    return [
+        f"batch norm {key} {float(config[key]):g} (the spec's BN uses {value:g}; shapes and counts are the same)"
+        for key, value in _DEFAULT_BN.items()
+        if float(config.get(key, value)) != value
+    ]
 
 
 def _shortcut(
@@ -888,7 +831,7 @@ def _shortcut(
         return "identity"
     if not all(isinstance(e, Step) for e in branch):
         return None
-    steps = [layers[e.layer] for e in branch if isinstance(e, Step)]
+    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
     if len(steps) == 1 and steps[0].cls == "ZeroPaddedShortcut":
         config = steps[0].config
         return "pad" if int(config.get("strides", 1)) == stride and int(config.get("channels", 0)) == channels else None
@@ -908,7 +851,7 @@ def _shortcut(
     return "projection" if fits else None
 
 
-def _foldable_padding(layer: KerasLayer, pads: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+def _foldable_padding(layer: KerasLayer, pads: Pads) -> bool:
     """A symmetric ZeroPadding2D before a `valid` conv or pool is that layer's `pad p`."""
     return (
         _symmetric(pads)
@@ -917,7 +860,7 @@ def _foldable_padding(layer: KerasLayer, pads: tuple[tuple[int, int], tuple[int,
     )
 
 
-def _zeropad_word(pads: tuple[tuple[int, int], tuple[int, int]]) -> str:
+def _zeropad_word(pads: Pads) -> str:
     (top, bottom), (left, right) = pads
     if _symmetric(pads):
         return f"zeropad {top}"
@@ -1004,6 +947,8 @@ class Imported:
     notes: tuple[str, ...]
     total_params: int
     trainable_params: int
+    line_layers: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    """Spec line → the first and last Keras layer written on it."""
 
 
 def spec_from_model(model: keras.Model, source: str = "") -> Imported:
@@ -1022,10 +967,15 @@ def spec_from_model(model: keras.Model, source: str = "") -> Imported:
     title = re.sub(r'["\n]', "", model.name) or "imported"
     header = [f"# Imported from {source or model.name} by papernet import-keras."]
     header += [f"# The model has {note}." for note in writer.notes]
-    lines = [*header, f'network "{title}"', *_body_lines(body, layers, writer.defaults)]
+    lines = [*header, f'network "{title}"']
+    written: dict[int, tuple[str, str]] = {}
+    for text_line, line in _body_lines(body, layers, writer.defaults):
+        lines.append(text_line)
+        if line is not None:
+            written[len(lines)] = (layers[line.first].name, layers[line.last].name)
     lines += ["", f"total params {model.count_params():,}"]
     text = "\n".join(lines) + "\n"
-    imported = Imported(text, tuple(writer.notes), int(model.count_params()), trainable)
+    imported = Imported(text, tuple(writer.notes), int(model.count_params()), trainable, written)
     verify(imported, source or model.name)
     return imported
 
@@ -1037,13 +987,16 @@ def _size(weight: Any) -> int:
     return count
 
 
-def _body_lines(body: Sequence[_Line], layers: Sequence[KerasLayer], defaults: _Defaults) -> list[str]:
+def _body_lines(
+    body: Sequence[_Line], layers: Sequence[KerasLayer], defaults: _Defaults
+) -> list[tuple[str, _Line | None]]:
+    """The spec's lines after its title, each with the `_Line` it writes (None: a header line)."""
     first, rest = body[0], body[1:]
-    lines = [first.text, "", *defaults.lines(), ""]
-    width = max((len(line.text) for line in rest), default=0)
-    width = min(width, 48)
+    lines: list[tuple[str, _Line | None]] = [(first.text, None), ("", None)]
+    lines += [(text, None) for text in [*defaults.lines(), ""]]
+    width = min(max((len(line.text) for line in rest), default=0), 48)
     for line in rest:
-        lines.append(f"{line.text:<{width}} -> {dims(layers[line.last].shape)}")
+        lines.append((f"{line.text:<{width}} -> {dims(layers[line.last].shape)}", line))
     return lines
 
 
