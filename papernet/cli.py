@@ -64,6 +64,8 @@ def run_check(args: argparse.Namespace) -> int:
 
     output = _writable(args.output, "") if args.output else None
     network = _load(args)
+    if args.against:
+        return _check_against(args, network, output)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
     errors = _print_error_count(found)
@@ -85,6 +87,29 @@ def run_check(args: argparse.Namespace) -> int:
             f"{inference.total_macs:,} multiply-adds"
         )
     return EXIT_OK
+
+
+def _check_against(args: argparse.Namespace, network: Network, output: Path | None) -> int:
+    """`check SPEC --against MODEL`: the spec's own problems, then the model against it."""
+    from papernet.keras_import import ImportFailure, ModelNotFound
+
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    if any(d.is_error and not d.code.startswith("P3") for d in found):
+        _print_error_count(found)
+        return EXIT_SPEC_ERRORS
+    try:
+        comparison = network.against(args.against, args.convention)
+    except ModelNotFound as exc:
+        raise UsageError(str(exc)) from None
+    except ImportFailure as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    _print_diagnostics(comparison.diagnostics, network.sources, sys.stderr)
+    _emit(comparison.table(), output)
+    errors = [*(d for d in found if d.is_error), *(d for d in comparison.diagnostics if d.is_error)]
+    _print_error_count(errors)
+    return EXIT_SPEC_ERRORS if errors else EXIT_OK
 
 
 def run_summary(args: argparse.Namespace) -> int:
@@ -401,6 +426,9 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "json", "markdown"], default="table", help="the reconciliation's format"
     )
     check.add_argument("-o", "--output", metavar="FILE", help="write the reconciliation to this file")
+    check.add_argument(
+        "--against", metavar="MODEL", help=f"compare an implementation with the spec: {MODEL_HELP} (imports TensorFlow)"
+    )
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
     spec_and_adaptation(summary)
     summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")

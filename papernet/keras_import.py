@@ -1023,6 +1023,22 @@ def verify(imported: Imported, source: str) -> Network:
     return network
 
 
+def model_network(model: str | keras.Model) -> tuple[Network, dict[int, str], str]:
+    """A model (or a MODEL argument) as a papernet network, with the Keras layers behind each node
+    and a name for the model in messages."""
+    source = model if isinstance(model, str) else ""
+    loaded = load_model(model) if isinstance(model, str) else model
+    name = source or f"model '{loaded.name}'"
+    imported = spec_from_model(loaded, source or loaded.name)
+    network = verify(imported, source or loaded.name)
+    where = {}
+    for index, node in enumerate(network.graph.nodes):
+        first, last = imported.line_layers.get(node.span.line, ("", ""))
+        if first:
+            where[index] = first if first == last else f"{first} … {last}"
+    return network, where, name
+
+
 def import_keras(source: str) -> Imported:
     """`papernet import-keras MODEL`: load the model and write its spec."""
     return spec_from_model(load_model(source), source)
