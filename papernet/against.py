@@ -224,7 +224,8 @@ def _compare(
     if a is None or b is None:
         return _Divergence(a, b, block_a, block_b, 0)
     if isinstance(a, Branching) and isinstance(b, Branching) and len(a.branches) == len(b.branches):
-        for branch_a, branch_b in zip(a.branches, _paired(a.branches, b.branches), strict=True):
+        pairs = sorted(zip(a.branches, _paired(a.branches, b.branches), strict=True), key=lambda p: -len(p[0]))
+        for branch_a, branch_b in pairs:  # the main path (the longest branch) first, as papers draw it
             for position in range(max(len(branch_a), len(branch_b))):
                 found = _compare(
                     branch_a[position] if position < len(branch_a) else None,
@@ -428,13 +429,13 @@ def _stages(spec_chain: Sequence[Piece], model_chain: Sequence[Piece], spec: Sid
         row[1] += params
         row[3] += macs
     unaccounted = _unaccounted(spec, spec_chain), _unaccounted(model, model_chain)
-    if any(unaccounted):
+    if any(figure for figures in unaccounted for figure in figures):
         row = rows.setdefault("other", [0, 0, 0, 0])
         row[0] += unaccounted[0][0]
         row[2] += unaccounted[0][1]
         row[1] += unaccounted[1][0]
         row[3] += unaccounted[1][1]
-    return [StageRow(name, a, b, c, d) for name, (a, b, c, d) in rows.items()]
+    return [StageRow(name, a, b, c, d) for name, (a, b, c, d) in rows.items() if (a, b, c, d) != (0, 0, 0, 0)]
 
 
 def _unaccounted(side: Side, chain: Sequence[Piece]) -> tuple[int, int]:
