@@ -408,7 +408,6 @@ class _Bracket:
 @dataclass
 class _Writer:
     layers: Sequence[KerasLayer]
-    consumers: Mapping[int, list[int]]
     defaults: _Defaults
     labels: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
@@ -880,7 +879,7 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
     convs = [layer for layer in layers if layer.cls in ("Conv2D", "DepthwiseConv2D")]
     chosen = _Defaults()
     paddings = Counter(str(layer.config.get("padding")) for layer in convs)
-    activations = Counter(_conv_activation(layer, layers) for layer in convs)
+    activations = Counter(_own_activation(layer) for layer in convs)
     biases = Counter(bool(layer.config.get("use_bias", True)) for layer in convs)
     if paddings:
         chosen.conv_padding = paddings.most_common(1)[0][0]
@@ -916,13 +915,10 @@ def _placement(block: _Bracket) -> str:
     return f"{kernel[0]}x{kernel[1]}"
 
 
-def _conv_activation(layer: KerasLayer, layers: Sequence[KerasLayer]) -> str:
-    """The activation a conv line would state: its own, or the BN-then-activation or activation after it."""
-    try:
-        own = _activation(layer.config.get("activation", "linear"), layer)
-    except ImportFailure:
-        return "linear"
-    return own
+def _own_activation(layer: KerasLayer) -> str:
+    """A conv's own activation, as the notation names it (linear for one it has no word for)."""
+    value = layer.config.get("activation", "linear")
+    return _ACTIVATIONS.get(value, "linear") if isinstance(value, str) else "linear"
 
 
 def _all_blocks(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> list[_Bracket]:
@@ -956,13 +952,14 @@ def spec_from_model(model: keras.Model, source: str = "") -> Imported:
     layers = read_layers(model)
     if not layers or layers[0].cls != "InputLayer":
         raise ImportFailure(f"model '{model.name}' does not start with an input layer")
-    elements = structure(layers)
-    consumers: dict[int, list[int]] = {}
     for layer in layers:
-        for i in layer.inputs:
-            consumers.setdefault(i, []).append(layer.index)
-    writer = _Writer(layers, consumers, _choose_defaults(elements, layers))
-    body = writer.chain(elements, top=True)
+        _check_layout(layer)
+    elements = structure(layers)
+    writer = _Writer(layers, _choose_defaults(elements, layers))
+    try:
+        body = writer.chain(elements, top=True)
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:  # a configuration papernet did not foresee
+        raise ImportFailure(f"papernet cannot read a layer's configuration in model '{model.name}': {exc!r}") from None
     trainable = sum(int(_size(w)) for w in model.trainable_weights)
     title = re.sub(r'["\n]', "", model.name) or "imported"
     header = [f"# Imported from {source or model.name} by papernet import-keras."]
@@ -978,6 +975,14 @@ def spec_from_model(model: keras.Model, source: str = "") -> Imported:
     imported = Imported(text, tuple(writer.notes), int(model.count_params()), trainable, written)
     verify(imported, source or model.name)
     return imported
+
+
+def _check_layout(layer: KerasLayer) -> None:
+    """Channels last, and an input the notation can state: H×W×C or a flat vector."""
+    if layer.config.get("data_format") == "channels_first":
+        raise ImportFailure(f"layer {layer.described} is channels-first; papernet's networks are channels-last")
+    if layer.cls == "InputLayer" and len(layer.shape) not in (1, 3):
+        raise ImportFailure(f"the model's input is {dims(layer.shape)}; a spec's input is H×W×C or a flat vector")
 
 
 def _size(weight: Any) -> int:
