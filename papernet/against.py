@@ -8,10 +8,10 @@ side, branches of a merge paired as they fit best (an add of `shortcut | main` i
 `main | shortcut`). Layers that move no number the paper states — dropout, flatten, reshape,
 zero padding — are not units; padding is compared through the shapes it gives.
 
-The first unit that differs is reported at its spec line (P501) with both layers and both
+The first unit that differs is reported at its spec line (P601) with both layers and both
 shapes; where it sits in a residual block whose strided convs differ in number, the headline
 says so. A difference only in the head — from the spec's last FC on — is an adaptation (a note,
-P502), not an error: `papernet compile --classes 10` makes such a model. Then the per-stage
+P602), not an error: `papernet compile --classes 10` makes such a model. Then the per-stage
 parameters and multiply-adds of both sides, side by side.
 """
 
@@ -95,7 +95,7 @@ class Comparison:
 
     @property
     def adapted(self) -> bool:
-        return any(d.code == "P502" for d in self.diagnostics)
+        return any(d.code == "P602" for d in self.diagnostics)
 
     def table(self) -> str:
         """Per-stage parameters and multiply-adds, spec beside model; `≠` marks a stage that differs."""
@@ -264,7 +264,7 @@ def compare(spec: Side, model: Side, model_name: str) -> Comparison:
         spec_chain = pieces(decompose([n.inputs for n in spec.graph.nodes]), spec)
         model_chain = pieces(decompose([n.inputs for n in model.graph.nodes]), model)
     except NotSeriesParallel as exc:
-        problem = diag.error("P503", f"the networks cannot be compared as chains and branches: {exc}", None)
+        problem = diag.error("P603", f"the networks cannot be compared as chains and branches: {exc}", None)
         return Comparison((problem,), (), _totals(spec), _totals(model))
     found = first_divergence(spec_chain, model_chain)
     diagnostics: list[Diagnostic] = []
@@ -293,12 +293,12 @@ def _report(
     notes = (f"spec: {spec_text}", f"model: {model_text}{_origin(found.model, model)}")
     if _in_head(found, spec, spec_chain, model, model_chain):
         message = f"{model_name} adapts the spec's head at {place}: the layers before it are the spec's"
-        return diag.Diagnostic("P502", message, span, (), Severity.NOTE, notes)
+        return diag.Diagnostic("P602", message, span, (), Severity.NOTE, notes)
     strides = _stride_difference(found, spec, model)
     detail = strides or f"{spec_text} in the spec, {model_text} in the model"
     help_text = ("the model and the spec agree on every layer before this one",)
     return diag.Diagnostic(
-        "P501", f"{model_name} departs from the spec at {place}: {detail}", span, help_text, notes=notes
+        "P601", f"{model_name} departs from the spec at {place}: {detail}", span, help_text, notes=notes
     )
 
 

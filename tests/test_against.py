@@ -141,7 +141,7 @@ def test_double_stride_is_reported_at_conv3_x_first_block(
     errors = [d for d in comparison.diagnostics if d.is_error]
     assert len(errors) == 1
     (error,) = errors
-    assert error.code == "P501"
+    assert error.code == "P601"
     assert error.span is not None and error.span.line == _line_of("resnet34", "conv3_x:")
     assert "conv3_x block1" in error.message
     assert "2 stride-2 convs where the spec has 1" in error.message
@@ -171,7 +171,7 @@ def test_ten_class_head_is_adapted_not_wrong(against: Callable[[str, str], tuple
     assert not comparison.differs
     assert comparison.adapted
     (note,) = comparison.diagnostics
-    assert note.code == "P502" and not note.is_error
+    assert note.code == "P602" and not note.is_error
     assert note.span is not None and note.span.line == _line_of("resnet34", "average pool")
     # the FC differs by 1000 − 10 outputs of 512 weights and a bias each
     assert comparison.spec_total[0] - comparison.model_total[0] == (1000 - 10) * (512 + 1)
@@ -187,7 +187,7 @@ def test_regression_head_is_adapted() -> None:
     model = keras.Model(inputs, keras.layers.Reshape((8, 8, 1))(x))
     spec = papernet.parse("input 8x8x3\nconv3-4 padding same\nFC-10, softmax\n", "small.pn")
     comparison = spec.against(model)
-    assert [d.code for d in comparison.diagnostics] == ["P502"]
+    assert [d.code for d in comparison.diagnostics] == ["P602"]
     assert comparison.model_total[0] == model.count_params() == (3 * 3 * 3 * 4 + 4) + (256 * 64 + 64)
 
 
@@ -210,7 +210,7 @@ def test_a_changed_layer_in_the_stem_is_the_first_divergence() -> None:
     spec = papernet.parse("input 32x32x3\nconv3-16 padding same\nmaxpool\nFC-10, softmax\n", "small.pn")
     comparison = spec.against(model)
     (error,) = comparison.diagnostics
-    assert error.code == "P501" and error.span is not None and error.span.line == 2
+    assert error.code == "P601" and error.span is not None and error.span.line == 2
     assert "conv3-16" in error.notes[0] and "conv5-16" in error.notes[1]
 
 
@@ -229,7 +229,7 @@ def test_cli_reports_the_tutorial(run_cli: RunCli, resnets_file: Path) -> None:
     assert result.code == 1, result.stderr
     assert "Traceback" not in result.stderr
     line = _line_of("resnet34", "conv3_x:")
-    assert f"specs/resnet34.pn:{line}:" in result.stderr and "error[P501]" in result.stderr
+    assert f"specs/resnet34.pn:{line}:" in result.stderr and "error[P601]" in result.stderr
     assert "2 stride-2 convs where the spec has 1" in result.stderr
     table = result.stdout.splitlines()
     assert table[0].split()[:3] == ["stage", "spec", "params"]
@@ -246,7 +246,7 @@ def test_cli_passes_the_correct_resnet34(run_cli: RunCli, resnets_file: Path) ->
 def test_cli_adapted_head_exits_0_with_a_note(run_cli: RunCli, resnets_file: Path) -> None:
     result = run_cli("check", "resnet34", "--against", f"{resnets_file}:ten_classes")
     assert result.code == 0, result.stderr
-    assert "note[P502]" in result.stderr and "adapts the spec's head" in result.stderr
+    assert "note[P602]" in result.stderr and "adapts the spec's head" in result.stderr
 
 
 def test_cli_bad_model_argument_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
