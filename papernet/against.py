@@ -297,6 +297,12 @@ def _report(
     strides = _stride_difference(found, spec, model)
     detail = strides or f"{spec_text} in the spec, {model_text} in the model"
     help_text = ("the model and the spec agree on every layer before this one",)
+    if isinstance(found.model, Unit) and isinstance(model.graph.nodes[found.model.nodes[0]], ir.Input):
+        shape = model.graph.nodes[found.model.nodes[0]]
+        assert isinstance(shape, ir.Input)
+        help_text = (
+            f"to compare the spec adapted to the model's input, add `--input {'x'.join(map(str, shape.shape))}`",
+        )
     return diag.Diagnostic(
         "P601", f"{model_name} departs from the spec at {place}: {detail}", span, help_text, notes=notes
     )

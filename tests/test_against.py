@@ -269,3 +269,17 @@ def test_cli_model_papernet_cannot_read_is_an_error(run_cli: RunCli, tmp_path: P
     assert result.code == 1, result.stderr
     assert "swap" in result.stderr and "Permute" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_another_input_size_suggests_adapting_the_spec(run_cli: RunCli, tmp_path: Path) -> None:
+    path = tmp_path / "cifar.py"
+    path.write_text(
+        "import keras\n\ndef build():\n    inputs = keras.Input((32, 32, 3))\n"
+        "    x = keras.layers.Conv2D(64, 3, padding='same', activation='relu')(inputs)\n"
+        "    return keras.Model(inputs, keras.layers.Flatten()(x))\n",
+        encoding="utf-8",
+    )
+    result = run_cli("check", "vgg11", "--against", f"{path}:build")
+    assert result.code == 1
+    assert "input → 224×224×3 in the spec, input → 32×32×3 in the model" in result.stderr, result.stderr
+    assert "--input 32x32x3" in result.stderr
