@@ -960,7 +960,11 @@ def spec_from_model(model: keras.Model, source: str = "") -> Imported:
         body = writer.chain(elements, top=True)
     except (KeyError, TypeError, ValueError, AssertionError) as exc:  # a configuration papernet did not foresee
         raise ImportFailure(f"papernet cannot read a layer's configuration in model '{model.name}': {exc!r}") from None
-    trainable = sum(int(_size(w)) for w in model.trainable_weights)
+    trainable, frozen = _trainable_as_built(model)
+    if frozen:
+        writer.notes.append(
+            f"{frozen} frozen layer{'s' if frozen != 1 else ''} (the spec counts their weights as trainable)"
+        )
     title = re.sub(r'["\n]', "", model.name) or "imported"
     header = [f"# Imported from {source or model.name} by papernet import-keras."]
     header += [f"# The model has {note}." for note in writer.notes]
@@ -983,6 +987,20 @@ def _check_layout(layer: KerasLayer) -> None:
         raise ImportFailure(f"layer {layer.described} is channels-first; papernet's networks are channels-last")
     if layer.cls == "InputLayer" and len(layer.shape) not in (1, 3):
         raise ImportFailure(f"the model's input is {dims(layer.shape)}; a spec's input is H×W×C or a flat vector")
+
+
+def _trainable_as_built(model: keras.Model) -> tuple[int, int]:
+    """The trainable parameters of the architecture, whatever a user froze for transfer learning,
+    and how many layers were frozen (their `trainable` flags are restored)."""
+    frozen = [layer for layer in [model, *model.layers] if not layer.trainable]
+    for layer in frozen:
+        layer.trainable = True
+    try:
+        count = sum(_size(w) for w in model.trainable_weights)
+    finally:
+        for layer in frozen:
+            layer.trainable = False
+    return count, len([layer for layer in frozen if layer is not model])
 
 
 def _size(weight: Any) -> int:

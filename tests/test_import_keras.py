@@ -270,6 +270,18 @@ def test_saved_model_file_with_papernet_layers_imports(tmp_path: Path, run_cli: 
     assert run_cli("check", str(output)).code == 0
 
 
+def test_frozen_layers_are_counted_as_built() -> None:
+    """Freezing is a training choice (transfer learning), not the architecture: the spec counts the
+    conv as trainable, says so, and leaves the model's flags as they were."""
+    conv = keras.layers.Conv2D(4, 3, name="frozen")
+    model = _small(lambda x: keras.layers.Flatten()(conv(x)))
+    conv.trainable = False
+    result = spec_from_model(model)
+    assert result.trainable_params == model.count_params() == 3 * 3 * 3 * 4 + 4
+    assert any("1 frozen layer" in note for note in result.notes)
+    assert not conv.trainable
+
+
 # ---- what the notation cannot say ----------------------------------------------------------------
 
 
