@@ -271,7 +271,25 @@ def compare(spec: Side, model: Side, model_name: str) -> Comparison:
     if found is not None:
         diagnostics.append(_report(found, spec, model, spec_chain, model_chain, model_name))
     stages = _stages(spec_chain, model_chain, spec, model)
+    if found is None and _totals(spec) != _totals(model):
+        diagnostics.append(_figures_differ(stages, spec, spec_chain, model_name))
     return Comparison(tuple(diagnostics), tuple(stages), _totals(spec), _totals(model))
+
+
+def _figures_differ(stages: Sequence[StageRow], spec: Side, chain: Sequence[Piece], model_name: str) -> Diagnostic:
+    """The same layers in the same order, yet other counts (a batch norm without its scale): the
+    first stage whose figures differ."""
+    row = next((r for r in stages if r.differs), None)
+    name = row.name if row is not None else "the network"
+    first = next((p for p in chain if _stage_of(p, spec) == name), None)
+    span = _span(first, spec, chain) if first is not None else None
+    detail = (
+        f"{row.model_params:,} parameters and {row.model_macs:,} multiply-adds where the spec has "
+        f"{row.spec_params:,} and {row.spec_macs:,}"
+        if row is not None
+        else "its totals differ"
+    )
+    return diag.error("P601", f"{model_name} has the spec's layers, but at {name}: {detail}", span)
 
 
 def _totals(side: Side) -> tuple[int, int]:

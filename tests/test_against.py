@@ -283,3 +283,23 @@ def test_another_input_size_suggests_adapting_the_spec(run_cli: RunCli, tmp_path
     assert result.code == 1
     assert "input → 224×224×3 in the spec, input → 32×32×3 in the model" in result.stderr, result.stderr
     assert "--input 32x32x3" in result.stderr
+
+
+def test_same_layers_with_other_counts_still_differ() -> None:
+    """A safeguard for layer settings the units do not name (a batch norm without its scale counts
+    3C, not 4C): equal layers, unequal figures, is still an error at the first stage that differs."""
+    from dataclasses import replace
+
+    from papernet.against import Side, compare
+
+    net = papernet.parse("input 8x8x3\nconv3-4 padding same bn\nglobal avgpool\nFC-2, softmax\n", "small.pn")
+    inference = net.infer()
+    bn = next(i for i, node in enumerate(net.graph.nodes) if node.name.endswith("_bn"))
+    layers = list(inference.layers)
+    layers[bn] = replace(layers[bn], params=layers[bn].params - 4)  # 3C instead of 4C
+    comparison = compare(
+        Side(net.graph, inference, {}), Side(net.graph, replace(inference, layers=tuple(layers)), {}), "m"
+    )
+    (error,) = comparison.diagnostics
+    assert error.code == "P601" and error.span is not None and error.span.line == 2
+    assert "has the spec's layers, but at conv1" in error.message
