@@ -223,7 +223,9 @@ def _compare(
 ) -> _Divergence | None:
     if a is None or b is None:
         return _Divergence(a, b, block_a, block_b, 0)
-    if isinstance(a, Branching) and isinstance(b, Branching) and len(a.branches) == len(b.branches):
+    if isinstance(a, Branching) and isinstance(b, Branching):
+        if len(a.branches) != len(b.branches):
+            return _Divergence(a, b, block_a, block_b, 0)
         pairs = sorted(zip(a.branches, _paired(a.branches, b.branches), strict=True), key=lambda p: -len(p[0]))
         for branch_a, branch_b in pairs:  # the main path (the longest branch) first, as papers draw it
             for position in range(max(len(branch_a), len(branch_b))):
@@ -354,7 +356,7 @@ def _describe(piece: Piece | None, side: Side, whose: str) -> str:
         return f"nothing ({whose} ends before it)"
     if isinstance(piece, Branching):
         nodes = [side.graph.nodes[i] for i in (piece.node, *piece.after)]
-        words = [ir.kind_of(nodes[0])]
+        words = [f"{ir.kind_of(nodes[0])} of {len(piece.branches)} branches"]
     else:
         nodes = [side.graph.nodes[i] for i in piece.nodes]
         words = [ir.describe(nodes[0])]

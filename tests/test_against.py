@@ -303,3 +303,16 @@ def test_same_layers_with_other_counts_still_differ() -> None:
     (error,) = comparison.diagnostics
     assert error.code == "P601" and error.span is not None and error.span.line == 2
     assert "has the spec's layers, but at conv1" in error.message
+
+
+def test_a_merge_of_more_branches_differs() -> None:
+    """concat(conv1-4 | conv1-4) against concat(conv1-4 | conv1-2 | conv1-2): the same output shape,
+    not the same module."""
+    inputs = keras.Input((8, 8, 3))
+    branches = [keras.layers.Conv2D(c, 1, activation="relu")(inputs) for c in (4, 2, 2)]
+    x = keras.layers.Flatten()(keras.layers.Concatenate()(branches))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    spec = papernet.parse("input 8x8x3\nconcat(conv1-4 | conv1-4)\nFC-2, softmax\n", "small.pn")
+    (error,) = spec.against(model).diagnostics
+    assert error.code == "P601" and error.span is not None and error.span.line == 2
+    assert "concat of 2 branches → 8×8×8 in the spec, concat of 3 branches → 8×8×8 in the model" in error.message
