@@ -65,6 +65,8 @@ def run_check(args: argparse.Namespace) -> int:
     output = _writable(args.output, "") if args.output else None
     network = _load(args)
     if args.against:
+        if args.format != "table":
+            raise UsageError(f"--against prints a table of stages; --format {args.format} is for the reconciliation")
         return _check_against(args, network, output)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)

@@ -316,3 +316,8 @@ def test_a_merge_of_more_branches_differs() -> None:
     (error,) = spec.against(model).diagnostics
     assert error.code == "P601" and error.span is not None and error.span.line == 2
     assert "concat of 2 branches → 8×8×8 in the spec, concat of 3 branches → 8×8×8 in the model" in error.message
+
+
+def test_cli_against_with_another_format_is_a_usage_error(run_cli: RunCli) -> None:
+    result = run_cli("check", "resnet34", "--against", "keras:ResNet50", "--format", "json")
+    assert result.code == 2 and "--format json" in result.stderr, result.stderr
