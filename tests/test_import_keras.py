@@ -15,6 +15,7 @@ Every Keras model is built once per module, and only its measurements and import
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from test_branching import Measured, measure
 
 import papernet
 from papernet import ir
+from papernet.against import Side, compare
 from papernet.keras_import import ImportFailure, spec_from_model
 from papernet.resources import shipped_specs
 
@@ -64,14 +66,24 @@ def imported() -> Iterator[Callable[[str], Imported]]:
     keras.backend.clear_session()
 
 
-def _layers(net: papernet.Network) -> list[tuple[str, tuple[int, ...] | None]]:
-    """(kind, output shape) of every node but dropout: a spec's `train: dropout 0.5` adds Dropout
-    layers to its Keras model, which the imported spec then states as layers of its own."""
-    return [
+def _layers(net: papernet.Network) -> Counter[tuple[str, tuple[int, ...] | None]]:
+    """(kind, output shape) of every node but dropout, counted: a spec's `train: dropout 0.5` adds
+    Dropout layers to its Keras model, which the imported spec then states as layers of its own.
+    Counted, not listed: a merge's branches are written in the order Keras's merge takes them,
+    which need not be the order papernet's own lowering emits them in."""
+    return Counter(
         (ir.kind_of(node), info.shape)
         for node, info in zip(net.graph.nodes, net.infer().layers, strict=True)
         if not isinstance(node, ir.Dropout)
-    ]
+    )
+
+
+def _same_structure(original: papernet.Network, back: papernet.Network) -> list[str]:
+    """The two networks walked side by side, layer by layer, branch by branch (`papernet.against`):
+    the messages of any difference."""
+    ours = Side(original.graph, original.infer(), {})
+    theirs = Side(back.graph, back.infer(), {})
+    return [d.message for d in compare(ours, theirs, "the import").diagnostics]
 
 
 def _params(name: str) -> list[Any]:
@@ -101,6 +113,7 @@ def test_shipped_spec_round_trips(name: str, imported: Callable[[str], Imported]
     assert theirs.total_params - theirs.total_trainable == keras_side.non_trainable
     assert theirs.total_macs == ours.total_macs == keras_side.macs
     assert _layers(back) == _layers(original)
+    assert _same_structure(original, back) == []
 
 
 # ---- keras.applications ---------------------------------------------------------------------------------
