@@ -146,7 +146,10 @@ class Network:
     def against(self, model: str | keras.Model, convention: Convention = "keras") -> Comparison:
         """This spec against an implementation: a `keras.Model`, or a saved `model.keras`,
         `keras:ResNet50` or `file.py:build_fn` (imports TensorFlow). The first divergence comes
-        as a diagnostic at the spec's line, with the per-stage figures of both."""
+        as a diagnostic at the spec's line, with the per-stage figures of both. Raises `SpecError`
+        if the spec cannot be built, `keras_import.ModelNotFound` for a MODEL that names no model
+        and `keras_import.ImportFailure` for a layer papernet's notation has no word for."""
+        self.raise_for_errors()
         from papernet.against import Side, compare
         from papernet.keras_import import model_network
 
