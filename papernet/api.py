@@ -41,6 +41,7 @@ from papernet.syntax import Spec
 if TYPE_CHECKING:
     import keras
 
+    from papernet.against import Comparison
     from papernet.report import Report
     from papernet.training import TrainingSetup
 
@@ -161,6 +162,20 @@ class Network:
         from papernet.backends.live import build_model
 
         return build_model(self.graph, self.infer(), self.training())
+
+    def against(self, model: str | keras.Model, convention: Convention = "keras") -> Comparison:
+        """This spec against an implementation: a `keras.Model`, or a saved `model.keras`,
+        `keras:ResNet50` or `file.py:build_fn` (imports TensorFlow). The first divergence comes
+        as a diagnostic at the spec's line, with the per-stage figures of both. Raises `SpecError`
+        if the spec cannot be built, `keras_import.ModelNotFound` for a MODEL that names no model
+        and `keras_import.ImportFailure` for a layer papernet's notation has no word for."""
+        self.raise_for_errors()
+        from papernet.against import Side, compare
+        from papernet.keras_import import model_network
+
+        theirs, where, name = model_network(model)
+        ours = Side(self.graph, self.infer(convention), {})
+        return compare(ours, Side(theirs.graph, theirs.infer(convention), where), name)
 
     def to_source(self) -> str:
         """Python source that builds the same model with Keras 3."""

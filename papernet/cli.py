@@ -1,4 +1,4 @@
-"""The command line: `papernet check|summary|diagram|compile|build|train|import-table|specs`.
+"""The command line: `papernet check|summary|diagram|compile|build|train|import-table|import-keras|specs`.
 
 Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
 error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from papernet.tables import TableFormat
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+MODEL_HELP = "a saved model.keras, keras:Name (a keras.applications model, no weights) or file.py:function"
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 32  # `papernet train`, where neither the option nor the spec says
 
 
@@ -63,6 +64,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     output = _writable(args.output, "") if args.output else None
     network = _load(args)
+    if args.against:
+        if args.format != "table":
+            raise UsageError(f"--against prints a table of stages; --format {args.format} is for the reconciliation")
+        return _check_against(args, network, output)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
     errors = _print_error_count(found)
@@ -84,6 +89,29 @@ def run_check(args: argparse.Namespace) -> int:
             f"{inference.total_macs:,} multiply-adds"
         )
     return EXIT_OK
+
+
+def _check_against(args: argparse.Namespace, network: Network, output: Path | None) -> int:
+    """`check SPEC --against MODEL`: the spec's own problems, then the model against it."""
+    from papernet.keras_import import ImportFailure, ModelNotFound
+
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    if any(d.is_error and not d.code.startswith("P3") for d in found):
+        _print_error_count(found)
+        return EXIT_SPEC_ERRORS
+    try:
+        comparison = network.against(args.against, args.convention)
+    except ModelNotFound as exc:
+        raise UsageError(str(exc)) from None
+    except ImportFailure as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    _print_diagnostics(comparison.diagnostics, network.sources, sys.stderr)
+    _emit(comparison.table(), output)
+    errors = [*(d for d in found if d.is_error), *(d for d in comparison.diagnostics if d.is_error)]
+    _print_error_count(errors)
+    return EXIT_SPEC_ERRORS if errors else EXIT_OK
 
 
 def run_summary(args: argparse.Namespace) -> int:
@@ -166,6 +194,23 @@ def run_import_table(args: argparse.Namespace) -> int:
     )
     _print_diagnostics(warnings, {str(path): text}, sys.stderr)
     _emit(spec, output)
+    return EXIT_OK
+
+
+def run_import_keras(args: argparse.Namespace) -> int:
+    from papernet.keras_import import ImportFailure, ModelNotFound, import_keras
+
+    output = _writable(args.output, ".pn") if args.output else None
+    try:
+        imported = import_keras(args.model)
+    except ModelNotFound as exc:
+        raise UsageError(str(exc)) from None
+    except ImportFailure as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    for note in imported.notes:
+        print(f"papernet: note: the model has {note}", file=sys.stderr)
+    _emit(imported.text, output)
     return EXIT_OK
 
 
@@ -402,6 +447,9 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "json", "markdown"], default="table", help="the reconciliation's format"
     )
     check.add_argument("-o", "--output", metavar="FILE", help="write the reconciliation to this file")
+    check.add_argument(
+        "--against", metavar="MODEL", help=f"compare an implementation with the spec: {MODEL_HELP} (imports TensorFlow)"
+    )
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
     spec_and_adaptation(summary)
     summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")
@@ -445,6 +493,11 @@ def _parser() -> argparse.ArgumentParser:
     table.add_argument("--input", type=input_shape_argument, metavar="HxWxC", help="the network's input shape")
     table.add_argument("--name", metavar="TITLE", help="the network's name in the spec")
     table.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
+    keras_model = command(
+        "import-keras", "turn a Keras model into a spec in the paper's notation (imports TensorFlow)", run_import_keras
+    )
+    keras_model.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    keras_model.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
     command("specs", "list the shipped specs", run_specs)
     return parser
 
