@@ -25,6 +25,7 @@ from typing import Any, Literal
 from papernet import diagnostics as diag
 from papernet import ir
 from papernet.diagnostics import Diagnostic
+from papernet.expressions import substitute
 from papernet.ir import Activation, Claims, Node, Origin
 from papernet.parse import LAYER_WORDS, MAX_DIGITS, OPTION_WORDS
 from papernet.span import Span
@@ -1557,9 +1558,17 @@ def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> list[I
     from papernet.parse import ParseFailure, parse
 
     values = dict(zip(definition.params, use.args, strict=True))
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, values)) + r")\b") if values else None
     first = definition.lines[0][0]
-    lines = [pattern.sub(lambda m: str(values[m.group(1)]), text) if pattern else text for _, text in definition.lines]
+    lines, wrong = [], False
+    for number, written in definition.lines:
+        line, problems = substitute(written, values)
+        lines.append(line)
+        for message in problems:
+            where = Span(state.file, number, 1, number, len(written) + 1)
+            state.error("P124", f"in block {use.name}, used on line {use.span.line}: {message}", where)
+            wrong = True
+    if wrong:
+        return None
     text = "\n" * (first - 1) + "\n".join(lines)  # the body keeps its line numbers
     try:
         spec = parse(text, state.file)

@@ -420,7 +420,9 @@ class _Builder(Transformer[Token, Any]):
         return Reference(str(children[0])[1:], self._tok(children[0]))
 
     def block_use(self, children: list[Token]) -> BlockUse:
-        args = tuple(to_int(c) for c in children if c.type == "INT")
+        args = tuple(
+            to_int(c) if c.type == "BLOCK_INT" else float(c) for c in children if c.type in ("BLOCK_INT", "BLOCK_FLOAT")
+        )
         return BlockUse(str(children[0]), args, self._span(children))
 
     def block_def(self, children: list[Token]) -> BlockDef:

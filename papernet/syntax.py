@@ -58,7 +58,7 @@ class Reference:
 @dataclass(frozen=True, slots=True)
 class BlockUse:
     name: str
-    args: tuple[int, ...]
+    args: tuple[int | float, ...]
     span: Span
 
 

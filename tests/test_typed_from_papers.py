@@ -121,3 +121,31 @@ def test_a_residual_bracket_claim_totals_its_blocks() -> None:
         (2, "output", "holds"),
         (2, "params", "holds"),
     ]
+
+
+# ---- block parameters are expressions ------------------------------------------------------------
+
+INVERTED = "input 32x32x16\nblock inv(t, c):\n  conv 1x1, t*c\n  conv dw 3x3\n  conv 1x1, c, linear\n"
+
+
+def test_an_expansion_width_is_one_conv_of_t_times_c_filters() -> None:
+    # MobileNetV2's expansion: inv(6, 16) is one 1×1 conv of 6·16 = 96 filters: 16·96 + 96 = 1,632
+    net = papernet.parse(INVERTED + "inv(6, 16)\n")
+    convs = [n for n in net.graph.nodes if isinstance(n, ir.Conv2D)]
+    assert [c.filters for c in convs] == [96, 16]
+    assert net.infer().layers[1].params == 1_632
+
+
+def test_expressions_evaluate_at_each_use() -> None:
+    body = "  conv 1x1, c//2\n  conv 1x1, 0.5*c\n  conv 1x1, int(θ·c)\n"
+    text = f"input 8x8x64\nblock b(c, θ):\n{body}b(64, 0.5)\nb(30, 0.25)\n"
+    filters = [n.filters for n in papernet.parse(text).graph.nodes if isinstance(n, ir.Conv2D)]
+    # 64//2 = 32, 0.5·64 = 32, int(0.5·64) = 32; 30//2 = 15, 0.5·30 = 15, int(0.25·30) = int(7.5) = 7
+    assert filters == [32, 32, 32, 15, 15, 7]
+
+
+def test_a_width_that_is_not_whole_is_an_error_with_the_arithmetic() -> None:
+    net = papernet.parse("input 8x8x3\nblock half(c):\n  conv 1x1, c/2\nhalf(15)\n")
+    problems = [d for d in net.check() if d.code == "P124"]
+    assert problems and "c/2 with c = 15 gives 15/2 = 7.5, not a whole number" in problems[0].message
+    assert problems[0].span is not None and problems[0].span.line == 3
