@@ -32,7 +32,7 @@ from papernet.infer import Convention, Inference, infer
 from papernet.ir import Graph
 from papernet.lower import lower
 from papernet.parse import ParseFailure, decode
-from papernet.parse import parse as parse_text
+from papernet.parse import parse_recovering
 from papernet.resources import shipped_specs
 from papernet.solve import solve
 from papernet.span import Span, command_line_span
@@ -235,17 +235,19 @@ def read_spec(path: Path, display: str) -> str:
 def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> Network:
     with _without_cycle_collection():
         try:
-            spec = parse_text(text, file)
+            spec = parse_recovering(text, file)
         except ParseFailure as failure:
             raise SpecError(failure.diagnostics, {file: text}) from None
         name = spec.title or _stem(file)
+        if spec.base is not None and spec.problems:
+            raise SpecError(spec.problems, {file: text})
         if spec.base is None:
             graph, found = lower(spec, name)
             if spec.regression is not None and spec.regression_head == "conv":  # lowering made the dense head
                 graph, problems = adapt_stage.with_regression(graph, *spec.regression, "conv")
                 found = [*found, *problems]
             graph, inferred = solve(graph)
-            return Network(graph, (*found, *inferred), {file: text}, file)
+            return Network(graph, (*spec.problems, *found, *inferred), {file: text}, file)
         return _derive(spec, text, name, directory, loading)
 
 

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
 
@@ -74,6 +75,55 @@ def parse(text: str, file: str = "<string>") -> Spec:
                 )
             ]
         )
+    spec = parse_recovering(text, file)
+    if spec.problems:
+        raise ParseFailure(spec.problems)
+    return spec
+
+
+MAX_SYNTAX_ERRORS = 50
+"""A file with more lines that do not parse stops there; the rest is not worth reading."""
+
+
+def parse_recovering(text: str, file: str = "<string>") -> Spec:
+    """Like `parse`, but a line that does not parse is reported and left out (with the lines
+    indented under it), and the rest is still read, so one run reports every syntax error and
+    still checks everything else. Raises `ParseFailure` only where nothing is left to read."""
+    text = normalise_newlines(text.removeprefix("\ufeff"))
+    if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
+        parse(text, file)  # raises P005
+    lines = text.split("\n")
+    problems: list[Diagnostic] = []
+    while True:
+        try:
+            spec = _parse_once("\n".join(lines), file)
+        except ParseFailure as failure:
+            problem = failure.diagnostics[0]
+            problems.append(problem)
+            line = problem.span.line if problem.span is not None else 0
+            if not 1 <= line <= len(lines) or not lines[line - 1].strip() or len(problems) >= MAX_SYNTAX_ERRORS:
+                raise ParseFailure(problems) from None
+            _leave_out(lines, line - 1)
+            if all(_is_blank_or_comment(text) for text in lines):
+                raise ParseFailure(problems) from None
+            continue
+        return replace(spec, problems=tuple(problems))
+
+
+def _leave_out(lines: list[str], index: int) -> None:
+    """Blank line `index` and the lines indented under it (a section or block whose header is bad)."""
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    lines[index] = ""
+    for following in range(index + 1, len(lines)):
+        text = lines[following]
+        if _is_blank_or_comment(text):
+            continue
+        if len(text) - len(text.lstrip()) <= indent:
+            break
+        lines[following] = ""
+
+
+def _parse_once(text: str, file: str) -> Spec:
     with _LOCK:
         builder = _parser_and_builder()
         builder[1].file = file

@@ -87,7 +87,9 @@ def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
                 old = nodes[position]
                 assert isinstance(old, Spatial)
                 nodes[position] = _with_geometry(old, geometry)
-                notes.append(_inferred_note(old, geometry, also, node.claims.shape))
+                changed = True
+                if geometry != Geometry.of(old):  # an assumption the table confirms needs no note
+                    notes.append(_inferred_note(old, geometry, also, node.claims.shape))
                 info, found = _replay(nodes, position, index, flow)
         flow.append(continue_from_declared(node, info))
     if not notes and not changed:

@@ -149,3 +149,35 @@ def test_a_width_that_is_not_whole_is_an_error_with_the_arithmetic() -> None:
     problems = [d for d in net.check() if d.code == "P124"]
     assert problems and "c/2 with c = 15 gives 15/2 = 7.5, not a whole number" in problems[0].message
     assert problems[0].span is not None and problems[0].span.line == 3
+
+
+# ---- every error in one run --------------------------------------------------------------------
+
+THREE_UNKNOWN_WORDS = """\
+input 32x32x3
+conv3-16 -> 32x32x16
+frobnicate 3
+conv3-16 -> 32x32x16 params 2,320
+blorp
+maxpool -> 16x16x16
+zazzle 7
+FC-10 params 40,970
+"""
+
+
+def test_three_unknown_words_give_three_diagnostics_and_the_rest_is_checked(run_cli: object) -> None:
+    net = papernet.parse(THREE_UNKNOWN_WORDS, "three.pn")
+    unknown = [d for d in net.check() if d.code == "P002"]
+    assert [d.span.line for d in unknown if d.span] == [3, 5, 7]
+    # the other claims still reconcile: 3·3·16·16 + 16 = 2,320; 16·16·16·10 + 10 = 40,970
+    rows = [(r.span.line, r.quantity, r.verdict) for r in net.reconcile().rows]
+    assert (4, "params", "holds") in rows and (8, "params", "holds") in rows
+    assert (6, "output", "holds") in rows
+
+
+def test_a_bad_section_header_leaves_out_its_indented_lines() -> None:
+    text = "input 8x8x3\ndefaultz:\n  conv: padding valid\nconv3-4\nqwerty\n"
+    net = papernet.parse(text, "s.pn")
+    codes = [(d.code, d.span.line) for d in net.check() if d.is_error and d.span]
+    assert codes == [("P002", 2), ("P002", 5)] or [line for _, line in codes] == [2, 5]
+    assert net.infer().layers[-1].shape == (8, 8, 4)  # the valid padding was left out with its header
