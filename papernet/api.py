@@ -31,8 +31,7 @@ from papernet.diagnostics import Diagnostic, SpecError
 from papernet.infer import Convention, Inference, infer
 from papernet.ir import Graph
 from papernet.lower import lower
-from papernet.parse import ParseFailure, decode
-from papernet.parse import parse_recovering
+from papernet.parse import ParseFailure, decode, parse_recovering
 from papernet.resources import shipped_specs
 from papernet.solve import solve
 from papernet.span import Span, command_line_span

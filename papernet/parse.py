@@ -13,7 +13,6 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
 
