@@ -246,6 +246,8 @@ def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> 
                 graph, problems = adapt_stage.with_regression(graph, *spec.regression, "conv")
                 found = [*found, *problems]
             graph, inferred = solve(graph)
+            if spec.problems:  # a missing input is most likely the input line that did not parse
+                found = [d for d in found if d.code != "P101"]
             return Network(graph, (*spec.problems, *found, *inferred), {file: text}, file)
         return _derive(spec, text, name, directory, loading)
 

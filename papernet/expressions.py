@@ -73,7 +73,8 @@ def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     atom = rf"(?:\d+(?:\.\d+)?(?![\w.])|(?:{name})(?!\w))"
     operator = r"(?://|[*/+·]|[ \t]+//[ \t]+|[ \t]+[*/+·][ \t]+|[ \t]+-[ \t]+)"
     core = rf"{first}(?:{operator}{atom})*"
-    return re.compile(rf"(?:\b(?:int|round|floor|ceil))?\([ \t]*{core}[ \t]*\)|{core}")
+    inner = rf"\([ \t]*{core}[ \t]*\)"
+    return re.compile(rf"\b(?:int|round|floor|ceil){inner}|(?<!\w){inner}|{core}")
 
 
 def _value_text(written: str, values: Mapping[str, Value], problems: list[str]) -> str:

@@ -150,8 +150,8 @@ _LOCK = threading.Lock()
 
 class _SpecIndenter(Indenter):
     NL_type = "_NL"
-    OPEN_PAREN_types: ClassVar[list[str]] = []
-    CLOSE_PAREN_types: ClassVar[list[str]] = []
+    OPEN_PAREN_types: ClassVar[list[str]] = ["LPAR"]  # a merge may span lines inside its parentheses
+    CLOSE_PAREN_types: ClassVar[list[str]] = ["RPAR"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
@@ -425,8 +425,8 @@ class _Builder(Transformer[Token, Any]):
             match child:
                 case Token(type="LABEL"):
                     label, label_span = str(child), self._tok(child)
-                case Token(type="REPEAT"):
-                    repeat, repeat_span = to_int(re.sub(r"\D", "", child)), self._tok(child)
+                case Token(type="REPEAT" | "PREFIX_REPEAT"):
+                    repeat, repeat_span = repeat * to_int(re.sub(r"\D", "", child)), self._tok(child)
                 case Layer() | Group() | Merge() | Reference() | BlockUse():
                     element = child
                 case ("shape", tuple() as dims, Span() as span):
@@ -716,13 +716,26 @@ class _Builder(Transformer[Token, Any]):
 
     def input_layer(self, children: list[Token]) -> Layer:
         options = []
-        if len(children) > 1:
-            options.append(Option("shape", dims_of(children[1]), self._tok(children[1])))
-        if len(children) > 2:
-            color = str(children[2]).lower()
-            channels = 3 if color in ("rgb", "bgr") else 1
-            options.append(Option("channels", channels, self._tok(children[2])))
+        for child in children:
+            if child.type in ("DIMS", "INT"):
+                options.append(Option("shape", dims_of(child), self._tok(child)))
+            elif child.type == "COLOR":
+                channels = 3 if str(child).lower() in ("rgb", "bgr") else 1
+                options.append(Option("channels", channels, self._tok(child)))
         return Layer("input", tuple(options), self._span(children))
+
+    def conv_window_first(self, children: list[Any]) -> Layer:  # `3x3 conv, 64` (ResNet's Fig. 3)
+        size = dims_of(children[0])
+        span = self._tok(children[0])
+        options = [Option("kernel", (size[0], size[-1]), span)]
+        options += [
+            Option("filters", to_int(c), self._tok(c)) for c in children[2:] if isinstance(c, Token) and c.type == "INT"
+        ]
+        return self._make_layer("conv", children, *options)
+
+    def slash_stride(self, children: list[Token]) -> Option:
+        value = to_int(str(children[0]).lstrip("/ \t"))
+        return Option("stride", (value, value), self._tok(children[0]))
 
     # -- options --
 

@@ -88,7 +88,7 @@ def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
                 assert isinstance(old, Spatial)
                 nodes[position] = _with_geometry(old, geometry)
                 changed = True
-                if geometry != Geometry.of(old):  # an assumption the table confirms needs no note
+                if geometry != Geometry.of(old) or also:  # a confirmed assumption with no rival needs no note
                     notes.append(_inferred_note(old, geometry, also, node.claims.shape))
                 info, found = _replay(nodes, position, index, flow)
         flow.append(continue_from_declared(node, info))

@@ -576,15 +576,24 @@ def test_compiled_file_gets_ordinary_permissions(
     ],
     ids=["empty", "comment", "unknown_word", "unterminated", "negative"],
 )
-def test_parse_raises_spec_error_with_diagnostics(text: str, code: str, line: int, column: int) -> None:
-    with pytest.raises(papernet.SpecError) as raised:
-        papernet.parse(text, "bad.pn")
-    diagnostics = raised.value.diagnostics
+def test_syntax_errors_are_diagnostics_with_positions(text: str, code: str, line: int, column: int) -> None:
+    """A spec with nothing to read raises; a line that does not parse is a diagnostic of the
+    network built from the rest, and building Keras from it raises with the same diagnostic."""
+    try:
+        network = papernet.parse(text, "bad.pn")
+    except papernet.SpecError as raised:
+        diagnostics = list(raised.diagnostics)
+        rendered = str(raised)
+    else:
+        diagnostics = [d for d in network.check() if d.is_error]
+        with pytest.raises(papernet.SpecError) as raised_on_build:
+            network.raise_for_errors()
+        rendered = str(raised_on_build.value)
     assert [d.code for d in diagnostics] == [code]
     span = diagnostics[0].span
     assert span is not None
     assert (span.file, span.line, span.column) == ("bad.pn", line, column)
-    assert f"bad.pn:{line}:{column}: error[{code}]" in str(raised.value)
+    assert f"bad.pn:{line}:{column}: error[{code}]" in rendered
 
 
 def test_meaning_errors_are_diagnostics_and_block_code_generation() -> None:
