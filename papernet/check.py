@@ -266,6 +266,12 @@ def _stride_missing(graph: Graph, inference: Inference, index: int, target: tupl
     return []
 
 
+def _pool_padding_fits(geometry: solve.Geometry, window: int) -> bool:
+    if isinstance(geometry.padding, str):
+        return True
+    return all(pad <= window // 2 for pair in geometry.padding for pad in pair)
+
+
 def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int]) -> list[str]:
     """A window size that gives the declared size with the layer's stride and padding as they are."""
     window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
@@ -278,6 +284,8 @@ def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int,
         other: solve.Spatial = (
             replace(node, pool_size=(k, k)) if isinstance(node, ir.Pool2D) else replace(node, kernel_size=(k, k))
         )
+        if isinstance(node, ir.Pool2D) and not _pool_padding_fits(geometry, k):
+            continue  # a pool padded past half its window is P208, no fix
         if solve.output_size(other, geometry, size) == target:
             found.append(k)
     if not found:
