@@ -30,11 +30,14 @@ The training set-up (`papernet.training`) changes the layers and compiles the mo
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias, assert_never
 
+from papernet import diagnostics as diag
 from papernet import ir, shapes
+from papernet.diagnostics import SpecError
 from papernet.infer import Inference
 from papernet.ir import Graph, Node
 from papernet.training import Initializer, TrainingSetup
@@ -254,6 +257,7 @@ def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | Non
         input_shape = inference.layers[node.inputs[0]].shape
         assert input_shape is not None
         own = layer_calls(node, input_shape)
+        _check_finite(node, own)
         if weighted:
             own = [replace(call, weights=_WEIGHTED.get(call.cls, "")) for call in own]
         if index in dropouts:
@@ -261,6 +265,18 @@ def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | Non
             own.append(LayerCall("Dropout", (training.dropout,), (), dropouts[index]))
         calls.append(own)
     return calls
+
+
+def _check_finite(node: Node, calls: list[LayerCall]) -> None:
+    """Every value a layer gets is a finite number: Keras cannot use `inf` or `nan`, and Python
+    source cannot even spell them. A spec value too large for a float stops with a diagnostic."""
+    for call in calls:
+        for value in (*call.args, *(v for _, v in call.kwargs)):
+            if isinstance(value, float) and not math.isfinite(value):
+                problem = diag.error(
+                    "P102", f"{call.cls} would get {value}: a value here is too large for a float", node.span
+                )
+                raise SpecError([problem], {})
 
 
 def dropout_layers(graph: Graph, training: TrainingSetup) -> dict[int, str]:
