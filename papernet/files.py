@@ -3,8 +3,8 @@
 A regular file (or a name that does not exist yet) is written to a temporary file beside it,
 `.NAME.papernet-tmp-XXXXXXXX[.suffix]`, which is then renamed over it: a reader, or an
 interruption, sees the old file or the new one, never half of one. A special file (`/dev/null`,
-`/dev/stdout`, a FIFO, a character device) is written *into*: renaming over it would replace the
-device with a regular file.
+a FIFO, a character device) is written *into*: renaming over it would replace the device with a
+regular file. A symbolic link (`/dev/stdout`, a dotfile kept elsewhere) is followed, and stays a link.
 
 A temporary is removed on every way out: an exception, Ctrl-C (SIGINT raises KeyboardInterrupt)
 and SIGTERM or SIGHUP, for which `temporary_beside` installs a handler that removes the live
@@ -69,6 +69,7 @@ def is_special(path: Path) -> bool:
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` (UTF-8, `\\n` line ends) to `path`, whole or not at all."""
     data = text.encode("utf-8")
+    path = _followed(path)
     if is_special(path):
         _write_into(path, data)
         return
@@ -80,6 +81,7 @@ def write_atomically(path: Path, text: str) -> None:
 def replace_atomically(path: Path, write: Callable[[str], object]) -> None:
     """`write(temporary)` a file beside `path` (same suffix, as Keras and matplotlib want one), then
     rename it over `path`; into a special file, the written bytes are copied instead."""
+    path = _followed(path)
     special = is_special(path)
     with temporary_beside(path, suffix=path.suffix, elsewhere=special) as temporary:
         write(str(temporary))
@@ -108,6 +110,11 @@ def temporary_beside(path: Path, suffix: str, elsewhere: bool = False) -> Iterat
         with _lock:
             _live.discard(temporary)
         temporary.unlink(missing_ok=True)
+
+
+def _followed(path: Path) -> Path:
+    """Where a symbolic link points (`/dev/stdout` → the file or pipe behind it): the link stays a link."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _commit(temporary: Path, path: Path) -> None:

@@ -264,6 +264,18 @@ def test_dev_null_is_written_into_and_stays_a_character_device(
     assert not [p for p in Path("/dev").iterdir() if TEMPORARY_MARK in p.name]
 
 
+def test_a_symbolic_link_is_followed_and_stays_a_link(tmp_path: Path) -> None:
+    """`-o /dev/stdout` is a link to the file or pipe behind standard output: replacing the link
+    itself would break /dev/stdout for the whole system. A link here stands in for it."""
+    (tmp_path / "real.txt").write_text("old", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
+    write_atomically(tmp_path / "link.txt", "new")
+    replace_atomically(tmp_path / "link.txt", lambda name: Path(name).write_text("newer", encoding="utf-8"))
+    assert (tmp_path / "link.txt").is_symlink()
+    assert (tmp_path / "real.txt").read_text(encoding="utf-8") == "newer"
+    _no_temporaries(tmp_path)
+
+
 def test_special_files_are_recognised(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "file").write_text("x", encoding="utf-8")
