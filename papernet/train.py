@@ -131,6 +131,8 @@ def run(network: Network, args: argparse.Namespace) -> int:
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     if plan.batch_size % replicas:
         raise UsageError(f"the global batch {plan.batch_size} does not split evenly over {replicas} replicas")
+    if args.distribute == "multiworker":
+        _build_before_fit(model, strategy, dataset, plan.batch_size // replicas)
     # Every input is valid: from here on, files are written.
     _print_plan(network, model, dataset, plan, args, replicas, strategy, transfer, frozen)
     warning = batch_warning(plan, len(dataset.x))
@@ -480,6 +482,41 @@ def _targets(y: Array, output_shape: tuple[int, ...], head: Head, sparse: bool) 
 
 
 # ---- the model --------------------------------------------------------------------
+
+
+def _build_before_fit(model: keras.Model, strategy: Any, dataset: Dataset, batch: int) -> None:
+    """Build the model's metrics and optimizer from one local batch's shapes, and skip the build
+    `fit` would do. Keras 3's `fit` builds them from the first distributed batch, reduced across
+    the workers, and under MultiWorkerMirroredStrategy that reduction of an (x, y) tuple fails
+    ("Attempt to convert a value (PerReplica…)", keras-team/keras#20585); the shapes are all the
+    build needs, and every worker has them."""
+    with strategy.scope():
+        model._symbolic_build(data_batch=(dataset.x[:batch], dataset.y[:batch]))
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    _reduce_scalars_across_workers()
+
+
+def _reduce_scalars_across_workers() -> None:
+    """Keras 3's train step averages each logged figure across workers with `reduce("MEAN", v,
+    axis=0)`, which fails for a scalar such as the loss ("Invalid reduction dimension 0 for input
+    with 0 dimensions"); average them with `axis=None` instead. Only under multi-worker
+    collectives; every other strategy keeps Keras's own reduction."""
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+    if getattr(original, "papernet", False):
+        return
+
+    def reduce_per_replica(values: Any, strategy: Any, reduction: str) -> Any:
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None) if trainer._is_per_replica_instance(v) else v, values
+            )
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.papernet = True  # type: ignore[attr-defined]
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 def _import_keras() -> Any:
