@@ -2,7 +2,11 @@
 
 Exit codes: 0 clean, 1 the spec has errors (syntax, shape, claim mismatch), 2 usage
 error (bad option, missing file, unwritable output). Diagnostics go to stderr; a user
-never sees a traceback, and an output file is written whole or not at all.
+never sees a traceback.
+
+Output files (`-o FILE`): written if and only if the command exits 0, whole or not at all
+(`papernet.files`); on any other exit the file is left as it was. A special file (`/dev/null`,
+a FIFO) is written into, never replaced.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
 from papernet.diagnostics import Diagnostic, SpecError, UsageError, printable, render
-from papernet.files import replace_atomically, write_atomically
+from papernet.files import is_special, name_problem, replace_atomically, write_atomically
 
 if TYPE_CHECKING:
     from papernet.tables import TableFormat
@@ -47,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("papernet: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the user named: unreadable, unwritable, the disk full
+        where = f"'{printable(str(exc.filename))}': " if exc.filename is not None else ""
+        print(f"papernet: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # pragma: no cover - a bug; say so instead of a traceback
         print(
             f"papernet: internal error: {type(exc).__name__}: {exc}\n"
@@ -62,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from papernet import report
 
-    output = _writable(args.output, "") if args.output else None
+    output = _output(args, "")
     network = _load(args)
     if args.against:
         if args.format != "table":
@@ -78,7 +86,7 @@ def run_check(args: argparse.Namespace) -> int:
             "json": report.reconciliation_json,
             "markdown": report.reconciliation_markdown,
         }[args.format]
-        _emit(render(network.name, network.file, reconciliation), output)
+        _emit(render(network.name, network.file, reconciliation), output, failed=bool(errors))
     if errors:
         return EXIT_SPEC_ERRORS
     if args.format == "table":
@@ -115,10 +123,11 @@ def _check_against(args: argparse.Namespace, network: Network, output: Path | No
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    output = _writable(args.output, "") if args.output else None
+    output = _output(args, "")
     network = _load(args)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
+    failed = any(d.is_error for d in found)
     report = network.summary(args.convention, args.depth)
     render: Callable[[], str] = {
         "table": lambda: report.to_text(width=_width()),
@@ -127,8 +136,8 @@ def run_summary(args: argparse.Namespace) -> int:
         "csv": report.to_csv,
         "html": report.to_html,
     }[args.format]
-    _emit(render(), output)
-    return EXIT_SPEC_ERRORS if any(d.is_error for d in found) else EXIT_OK
+    _emit(render(), output, failed)
+    return EXIT_SPEC_ERRORS if failed else EXIT_OK
 
 
 def run_diagram(args: argparse.Namespace) -> int:
@@ -142,7 +151,7 @@ def run_diagram(args: argparse.Namespace) -> int:
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    output = _writable(args.output, ".py") if args.output else None
+    output = _output(args, ".py")
     network = _load(args)
     _report_and_stop_on_errors(network)
     _emit(network.to_source(), output)
@@ -150,7 +159,8 @@ def run_compile(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    output = _writable(args.output, ".keras")
+    output = _output(args, ".keras")
+    assert output is not None  # -o is required
     network = _load(args)
     _report_and_stop_on_errors(network)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -175,7 +185,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_import_table(args: argparse.Namespace) -> int:
     from papernet.tables import import_table_with_warnings
 
-    output = _writable(args.output, ".pn") if args.output else None
+    output = _output(args, ".pn")
+    _check_name(args.table, "table file")
     path = Path(args.table)
     if not path.is_file():
         raise UsageError(f"no such table file: '{args.table}'")
@@ -238,6 +249,7 @@ def run_specs(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> Network:
+    _check_name(args.spec, "spec")
     network = load(args.spec)
     if args.head == "conv" and not args.regression:
         raise UsageError("--head conv shapes a regression head: give --regression HxWxC with it")
@@ -268,21 +280,42 @@ def _print_error_count(found: Sequence[Diagnostic]) -> int:
     return len(errors)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, failed: bool = False) -> None:
+    """To standard output, or to the `-o` file, which is written only by a command that exits 0:
+    a failed command leaves it as it was (a build system must not take it for up to date)."""
     if output is None:
         sys.stdout.write(text)
-        return
-    write_atomically(output, text)
+    elif failed:
+        print(f"papernet: {printable(str(output))} not written: the spec has errors", file=sys.stderr)
+    else:
+        write_atomically(output, text)
+
+
+def _output(args: argparse.Namespace, suffix: str) -> Path | None:
+    """The `-o` file, checked before any work; None without `-o` (`-o ''` is a usage error)."""
+    return _writable(args.output, suffix) if args.output is not None else None
+
+
+def _check_name(name: str, what: str) -> None:
+    problem = name_problem(name)
+    if problem is not None:
+        shown = printable(name if len(name) <= 60 else name[:40] + "…" + name[-12:])
+        raise UsageError(f"cannot use the {what} '{shown}': {problem}")
 
 
 def _writable(name: str, suffix: str) -> Path:
     if not name.strip():
         raise UsageError("the output file name is empty")
+    _check_name(name, "output file")
     path = Path(name)
-    if suffix == ".keras" and path.suffix != ".keras":
+    if suffix == ".keras" and path.suffix != ".keras" and not is_special(path):
         raise UsageError(f"'{name}': a Keras model file must end in .keras")
     if path.is_dir():
         raise UsageError(f"'{name}' is a directory; give a file name")
+    if is_special(path):  # written into, so only the file itself must be writable
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write '{name}': permission denied")
+        return path
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"cannot write '{name}': directory '{parent}' does not exist")

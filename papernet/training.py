@@ -500,6 +500,16 @@ class _Reader:
     def read_line(self, line: TrainLine) -> None:
         """Settings one after another, separated by commas or by nothing."""
         self.line, self.tokens = line, _tokens(_keras_calls(line.text))
+        for token in self.tokens:
+            if token.kind == "number" and not math.isfinite(token.value):
+                self.found.append(
+                    diag.error(
+                        "P402",
+                        f"`{token.text}` is too large: it is infinite as a float",
+                        self._token_span(token),
+                        "a float holds at most about 1.8e308; check the exponent",
+                    )
+                )
         position, previous = 0, ""
         while position < len(self.tokens):
             if self.tokens[position].is_comma:
