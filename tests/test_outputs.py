@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RunCli = Callable[..., Any]
 
 OK_SPEC = "input 28x28\nconv3-8\nmaxpool\nFC-10, softmax\n"
-SHAPE_ERROR = "input 224x224x3\nconv11-96/4\nFC-10\n"  # (224 − 11)/4 + 1 is not whole: P201
+SHAPE_ERROR = "input 224x224x3\nconv11-96/4 padding valid\nFC-10\n"  # (224 − 11)/4 + 1 is not whole: P201
 CLAIM_ERROR = "input 28x28\nconv3-8 -> 28×28×9\nmaxpool\nFC-10, softmax\n"  # 8 channels, not 9: P301
 TABLE = "layer,output size\ninput 28×28×1,28×28×1\nconv3-8,28×28×8\nFC-10,10\n"
 BAD_TABLE = "type,patch/stride,output\nconvolutoin,7×7/2,112×112×64\n"
