@@ -46,6 +46,7 @@ ZOO = [
     Network("densenet121", "DenseNet121", 8_062_504),
     Network("densenet169", "DenseNet169", 14_307_880),
     Network("densenet201", "DenseNet201", 20_242_984),
+    Network("inception_v3", "InceptionV3", 23_851_784),
 ]
 IDS = [network.spec for network in ZOO]
 
@@ -53,6 +54,21 @@ PADDED = frozenset(
     {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D"}
 )
 """Layers whose window positions depend on padding."""
+
+SETTINGS = (
+    "kernel_size",
+    "strides",
+    "dilation_rate",
+    "pool_size",
+    "activation",
+    "max_value",
+    "epsilon",
+    "momentum",
+    "center",
+    "scale",
+    "axis",
+)
+"""The layer arguments, besides padding, that decide what a layer computes."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class Layer:
     non_trainable: int
     padding: tuple[tuple[int, int], tuple[int, int]] | None  # (top, bottom), (left, right); None if not PADDED
     inputs: tuple[int, ...]  # positions of the layers it reads, in this list (-1: the model's input)
+    settings: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,17 @@ def _zero_padding(layer: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     return (top, bottom), (left, right)
 
 
+def _settings(layer: Any) -> tuple[tuple[str, Any], ...]:
+    config = layer.get_config()
+    if isinstance(config.get("axis"), int) and config["axis"] < 0:  # -1 and 3 are one axis of a 4-D tensor
+        config["axis"] += len(layer.output.shape)
+    return tuple((key, _plain(config[key])) for key in SETTINGS if key in config)
+
+
+def _plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _sources(layer: Any) -> list[Any]:
     """The layers whose outputs `layer` reads, in argument order."""
     node = layer._inbound_nodes[0]
@@ -142,6 +170,7 @@ def measure(model: Any) -> Measured:
                 non_trainable=_size(layer.non_trainable_weights),
                 padding=padding,
                 inputs=tuple(position[id(source)] for source in sources),
+                settings=_settings(layer),
             )
         )
     return Measured(

@@ -11,10 +11,10 @@ from keras import layers
 
 def dense_layer(inputs, name):
     """Used by dense/block1_1, dense/block1_2, dense/block1_3, dense/block1_4 and 54 more."""
-    x = layers.BatchNormalization(name=name + "_bn1")(inputs)
+    x = layers.BatchNormalization(epsilon=1.001e-05, name=name + "_bn1")(inputs)
     x = layers.Activation("relu", name=name + "_relu1")(x)
     x = layers.Conv2D(128, 1, padding="same", use_bias=False, name=name + "_conv1")(x)
-    x = layers.BatchNormalization(name=name + "_conv1_bn")(x)
+    x = layers.BatchNormalization(epsilon=1.001e-05, name=name + "_conv1_bn")(x)
     x = layers.Activation("relu", name=name + "_conv1_relu")(x)
     x = layers.Conv2D(32, 3, padding="same", use_bias=False, name=name + "_conv2")(x)
     x = layers.Concatenate(name=name + "_concat1")([inputs, x])
@@ -23,7 +23,7 @@ def dense_layer(inputs, name):
 
 def transition(inputs, filters, name):
     """Used by transition1, transition2, transition3."""
-    x = layers.BatchNormalization(name=name + "_bn1")(inputs)
+    x = layers.BatchNormalization(epsilon=1.001e-05, name=name + "_bn1")(inputs)
     x = layers.Activation("relu", name=name + "_relu1")(x)
     x = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=name + "_conv1")(
         x
@@ -36,38 +36,38 @@ def build_densenet_121():
     """DenseNet-121: 8,062,504 parameters, output 1000."""
     # specs/densenet121.pn:11: input 224×224 RGB
     inputs = keras.Input(shape=(224, 224, 3), name="input")
-    # specs/densenet121.pn:25: convolution: conv 7×7/2, 64 pad 3 floor, BN, relu           -> 112×112
+    # specs/densenet121.pn:26: convolution: conv 7×7/2, 64 pad 3 floor, BN, relu           -> 112×112
     x = layers.ZeroPadding2D(padding=3, name="convolution_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="convolution")(x)
-    x = layers.BatchNormalization(name="convolution_bn")(x)
+    x = layers.BatchNormalization(epsilon=1.001e-05, name="convolution_bn")(x)
     x = layers.Activation("relu", name="convolution_relu")(x)
-    # specs/densenet121.pn:26: pooling: 3×3 max pool, stride 2, pad 1, floor               -> 56×56
+    # specs/densenet121.pn:27: pooling: 3×3 max pool, stride 2, pad 1, floor               -> 56×56
     x = layers.ZeroPadding2D(padding=1, name="pooling_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pooling")(x)
-    # specs/densenet121.pn:18: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
+    # specs/densenet121.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 7):
         x = dense_layer(x, name="dense_block1_" + str(i))
-    # specs/densenet121.pn:22: BN, relu, conv 1×1, m
+    # specs/densenet121.pn:23: BN, relu, conv 1×1, m
     x = transition(x, 128, name="transition1")
-    # specs/densenet121.pn:18: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
+    # specs/densenet121.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 13):
         x = dense_layer(x, name="dense_block2_" + str(i))
-    # specs/densenet121.pn:22: BN, relu, conv 1×1, m
+    # specs/densenet121.pn:23: BN, relu, conv 1×1, m
     x = transition(x, 256, name="transition2")
-    # specs/densenet121.pn:18: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
+    # specs/densenet121.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 25):
         x = dense_layer(x, name="dense_block3_" + str(i))
-    # specs/densenet121.pn:22: BN, relu, conv 1×1, m
+    # specs/densenet121.pn:23: BN, relu, conv 1×1, m
     x = transition(x, 512, name="transition3")
-    # specs/densenet121.pn:18: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
+    # specs/densenet121.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 17):
         x = dense_layer(x, name="dense_block4_" + str(i))
-    # specs/densenet121.pn:35: BN, relu
-    x = layers.BatchNormalization(name="bn1")(x)
+    # specs/densenet121.pn:36: BN, relu
+    x = layers.BatchNormalization(epsilon=1.001e-05, name="bn1")(x)
     x = layers.Activation("relu", name="relu1")(x)
-    # specs/densenet121.pn:36: global average pool                                         -> 1×1
+    # specs/densenet121.pn:37: global average pool                                         -> 1×1
     x = layers.GlobalAveragePooling2D(name="pool1")(x)
-    # specs/densenet121.pn:37: FC-1000, softmax
+    # specs/densenet121.pn:38: FC-1000, softmax
     x = layers.Dense(1000, activation="softmax", name="fc1")(x)
     model = keras.Model(inputs, x, name="densenet_121")
     compile_model(model)
