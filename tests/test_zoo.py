@@ -47,6 +47,7 @@ ZOO = [
     Network("densenet169", "DenseNet169", 14_307_880),
     Network("densenet201", "DenseNet201", 20_242_984),
     Network("inception_v3", "InceptionV3", 23_851_784),
+    Network("xception", "Xception", 22_910_480),
 ]
 IDS = [network.spec for network in ZOO]
 
