@@ -48,6 +48,7 @@ ZOO = [
     Network("densenet201", "DenseNet201", 20_242_984),
     Network("inception_v3", "InceptionV3", 23_851_784),
     Network("xception", "Xception", 22_910_480),
+    Network("mobilenet_v2", "MobileNetV2", 3_538_984),
 ]
 IDS = [network.spec for network in ZOO]
 
