@@ -180,7 +180,7 @@ def measure(model: Any) -> Measured:
     )
 
 
-def _from_source(spec: str) -> Any:
+def from_source(spec: str) -> Any:
     source = papernet.load(spec).to_source()
     namespace: dict[str, Any] = {"__name__": "papernet_generated"}
     exec(compile(source, f"{spec}.py", "exec"), namespace)
@@ -200,7 +200,7 @@ def built() -> Iterator[Callable[[str], Measured]]:
         if kind == "keras":
             return once(key, lambda: getattr(keras.applications, name)(weights=None))
         if kind == "source":
-            return once(key, lambda: _from_source(name))
+            return once(key, lambda: from_source(name))
         return once(key, lambda: papernet.load(name).to_keras())
 
     yield get
