@@ -627,7 +627,7 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
         _emit_invalid(entry, state)
         return
     stride = attrs.get("stride", "strides", (1, 1))
-    padding = _padding(attrs.get("padding", "padding", "valid"))
+    padding = _padding(attrs.get("padding", "padding", "same"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
     dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
     groups = attrs.get("groups", "groups", 1, assumed=False)
@@ -685,7 +685,7 @@ def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     node = ir.DepthwiseConv2D(
         kernel_size=kernel,
         strides=attrs.get("stride", "strides", (1, 1)),
-        padding=_padding(attrs.get("padding", "padding", "valid")),
+        padding=_padding(attrs.get("padding", "padding", "same")),
         use_bias=attrs.get("bias", "use_bias", True, assumed=False),
         activation=ir.LINEAR if batchnorm else activation,
         rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
@@ -1062,7 +1062,7 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
         return
     window = attrs.get("kernel", "pool_size", (2, 2))
     stride = attrs.get("stride", "strides", window)
-    padding = _padding(attrs.get("padding", "padding", "valid"))
+    padding = _padding(attrs.get("padding", "padding", "same"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
     node = ir.Pool2D(
         op=op,
