@@ -146,9 +146,8 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
                 (node.units,), params, params, shape[0] * node.units, source.receptive_field, source.jump
             ), []
         case ir.BatchNorm():
-            channels = shape[-1]
-            params = 4 * channels if convention == "keras" else 2 * channels
-            return LayerInfo(shape, params, 2 * channels, 0, source.receptive_field, source.jump), []
+            params, trainable = batchnorm_params(shape[-1], node.scale, node.center, convention)
+            return LayerInfo(shape, params, trainable, 0, source.receptive_field, source.jump), []
         case ir.Flatten():
             if len(shape) == 3:
                 return _whole_extent(source, shape, (prod(shape),)), []
@@ -173,6 +172,19 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             raise AssertionError("handled above")
         case _:
             assert_never(node)
+
+
+def batchnorm_params(channels: int, scale: bool, center: bool, convention: Convention) -> tuple[int, int]:
+    """(parameters, trainable) of a batch norm over `channels`: γ and β where on, and under
+    Keras's convention the moving mean and variance, which are not trainable.
+
+    >>> batchnorm_params(64, True, True, "keras"), batchnorm_params(64, False, True, "keras")
+    ((256, 128), (192, 64))
+    >>> batchnorm_params(64, False, False, "keras"), batchnorm_params(64, False, True, "torch")
+    ((128, 0), (64, 64))
+    """
+    trainable = channels * (int(scale) + int(center))
+    return (trainable + 2 * channels if convention == "keras" else trainable), trainable
 
 
 def _conv(node: ir.Conv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:

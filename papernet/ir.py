@@ -173,8 +173,13 @@ class ActivationLayer(NodeBase):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchNorm(NodeBase):
+    """Batch normalisation; `scale` is the learnt γ and `center` the learnt β (Keras's names):
+    Inception v3 turns the scale off, leaving β and the moving mean and variance (3C)."""
+
     epsilon: float = 1e-3
     momentum: float = 0.99
+    scale: bool = True
+    center: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -303,6 +308,8 @@ def describe(node: Node) -> str:
             return activation.describe()
         case Reshape(target_shape=shape):
             return "reshape " + "×".join(map(str, shape))
+        case BatchNorm(scale=scale, center=center) if not (scale and center):
+            return "BN" + ("" if scale else " scale off") + ("" if center else " center off")
         case _:
             return kind_of(node)
 

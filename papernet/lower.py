@@ -61,6 +61,9 @@ _DEFAULT_KINDS = {
     "dense": "fc",
     "dropout": "dropout",
     "flops": "flops",
+    "batchnorm": "batchnorm",
+    "batchnormalization": "batchnorm",
+    "bn": "batchnorm",
 }
 
 _ALLOWED_OPTIONS = {
@@ -96,6 +99,7 @@ _ALLOWED_OPTIONS = {
     "reshape": {"shape"},
     "zeropad": {"padding"},
     "activation": {"activation"},
+    "batchnorm": {"scale", "center", "epsilon", "momentum"},
 }
 
 _FUSABLE = {"conv", "dwconv", "fc"}
@@ -126,6 +130,10 @@ _OPTION_WORDS = {
     "name": "a name",
     "shape": "a size",
     "channels": "a colour",
+    "scale": "scale (γ)",
+    "center": "center (β)",
+    "epsilon": "epsilon",
+    "momentum": "momentum",
 }
 
 _KIND_WORDS = {
@@ -530,7 +538,7 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             node = ir.ActivationLayer(activation=activation, **_common(entry, state, _short(activation), attrs))
             _emit(state, node=node)
         case "batchnorm":
-            _emit(state, node=ir.BatchNorm(**_common(entry, state, "bn")))
+            _lower_batchnorm(entry, attrs, state)
         case "lrn":
             _emit(state, node=ir.LRN(**_common(entry, state, "lrn")))
         case "dropout":
@@ -1180,6 +1188,8 @@ def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> int:
         raise _TooLarge(node.span)
     if state.scope and not node.scope:
         node = replace(node, scope=state.scope)
+    if isinstance(node, ir.BatchNorm) and "batchnorm" in state.defaults:
+        node = _with_batchnorm_defaults(node, state.defaults["batchnorm"])
     if state.template and not node.template:
         node = replace(node, template=state.template)
     state.channels.append(_output_channels(node, state.channels))
@@ -1248,6 +1258,29 @@ def _emit_with_batchnorm(
         _emit(state, node=extra)
 
 
+_BATCHNORM_SETTINGS = ("scale", "center", "epsilon", "momentum")
+
+
+def _lower_batchnorm(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`BN scale off, epsilon 1.001e-5`: what the layer states, else `defaults: batchnorm:`,
+    else Keras's (γ and β on, ε 1e-3, momentum 0.99)."""
+    settings = {key: attrs.get(key, key, assumed=False) for key in _BATCHNORM_SETTINGS}
+    attrs.origins += [(key, Origin.STATED) for key in _BATCHNORM_SETTINGS if key in attrs.stated]
+    node = ir.BatchNorm(**_common(entry, state, "bn", attrs), **{k: v for k, v in settings.items() if v is not None})
+    _emit(state, node=node)
+
+
+def _with_batchnorm_defaults(node: ir.BatchNorm, defaults: Mapping[str, Option]) -> ir.BatchNorm:
+    """A batch norm that a construct adds (`conv: batchnorm`, a bracket) takes the settings of
+    `defaults: batchnorm:`; one the spec writes keeps what it states."""
+    settled = {key for key, _ in node.origins}
+    changes = {key: option.value for key, option in defaults.items() if key not in settled}
+    if not changes:
+        return node
+    origins = (*node.origins, *((key, Origin.DEFAULT) for key in changes))
+    return replace(node, origins=origins, **changes)  # type: ignore[arg-type]
+
+
 def _insert_flatten(entry: _Flat, state: _Lowering) -> None:
     name = _auto_name("flatten", state)
     node = ir.Flatten(name=name, inputs=(state.head,), span=entry.layer.span, implicit=True)
@@ -1281,6 +1314,9 @@ def _validate(option: Option, state: _Lowering) -> bool:
         return _check_rate(value, span, state)
     if key == "kernel_depth":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    if key in ("epsilon", "momentum"):
+        assert isinstance(value, float)
+        return _check_batchnorm_setting(key, value, span, state)
     return True
 
 
@@ -1293,6 +1329,16 @@ def _check_sizes(word: str, values: tuple[int, ...], span: Span, state: _Lowerin
             shown = f"{value:,}" if value < 10**MAX_DIGITS else f"with {MAX_DIGITS + 1} or more digits"
             state.error("P102", f"{word} {shown} is larger than papernet's bound of {MAX_DIMENSION:,}", span)
             return False
+    return True
+
+
+def _check_batchnorm_setting(key: str, value: float, span: Span, state: _Lowering) -> bool:
+    if key == "epsilon" and not 0 < value < 1:
+        state.error("P102", f"a batch norm's epsilon is a small positive number; got {value:g}", span)
+        return False
+    if key == "momentum" and not 0 <= value < 1:
+        state.error("P102", f"a batch norm's momentum is a fraction in [0, 1); got {value:g}", span)
+        return False
     return True
 
 

@@ -506,8 +506,23 @@ class _Builder(Transformer[Token, Any]):
         value = Activation(activation_name(children[0]), None if alpha is None else float(alpha))
         return Option("activation", value, self._span(children))
 
-    def batchnorm(self, children: list[Token]) -> Layer:
-        return Layer("batchnorm", (), self._span(children))
+    def batchnorm(self, children: list[Any]) -> Layer:
+        return self._make_layer("batchnorm", children)
+
+    def option(self, children: list[Option]) -> Option:  # an option rule without an alias: a batch norm's
+        return children[0]
+
+    def bn_scale(self, children: list[Token]) -> Option:
+        return Option("scale", children[-1].type == "ON_KW", self._span(children))
+
+    def bn_center(self, children: list[Token]) -> Option:
+        return Option("center", children[-1].type == "ON_KW", self._span(children))
+
+    def bn_epsilon(self, children: list[Any]) -> Option:
+        return Option("epsilon", float(children[-1].value), self._span(children))
+
+    def bn_momentum(self, children: list[Any]) -> Option:
+        return Option("momentum", float(children[-1].value), self._span(children))
 
     def batchnorm_option(self, children: list[Token]) -> Option:
         return Option("batchnorm", True, self._span(children))
@@ -714,6 +729,10 @@ OPTION_WORDS = (
     "off",
     "first",
     "no bias",
+    "scale",
+    "center",
+    "epsilon",
+    "momentum",
 )
 
 _LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "POOL_WORD", "DROPOUT_KW", "FLATTEN_KW"}

@@ -99,7 +99,16 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             return [LayerCall("Activation", (activation.name,), (), node.name)]
         case ir.BatchNorm():
             kwargs = _drop_defaults(
-                (("epsilon", node.epsilon), ("momentum", node.momentum)), epsilon=1e-3, momentum=0.99
+                (
+                    ("epsilon", node.epsilon),
+                    ("momentum", node.momentum),
+                    ("center", node.center),
+                    ("scale", node.scale),
+                ),
+                epsilon=1e-3,
+                momentum=0.99,
+                center=True,
+                scale=True,
             )
             return [LayerCall("BatchNormalization", (), kwargs, node.name)]
         case ir.LRN():

@@ -1,0 +1,109 @@
+"""The layers of 2016–2020 tables, each built in real Keras.
+
+Every case is a small spec; its live Keras model must give, node by node, the output shape and
+the parameter counts (trainable and not) that papernet infers, and the figure worked out by
+hand in the test (from Keras's own counting rules, written out) must equal both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import papernet
+from papernet import ir
+
+RunCli = Callable[..., Any]
+
+
+def _weights(weights: list[Any]) -> int:
+    return sum(int(w.numpy().size) for w in weights)
+
+
+def keras_agrees(net: papernet.Network) -> Any:
+    """Build `net` in Keras; assert each node's Keras layers give papernet's shape and counts."""
+    model = net.to_keras()
+    inference = net.infer()
+    layers = {layer.name: layer for layer in model.layers}
+    for node, info in zip(net.graph.nodes, inference.layers, strict=True):
+        if isinstance(node, ir.Input):
+            continue
+        own = [layers[name] for name in (node.name, f"{node.name}_pad") if name in layers]
+        assert own, f"no Keras layer for {node.name}"
+        assert tuple(layers[node.name].output.shape) == (None, *(info.shape or ())), node.name
+        trainable = sum(_weights(layer.trainable_weights) for layer in own)
+        non_trainable = sum(_weights(layer.non_trainable_weights) for layer in own)
+        assert (trainable, non_trainable) == (info.trainable, info.non_trainable), node.name
+    assert model.count_params() == inference.total_params
+    return model
+
+
+def figures(text: str) -> tuple[papernet.Network, Any]:
+    net = papernet.parse(text, "layers.pn")
+    assert not net.errors(), net.errors()
+    return net, keras_agrees(net)
+
+
+def node(net: papernet.Network, name: str) -> tuple[ir.Node, Any]:
+    index = next(i for i, n in enumerate(net.graph.nodes) if n.name == name)
+    return net.graph.nodes[index], net.infer().layers[index]
+
+
+# ---- batch norm settings ------------------------------------------------------------------------
+
+
+def test_batchnorm_scale_and_center_off_count_as_keras_does() -> None:
+    net, model = figures(
+        "input 8x8x16\nbn_full: BN\nbn_noscale: BN scale off\nbn_bare: BN scale off, center off\n"
+        "bn_eps: BN epsilon 1.001e-5, momentum 0.9\n"
+    )
+    # Keras: γ and β trainable (C each) where on, moving mean and variance (2C) never trainable
+    assert [node(net, n)[1].params for n in ("bn_full", "bn_noscale", "bn_bare")] == [4 * 16, 3 * 16, 2 * 16]
+    assert node(net, "bn_noscale")[1].trainable == 16
+    config = model.get_layer("bn_eps").get_config()
+    assert (config["epsilon"], config["momentum"]) == (1.001e-5, 0.9)
+    assert model.get_layer("bn_noscale").get_config()["scale"] is False
+
+
+def test_batchnorm_defaults_govern_the_batch_norms_constructs_add() -> None:
+    text = (
+        "input 8x8x16\ndefaults:\n  batchnorm: scale off, epsilon 1.001e-5\n  conv: batchnorm, padding same\n"
+        "conv3-16\n[3×3, 16; 3×3, 16]\nmine: BN scale on\n"
+    )
+    net, model = figures(text)
+    norms = [n for n in net.graph.nodes if isinstance(n, ir.BatchNorm)]
+    assert len(norms) == 4
+    assert [n.scale for n in norms] == [False, False, False, True]
+    assert all(n.epsilon == 1.001e-5 for n in norms)
+    # three BNs without γ (3·16) and one with (4·16); convs 3·3·16·16 + 16 each
+    assert net.infer().total_params == 3 * (3 * 3 * 16 * 16 + 16) + 3 * 48 + 64
+    assert model.count_params() == net.infer().total_params
+
+
+def test_batchnorm_torch_convention_counts_only_what_is_learnt() -> None:
+    net = papernet.parse("input 8x8x16\nBN scale off\nBN\n", "bn.pn")
+    torch = net.infer("torch")
+    assert [layer.params for layer in torch.layers[1:]] == [16, 32]
+    assert [layer.trainable for layer in torch.layers[1:]] == [16, 32]
+
+
+# ---- diagnostics of the new layers (golden files: tests/golden/layers/) -------------------------------
+
+DIAGNOSTICS = {
+    "bn_epsilon_out_of_range": ("input 8x8x3\nBN epsilon 2\n", "P102"),
+    "bn_option_on_pool": ("input 8x8x3\nmaxpool scale off\n", "P105"),
+}
+
+
+@pytest.mark.parametrize("name", DIAGNOSTICS)
+def test_diagnostic(name: str, run_cli: RunCli, golden: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text, code = DIAGNOSTICS[name]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / f"{name}.pn").write_text(text, encoding="utf-8")
+    result = run_cli("check", f"{name}.pn")
+    assert result.code == 1, result.stderr
+    assert f"error[{code}]" in result.stderr
+    golden.check(f"layers/{name}.txt", result.stderr)
