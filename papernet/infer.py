@@ -124,6 +124,8 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             return _conv(node, source, shape)
         case ir.DepthwiseConv2D():
             return _depthwise(node, source, shape)
+        case ir.SeparableConv2D():
+            return _separable(node, source, shape)
         case ir.ShortcutPad():
             if len(shape) != 3 or shape[2] > node.channels:
                 return LayerInfo(None), [_needs_image(node, shape)]
@@ -237,6 +239,22 @@ def _depthwise(node: ir.DepthwiseConv2D, source: LayerInfo, shape: Shape) -> tup
     return LayerInfo((*spatial, channels), params, params, macs, rf, jump), problems
 
 
+def _separable(node: ir.SeparableConv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    """Keras's SeparableConv2D: depthwise k·k·C·m, pointwise C·m·K, and K biases."""
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    spatial, problems = _spatial(
+        node, node.kernel_size, node.strides, node.padding, node.dilation, node.rounding, shape
+    )
+    if spatial is None:
+        return LayerInfo(None), problems
+    params = shapes.separable_params(shape[2], node.filters, node.kernel_size, node.depth_multiplier, node.use_bias)
+    middle = shape[2] * node.depth_multiplier
+    per_pixel = middle * node.kernel_size[0] * node.kernel_size[1] + middle * node.filters
+    rf, jump = _advance(source, node.kernel_size, node.strides, node.dilation)
+    return LayerInfo((*spatial, node.filters), params, params, spatial[0] * spatial[1] * per_pixel, rf, jump), problems
+
+
 def _merge(
     node: ir.Add | ir.Concat, inputs: list[LayerInfo], sources: list[Node]
 ) -> tuple[LayerInfo, list[Diagnostic]]:
@@ -285,7 +303,7 @@ def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
 
 
 def _spatial(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
     kernel: ir.Pair,
     strides: ir.Pair,
     padding: ir.Padding,
@@ -366,7 +384,7 @@ def _axis_word(shape: Shape, axis: int) -> str:
 
 
 def _not_an_integer(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
     shape: Shape,
     axis: int,
     exact: Fraction,
@@ -387,7 +405,11 @@ def _not_an_integer(
 
 
 def _kernel_too_large(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pads: tuple[int, int]
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
+    shape: Shape,
+    axis: int,
+    k_eff: int,
+    pads: tuple[int, int],
 ) -> Diagnostic:
     stride = node.strides[axis]
     formula = arithmetic(shape[axis], pads, k_eff, stride)

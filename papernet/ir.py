@@ -127,6 +127,22 @@ class DepthwiseConv2D(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SeparableConv2D(NodeBase):
+    """Xception's separable conv, one Keras `SeparableConv2D`: a depthwise k×k conv (`depth_multiplier`
+    filters per input channel) and a 1×1 pointwise conv to `filters`, with one bias."""
+
+    filters: int
+    kernel_size: Pair
+    strides: Pair
+    padding: Padding
+    dilation: Pair = (1, 1)
+    depth_multiplier: int = 1
+    use_bias: bool = True
+    activation: Activation = LINEAR
+    rounding: Rounding = "exact"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
     """Element-wise sum of same-shaped inputs: the merge of a residual block."""
 
@@ -224,6 +240,7 @@ Node: TypeAlias = (
     Input
     | Conv2D
     | DepthwiseConv2D
+    | SeparableConv2D
     | Add
     | Concat
     | ShortcutPad
@@ -250,6 +267,8 @@ def kind_of(node: Node) -> str:
             return "conv"
         case DepthwiseConv2D():
             return "dwconv"
+        case SeparableConv2D():
+            return "sepconv"
         case Add():
             return "add"
         case Concat():
@@ -297,6 +316,9 @@ def describe(node: Node) -> str:
         case DepthwiseConv2D(kernel_size=(kh, kw), strides=(sh, sw)):
             stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"conv dw {kh}×{kw}{stride}"
+        case SeparableConv2D(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
+            stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"sep conv {kh}×{kw}{stride}, {filters}"
         case ShortcutPad(strides=(sh, _), channels=channels):
             return f"identity shortcut /{sh}, zero-padded to {channels}"
         case Pool2D(op=op, pool_size=(kh, kw), strides=(sh, sw)):

@@ -83,6 +83,7 @@ _ALLOWED_OPTIONS = {
         "width",
     },
     "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
+    "sepconv": {"kernel", "filters", "stride", "padding", "dilation", "activation", "batchnorm", "bias", "rounding"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
@@ -102,7 +103,7 @@ _ALLOWED_OPTIONS = {
     "batchnorm": {"scale", "center", "epsilon", "momentum"},
 }
 
-_FUSABLE = {"conv", "dwconv", "fc"}
+_FUSABLE = {"conv", "dwconv", "fc", "sepconv"}
 
 _OPTION_WORDS = {
     "kernel": "a kernel size",
@@ -139,6 +140,7 @@ _OPTION_WORDS = {
 _KIND_WORDS = {
     "conv": "a conv",
     "dwconv": "a depthwise conv",
+    "sepconv": "a separable conv",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -513,6 +515,8 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_conv(entry, attrs, is_last_fc, state)
         case "dwconv":
             _lower_depthwise(entry, attrs, state)
+        case "sepconv":
+            _lower_separable(entry, attrs, is_last_fc, state)
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -605,6 +609,8 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
 
 
 def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
+    if kind == "sepconv":  # a separable conv is a conv: `conv: batchnorm, bias off` governs it too
+        return state.defaults.get("conv", {})
     if kind in ("dwconv", "inception"):  # a depthwise conv and the convs of a module are convs
         return state.defaults.get("conv", {})
     if kind == "pool":  # a bare POOL is a max pool, as in cs231n's notation
@@ -698,6 +704,49 @@ def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
         activation=ir.LINEAR if batchnorm else activation,
         rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
         **_common(entry, state, "dwconv", attrs),
+    )
+    _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
+    """`separable conv 3×3, 728`: one Keras SeparableConv2D, with batch norm and activation as a conv's."""
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = attrs.get("filters", "filters")
+    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
+        filters = entry.claims.shape[2]
+        attrs.mark("filters", Origin.INFERRED)
+    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
+    if missing:
+        state.error(
+            "P103",
+            f"this separable conv has no {' and no '.join(missing)}",
+            entry.layer.span,
+            "write both on the layer, e.g. `separable conv 3×3, 728`",
+        )
+        _emit_invalid(entry, state)
+        return
+    stride = attrs.get("stride", "strides", (1, 1))
+    dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
+    if stride != (1, 1) and dilation != (1, 1):
+        state.error(
+            "P105",
+            f"Keras cannot combine stride {stride[0]} with dilation {dilation[0]} in one separable conv",
+            entry.layer.span,
+        )
+        _emit_invalid(entry, state)
+        return
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, is_last, state)
+    node = ir.SeparableConv2D(
+        filters=filters,
+        kernel_size=kernel,
+        strides=stride,
+        padding=_padding(attrs.get("padding", "padding", "valid")),
+        dilation=dilation,
+        use_bias=attrs.get("bias", "use_bias", True, assumed=False),
+        activation=ir.LINEAR if batchnorm else activation,
+        rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
+        **_common(entry, state, "sepconv", attrs),
     )
     _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
 
@@ -1208,7 +1257,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
     match node:
         case ir.Input(shape=shape):
             return shape[-1]
-        case ir.Conv2D(filters=filters):
+        case ir.Conv2D(filters=filters) | ir.SeparableConv2D(filters=filters):
             return filters
         case ir.Dense(units=units):
             return units
@@ -1228,7 +1277,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
 
 def _emit_with_batchnorm(
     entry: _Flat,
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Dense,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Dense,
     batchnorm: bool,
     activation: Activation,
     state: _Lowering,

@@ -12,6 +12,7 @@ import difflib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
 
@@ -440,6 +441,9 @@ class _Builder(Transformer[Token, Any]):
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
         return self._make_layer("dwconv", children, *options)
 
+    def conv_separable(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="sepconv")
+
     def inception(self, children: list[Token]) -> Layer:
         name = re.search(r"\(([^)]*)\)", str(children[0]))
         columns = tuple(to_int(c) for c in children[1:])
@@ -696,6 +700,8 @@ LAYER_WORDS = (
     "block",
     "identity",
     "dw",
+    "separable conv",
+    "sep conv",
     "max pool",
     "average pool",
     "leaky relu",

@@ -171,3 +171,17 @@ def integer_fixes(
             f"or write `floor` to get {floor_size} (TensorFlow, PyTorch) or `ceil` to get {ceil_size} (Caffe pooling)"
         )
     return lines
+
+
+def separable_params(
+    channels: int, filters: int, kernel: tuple[int, int], multiplier: int = 1, bias: bool = True
+) -> int:
+    """Parameters of a separable conv as Keras counts them: depthwise k·k·C·m, pointwise C·m·K, bias K.
+
+    >>> separable_params(728, 728, (3, 3))  # 728·9 + 728·728 + 728
+    537264
+    >>> separable_params(728, 728, (3, 3), bias=False)  # Xception's middle flow
+    536536
+    """
+    middle = channels * multiplier
+    return kernel[0] * kernel[1] * middle + middle * filters + (filters if bias else 0)

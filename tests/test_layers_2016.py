@@ -107,3 +107,26 @@ def test_diagnostic(name: str, run_cli: RunCli, golden: Any, monkeypatch: pytest
     assert result.code == 1, result.stderr
     assert f"error[{code}]" in result.stderr
     golden.check(f"layers/{name}.txt", result.stderr)
+
+
+# ---- separable conv -----------------------------------------------------------------------------
+
+
+def test_separable_conv_is_one_keras_layer_counted_as_keras_does() -> None:
+    net, model = figures(
+        "input 19x19x728\nmiddle: separable conv 3×3, 728 bias off, padding same\n"
+        "entry: sep conv 3x3, 256, stride 2, padding same\nbiased: sepconv 3x3, 64\n"
+    )
+    assert type(model.get_layer("middle")).__name__ == "SeparableConv2D"
+    # depthwise 3·3·728, pointwise 728·728, no bias
+    assert node(net, "middle")[1].params == 3 * 3 * 728 + 728 * 728
+    assert node(net, "entry")[1].shape == (10, 10, 256)
+    assert node(net, "entry")[1].params == 3 * 3 * 728 + 728 * 256 + 256
+    assert node(net, "biased")[1].shape == (8, 8, 64)
+
+
+def test_separable_conv_takes_conv_defaults_and_fuses_its_activation() -> None:
+    net, _ = figures("input 16x16x8\ndefaults:\n  conv: batchnorm, bias off, padding same\nsep conv 3x3, 16, relu\n")
+    kinds = [ir.kind_of(n) for n in net.graph.nodes]
+    assert kinds == ["input", "sepconv", "batchnorm", "activation"]
+    assert net.infer().layers[1].params == 3 * 3 * 8 + 8 * 16

@@ -52,7 +52,7 @@ class LayerCall:
     kwargs: tuple[tuple[str, object], ...]
     name: str
     weights: str = ""
-    """`kernel` or `depthwise`: the layer takes the set-up's `<weights>_initializer` and
+    """`kernel`, `depthwise` or `depthwise pointwise`: the layer takes the set-up's `<weights>_initializer` and
     `<weights>_regularizer` (`weight_arguments`); empty: Keras's defaults."""
 
     @property
@@ -74,6 +74,8 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             return _conv(node, input_shape)
         case ir.DepthwiseConv2D():
             return _depthwise(node, input_shape)
+        case ir.SeparableConv2D():
+            return _separable(node, input_shape)
         case ir.Add():
             return [LayerCall("Add", (), (), node.name)]
         case ir.Concat():
@@ -174,6 +176,27 @@ def _depthwise(node: ir.DepthwiseConv2D, input_shape: tuple[int, ...]) -> list[L
     return [*calls, LayerCall("DepthwiseConv2D", (_compact(node.kernel_size),), kwargs, node.name)]
 
 
+def _separable(node: ir.SeparableConv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
+    calls, padding = _padding_calls(node, node.kernel_size, node.strides, node.dilation, input_shape)
+    kwargs = _drop_defaults(
+        (
+            ("strides", _compact(node.strides)),
+            ("padding", padding),
+            ("dilation_rate", _compact(node.dilation)),
+            ("depth_multiplier", node.depth_multiplier),
+            ("use_bias", node.use_bias),
+            ("activation", _activation(node.activation)),
+        ),
+        strides=1,
+        padding="valid",
+        dilation_rate=1,
+        depth_multiplier=1,
+        use_bias=True,
+        activation=None,
+    )
+    return [*calls, LayerCall("SeparableConv2D", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
+
+
 def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
     calls, padding = _padding_calls(node, node.pool_size, node.strides, (1, 1), input_shape)
     cls = "MaxPooling2D" if node.op == "max" else "AveragePooling2D"
@@ -183,7 +206,7 @@ def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
 
 
 def _padding_calls(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
     kernel: ir.Pair,
     strides: ir.Pair,
     dilation: ir.Pair,
@@ -247,7 +270,15 @@ class KerasObject:
     kwargs: tuple[tuple[str, object], ...] = ()
 
 
-_WEIGHTED = {"Conv2D": "kernel", "Dense": "kernel", "DepthwiseConv2D": "depthwise"}
+_WEIGHTED = {
+    "Conv2D": "kernel",
+    "Dense": "kernel",
+    "DepthwiseConv2D": "depthwise",
+    "SeparableConv2D": "depthwise pointwise",
+    "Conv2DTranspose": "kernel",
+}
+"""Layers whose weights the set-up's `init` and weight decay apply to, by the prefixes of their Keras
+arguments (`kernel_initializer`; a separable conv has two kernels)."""
 
 
 def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | None = None) -> list[list[LayerCall]]:
@@ -311,7 +342,7 @@ def head_of(graph: Graph) -> Head:
     """`softmax` when the network ends in a softmax (the last layer with an activation), else `regression`."""
     for node in reversed(graph.nodes):
         match node:
-            case ir.Dense() | ir.ActivationLayer() | ir.Conv2D() | ir.DepthwiseConv2D():
+            case ir.Dense() | ir.ActivationLayer() | ir.Conv2D() | ir.DepthwiseConv2D() | ir.SeparableConv2D():
                 return "softmax" if node.activation.name == "softmax" else "regression"
     return "regression"
 

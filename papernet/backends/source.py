@@ -158,7 +158,7 @@ def _weights_argument(call: LayerCall) -> list[str]:
     """`**weights()` for a conv or FC layer that takes the set-up's initialiser and weight decay."""
     if not call.weights:
         return []
-    return ["**weights()" if call.weights == "kernel" else f"**weights({py(call.weights)})"]
+    return ["**weights()" if prefix == "kernel" else f"**weights({py(prefix)})" for prefix in call.weights.split()]
 
 
 def _weights_lines(setup: TrainingSetup) -> list[str]:
