@@ -169,6 +169,9 @@ _ACTIVATION_NAMES = {
     "softplus": "softplus",
     "linear": "linear",
     "softmax": "softmax",
+    "hardswish": "hard_silu",
+    "hardsilu": "hard_silu",
+    "hardsigmoid": "hard_sigmoid",
 }
 
 
@@ -679,6 +682,9 @@ LAYER_WORDS = (
     "sigmoid",
     "gelu",
     "swish",
+    "silu",
+    "hard swish",
+    "hard sigmoid",
     "softplus",
     "linear",
     "softmax",

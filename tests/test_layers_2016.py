@@ -130,3 +130,23 @@ def test_separable_conv_takes_conv_defaults_and_fuses_its_activation() -> None:
     kinds = [ir.kind_of(n) for n in net.graph.nodes]
     assert kinds == ["input", "sepconv", "batchnorm", "activation"]
     assert net.infer().layers[1].params == 3 * 3 * 8 + 8 * 16
+
+
+# ---- activations ----------------------------------------------------------------------------------
+
+
+def test_relu6_is_kerass_relu_layer_and_swish_is_silu() -> None:
+    net, model = figures(
+        "input 8x8x4\nconv3-8 padding same\nBN\nclip: relu6\nsw: swish\nsi: silu\nhs: hard swish\nhg: hard sigmoid\n"
+    )
+    clip = model.get_layer("clip")
+    assert type(clip).__name__ == "ReLU" and float(clip.get_config()["max_value"]) == 6.0
+    names = {n.name: n.activation.name for n in net.graph.nodes if isinstance(n, ir.ActivationLayer)}
+    assert names == {"clip": "relu6", "sw": "silu", "si": "silu", "hs": "hard_silu", "hg": "hard_sigmoid"}
+    assert model.get_layer("sw").get_config()["activation"] == "silu"
+
+
+def test_an_activation_word_after_a_conv_is_fused_into_it() -> None:
+    net, model = figures("input 8x8x4\nexpand: conv 1x1, 16, relu6\nconv 1x1, 8, swish\n")
+    assert model.get_layer("expand").get_config()["activation"] == "relu6"
+    assert len(net.graph.nodes) == 3

@@ -98,6 +98,8 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
         case ir.ActivationLayer(activation=activation):
             if activation.name == "leaky_relu":
                 return [LayerCall("LeakyReLU", (), (("negative_slope", activation.alpha),), node.name)]
+            if activation.name == "relu6":  # as MobileNetV2 writes it in Keras
+                return [LayerCall("ReLU", (6.0,), (), node.name)]
             return [LayerCall("Activation", (activation.name,), (), node.name)]
         case ir.BatchNorm():
             kwargs = _drop_defaults(
