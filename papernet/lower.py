@@ -89,7 +89,7 @@ _ALLOWED_OPTIONS = {
     "reference": set(),
     "block": set(),
     "inception": {"inception", "name"},
-    "shortcuts": {"shortcut", "stride_on", "preactivation"},
+    "shortcuts": {"shortcut", "stride_on", "preactivation", "stride_block"},
     "maxpool": {"kernel", "stride", "padding", "rounding"},
     "avgpool": {"kernel", "stride", "padding", "rounding"},
     "pool": {"kernel", "stride", "padding", "rounding"},
@@ -126,6 +126,7 @@ _OPTION_WORDS = {
     "width": "a width multiplier",
     "shortcut": "a shortcut option",
     "stride_on": "a stride placement",
+    "stride_block": "a stride placement",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
@@ -175,6 +176,8 @@ class _Flat:
     graph: Merge | Reference | BlockUse | None = None  # a merge, a reference or a block use
     stride: int = 1  # the residual block's stride
     index: int = 1  # which repetition of the bracket this block is
+    count: int = 1  # how many repetitions the bracket has
+    stage_stride: int = 1  # the bracket's `/2`, whichever block carries it
 
 
 @dataclass
@@ -382,12 +385,20 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering, stag
         return [_Flat(Layer(kind, (), element.span), None, Claims(), graph=element)]
     if len(element.parts) > 1:  # a residual bracket: each repetition is one block
         block = Layer("residual", (), element.span)
-        stride = item.stride if round_ == 0 else 1
-        return [_Flat(block, stage, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)]
+        stride = item.stride if round_ == _strided_round(repeat, state) else 1
+        block_entry = _Flat(block, stage, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)
+        return [replace(block_entry, count=repeat, stage_stride=item.stride)]
     inner = list(_expand(element.parts[0], state))
     if repeat > 1:
         inner = [replace(f, label=f"{f.label}_{round_ + 1}") if f.label else f for f in inner]
     return inner
+
+
+def _strided_round(repeat: int, state: _Lowering) -> int:
+    """Which block of a stage carries its stride: the first (ResNet, torchvision), or with
+    `residual: stride on last` the last (Keras's ResNetV2)."""
+    setting = state.defaults.get("shortcuts", {}).get("stride_block")
+    return repeat - 1 if setting is not None and setting.value == "last" else 0
 
 
 def _apply_label(expanded: list[_Flat], label: str, span: Span | None) -> list[_Flat]:
@@ -641,7 +652,7 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
         _emit_invalid(entry, state)
         return
     stride = attrs.get("stride", "strides", (1, 1))
-    padding = _padding(attrs.get("padding", "padding", "valid"))
+    padding = _padding(attrs.get("padding", "padding", "same"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
     dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
     groups = attrs.get("groups", "groups", 1, assumed=False)
@@ -699,7 +710,7 @@ def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     node = ir.DepthwiseConv2D(
         kernel_size=kernel,
         strides=attrs.get("stride", "strides", (1, 1)),
-        padding=_padding(attrs.get("padding", "padding", "valid")),
+        padding=_padding(attrs.get("padding", "padding", "same")),
         use_bias=attrs.get("bias", "use_bias", True, assumed=False),
         activation=ir.LINEAR if batchnorm else activation,
         rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
@@ -776,12 +787,18 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
         )
         _emit_invalid(entry, state)
         return
+    parts = _bracket_part_settings(convs, state)
+    placed = None if parts is None else _placed_stride(entry, convs, strided, state)
+    if parts is None or placed is None:
+        _emit_invalid(entry, state)
+        return
+    entry, strided = placed
     stage = entry.label or _stage_name(state)
     scope = (*state.scope, stage, f"block{entry.index}")
     outer_template = state.template
     state.template = {2: "basic_block", 3: "bottleneck_block"}.get(len(convs), "residual_block")
     try:
-        _emit_residual(entry, state, convs, settings, option, strided, stage, scope, preactivation)
+        _emit_residual(entry, state, convs, settings, option, strided, stage, scope, preactivation, parts)
     finally:
         state.template = outer_template
 
@@ -796,6 +813,7 @@ def _emit_residual(
     stage: str,
     scope: tuple[str, ...],
     preactivation: bool = False,
+    parts: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Post-activation (ResNet v1): conv → BN → ReLU, the last ReLU after the add. Pre-activation
     (v2, He et al. 2016b): BN → ReLU first, then conv → BN → ReLU …, the last conv straight into
@@ -830,6 +848,8 @@ def _emit_residual(
             use_bias=use_bias,
             origins=tuple(settings.origins),
         )
+        if parts:
+            conv = replace(conv, **parts[j])  # what the part states: `1×1, 64 bias off`
         _emit(state, node=conv, rank=3)
         if preactivation and j == len(convs) - 1:
             break  # in v2 the last conv feeds the add directly
@@ -849,7 +869,21 @@ def _emit_residual(
     changes = entry.stride != 1 or state.channels[block_input] != out_channels
     shortcut = block_input
     span = entry.block.span
-    if option == "C" or (option == "B" and changes):
+    pooled = option == "pool" and entry.stride != 1 and state.channels[block_input] == out_channels
+    if pooled:  # Keras's ResNetV2: a strided identity is a 1×1 max pool with the block's stride
+        pool = ir.Pool2D(
+            name=f"{prefix}_0_pool",
+            inputs=(block_input,),
+            span=span,
+            scope=scope,
+            op="max",
+            pool_size=(1, 1),
+            strides=stride,
+            padding="valid",
+            rounding="floor",
+        )
+        shortcut = _emit(state, node=pool)
+    elif option == "C" or (option in ("B", "pool") and changes):
         projection = ir.Conv2D(
             name=f"{prefix}_0_conv",
             inputs=(projection_input,),
@@ -880,6 +914,71 @@ def _emit_residual(
         name=f"{prefix}_out", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU, claims=entry.claims
     )
     _emit(state, node=out, rank=3)
+
+
+_BRACKET_PART_OPTIONS = {"bias": "use_bias", "padding": "padding", "dilation": "dilation", "groups": "groups"}
+"""Options a conv in a residual bracket may state, and the Conv2D field each sets; `kernel`,
+`filters` and `stride` are read elsewhere."""
+
+
+def _bracket_part_settings(convs: list[tuple[ir.Pair, int, Layer]], state: _Lowering) -> list[dict[str, Any]] | None:
+    """Per part of a bracket, the Conv2D fields its options set (`1×1, 64 bias off`); an option
+    that cannot apply to a conv of a bracket (its BN and ReLU come with the bracket) is P105."""
+    parts: list[dict[str, Any]] = []
+    valid = True
+    for _, _, layer in convs:
+        fields: dict[str, Any] = {}
+        for option in layer.options:
+            if option.key in ("kernel", "filters", "stride"):
+                valid = _validate(option, state) and valid
+                continue
+            if option.key not in _BRACKET_PART_OPTIONS:
+                state.error(
+                    "P105",
+                    f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to a conv in a residual bracket",
+                    option.span,
+                    "each conv of a bracket has batch norm and ReLU (the last ReLU after the add); "
+                    "write the block out with `add(… | identity)` to change them",
+                )
+                valid = False
+                continue
+            if _validate(option, state):
+                value = _padding(option.value) if option.key == "padding" else option.value
+                fields[_BRACKET_PART_OPTIONS[option.key]] = value
+            else:
+                valid = False
+        parts.append(fields)
+    return parts if valid else None
+
+
+def _placed_stride(
+    entry: _Flat, convs: list[tuple[ir.Pair, int, Layer]], strided: int, state: _Lowering
+) -> tuple[_Flat, int] | None:
+    """A stride written on a part (`[1×1, 64; 3×3/2, 64; 1×1, 256]`) puts the block's stride on
+    that conv, in the block of the stage that strides; the bracket's `/2`, if any, must agree."""
+    marked = [
+        (j, option) for j, (_, _, layer) in enumerate(convs) for option in layer.options if option.key == "stride"
+    ]
+    if not marked:
+        return entry, strided
+    if len(marked) > 1:
+        state.error("P123", "two convs of one residual block carry a stride", marked[1][1].span, "stride one of them")
+        return None
+    j, option = marked[0]
+    value = _ints(option.value)
+    if value[0] != value[1]:
+        state.error("P123", "a residual block's stride is the same along both axes", option.span)
+        return None
+    if entry.stage_stride not in (1, value[0]):
+        state.error(
+            "P123",
+            f"this conv strides by {value[0]}, but the bracket's stage stride is /{entry.stage_stride}",
+            option.span,
+            "write the stride once: on the conv, or after the bracket",
+        )
+        return None
+    strides_here = entry.index - 1 == _strided_round(entry.count, state)
+    return replace(entry, stride=value[0] if strides_here else 1), j
 
 
 def _default_bias(state: _Lowering) -> bool:
@@ -1119,7 +1218,7 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
         return
     window = attrs.get("kernel", "pool_size", (2, 2))
     stride = attrs.get("stride", "strides", window)
-    padding = _padding(attrs.get("padding", "padding", "valid"))
+    padding = _padding(attrs.get("padding", "padding", "same"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
     node = ir.Pool2D(
         op=op,

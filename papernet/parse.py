@@ -468,13 +468,16 @@ class _Builder(Transformer[Token, Any]):
 
     def shortcut(self, children: list[Token]) -> Option:
         word = str(children[-1]).upper()
-        option = {"IDENTITY": "identity", "PROJECTION": "C"}.get(word, word)
+        option = {"IDENTITY": "identity", "PROJECTION": "C", "POOL": "pool"}.get(word, word)
         return Option("shortcut", option, self._span(children))
 
     def stride_on(self, children: list[Token]) -> Option:
         last = children[-1]
         value: object = "first" if last.type == "FIRST_KW" else dims_of(last)[:2]
         return Option("stride_on", value, self._span(children))
+
+    def stride_last(self, children: list[Token]) -> Option:
+        return Option("stride_block", "last", self._span(children))
 
     def pool(self, children: list[Any]) -> Layer:
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
@@ -740,6 +743,7 @@ OPTION_WORDS = (
     "on",
     "off",
     "first",
+    "last",
     "no bias",
     "scale",
     "center",

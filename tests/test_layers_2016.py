@@ -95,6 +95,9 @@ def test_batchnorm_torch_convention_counts_only_what_is_learnt() -> None:
 DIAGNOSTICS = {
     "bn_epsilon_out_of_range": ("input 8x8x3\nBN epsilon 2\n", "P102"),
     "bn_option_on_pool": ("input 8x8x3\nmaxpool scale off\n", "P105"),
+    "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
+    "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
+    "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
 }
 
 
@@ -150,3 +153,50 @@ def test_an_activation_word_after_a_conv_is_fused_into_it() -> None:
     net, model = figures("input 8x8x4\nexpand: conv 1x1, 16, relu6\nconv 1x1, 8, swish\n")
     assert model.get_layer("expand").get_config()["activation"] == "relu6"
     assert len(net.graph.nodes) == 3
+
+
+# ---- residual settings and the options of a bracket's convs -----------------------------------------
+
+RESNET_V2_CONV2 = """\
+input 56x56x64
+defaults:
+  residual: preactivation, stride on last, stride on 3x3, shortcut pool
+  batchnorm: epsilon 1.001e-5
+conv2: [1×1, 64 bias off; 3×3, 64 bias off; 1×1, 256] ×3 /2
+"""
+
+
+def test_resnet_v2_stage_equals_kerass_conv2_stage() -> None:
+    keras = pytest.importorskip("keras")
+    reference = keras.applications.ResNet50V2(weights=None)
+    stage = [layer for layer in reference.layers if layer.name.startswith("conv2_")]
+    expected = sum(layer.count_params() for layer in stage)
+    net, model = figures(RESNET_V2_CONV2)
+    assert net.infer().total_params == expected
+    # the stride sits on the last block's 3×3, and its identity shortcut is a 1×1 max pool
+    assert node(net, "conv2_block3_2_conv")[0].strides == (2, 2)  # type: ignore[union-attr]
+    assert type(model.get_layer("conv2_block3_0_pool")).__name__ == "MaxPooling2D"
+    assert model.get_layer("conv2_block3_add").output.shape == reference.get_layer("conv2_block3_out").output.shape
+    for name in ("conv2_block1_0_conv", "conv2_block1_1_conv", "conv2_block3_2_conv", "conv2_block3_3_conv"):
+        assert model.get_layer(name).count_params() == reference.get_layer(name).count_params(), name
+
+
+def test_a_brackets_part_keeps_its_bias_option() -> None:
+    net, _ = figures("input 8x8x64\n[1×1, 64 bias off; 3×3, 64]\n")
+    # the issue's figure: 1·1·64·64 = 4,096 without the bias (4,160 with it)
+    assert node(net, "stage1_block1_1_conv")[1].params == 4096
+    assert node(net, "stage1_block1_2_conv")[1].params == 3 * 3 * 64 * 64 + 64
+
+
+def test_a_stride_on_a_part_places_the_blocks_stride_there() -> None:
+    net, _ = figures("input 16x16x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2\n")
+    strides = [n.strides for n in net.graph.nodes if isinstance(n, ir.Conv2D) and "_conv" in n.name]
+    # block 1: 1×1, 3×3/2, 1×1 and its projection /2; block 2 is not strided
+    assert strides[:4] == [(1, 1), (2, 2), (1, 1), (2, 2)]
+    assert set(strides[4:]) == {(1, 1)}
+    assert net.infer().layers[-1].shape == (8, 8, 256)
+
+
+def test_a_parts_groups_and_dilation_apply() -> None:
+    net, _ = figures("input 8x8x64\n[1×1, 128; 3×3, 128 groups 32; 1×1, 64 dilation 1]\n")
+    assert node(net, "stage1_block1_2_conv")[1].params == 3 * 3 * 4 * 128 + 128  # 32 groups of 4 channels
