@@ -10,6 +10,7 @@ classes. Its parameter count is also worked out by hand below.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,10 @@ from test_zoo import Measured, assert_same_layers, from_source, measure
 import papernet
 
 keras = pytest.importorskip("keras")
+
+UNET = Path(__file__).parent / "pending" / "unet.pn"
+"""Shipped as `specs/unet.pn` once the language has up-convs and copy-and-crop; until then it would
+not parse, and every test that builds the shipped specs would fail on it."""
 
 FIGURE_1 = [
     # (what the figure draws, its size: H = W, channels), in the figure's order
@@ -99,8 +104,8 @@ def built() -> Iterator[Callable[[str], Measured]]:
     once = built_once(measure)
     makers = {
         "keras": hand_written_unet,
-        "live": lambda: papernet.load("unet").to_keras(),
-        "source": lambda: from_source("unet"),
+        "live": lambda: papernet.load(UNET).to_keras(),
+        "source": lambda: from_source(UNET),
     }
 
     def get(key: str) -> Measured:
@@ -133,7 +138,7 @@ UP_CONV_AND_CROP = pytest.mark.xfail(
 
 @UP_CONV_AND_CROP
 def test_every_size_claim_of_figure_1_holds() -> None:
-    reconciliation = papernet.load("unet").reconcile()
+    reconciliation = papernet.load(UNET).reconcile()
     assert not [d for d in reconciliation.diagnostics if d.is_error]
     declared = [row.declared for row in reconciliation.rows if row.quantity == "output"]
     assert declared == [f"{side}×{side}×{channels}" for _, side, channels in FIGURE_1]
@@ -143,7 +148,7 @@ def test_every_size_claim_of_figure_1_holds() -> None:
 @UP_CONV_AND_CROP
 def test_spec_params_equal_hand_written_unet(built: Callable[[str], Measured]) -> None:
     theirs = built("keras")
-    inference = papernet.load("unet").infer()
+    inference = papernet.load(UNET).infer()
     assert inference.layers[0].shape == (572, 572, 1)
     assert inference.layers[-1].shape == (388, 388, 2)
     assert (inference.total_params, inference.total_trainable) == (theirs.total, theirs.trainable)
