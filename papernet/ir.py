@@ -143,6 +143,27 @@ class SeparableConv2D(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Conv2DTranspose(NodeBase):
+    """A transposed conv (U-Net's up-conv, FCN's deconvolution), Keras's `Conv2DTranspose`:
+    `valid` gives W·S + max(F − S, 0), `same` gives W·S."""
+
+    filters: int
+    kernel_size: Pair
+    strides: Pair
+    padding: Literal["same", "valid"]
+    use_bias: bool = True
+    activation: Activation = LINEAR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpSample2D(NodeBase):
+    """Keras's `UpSampling2D`: each pixel repeated (nearest) or interpolated `size` times."""
+
+    size: Pair
+    interpolation: Literal["nearest", "bilinear", "bicubic"] = "nearest"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
     """Element-wise sum of same-shaped inputs: the merge of a residual block."""
 
@@ -241,6 +262,8 @@ Node: TypeAlias = (
     | Conv2D
     | DepthwiseConv2D
     | SeparableConv2D
+    | Conv2DTranspose
+    | UpSample2D
     | Add
     | Concat
     | ShortcutPad
@@ -269,6 +292,10 @@ def kind_of(node: Node) -> str:
             return "dwconv"
         case SeparableConv2D():
             return "sepconv"
+        case Conv2DTranspose():
+            return "deconv"
+        case UpSample2D():
+            return "upsample"
         case Add():
             return "add"
         case Concat():
@@ -319,6 +346,11 @@ def describe(node: Node) -> str:
         case SeparableConv2D(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
             stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"sep conv {kh}×{kw}{stride}, {filters}"
+        case Conv2DTranspose(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
+            stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"up-conv {kh}×{kw}{stride}, {filters}"
+        case UpSample2D(size=(sh, sw), interpolation=interpolation):
+            return f"upsample {sh}×{sw} {interpolation}"
         case ShortcutPad(strides=(sh, _), channels=channels):
             return f"identity shortcut /{sh}, zero-padded to {channels}"
         case Pool2D(op=op, pool_size=(kh, kw), strides=(sh, sw)):

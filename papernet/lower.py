@@ -20,7 +20,7 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from papernet import diagnostics as diag
 from papernet import ir
@@ -84,6 +84,8 @@ _ALLOWED_OPTIONS = {
     },
     "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
     "sepconv": {"kernel", "filters", "stride", "padding", "dilation", "activation", "batchnorm", "bias", "rounding"},
+    "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
+    "upsample": {"kernel", "interpolation"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
@@ -103,7 +105,7 @@ _ALLOWED_OPTIONS = {
     "batchnorm": {"scale", "center", "epsilon", "momentum"},
 }
 
-_FUSABLE = {"conv", "dwconv", "fc", "sepconv"}
+_FUSABLE = {"conv", "dwconv", "fc", "sepconv", "deconv"}
 
 _OPTION_WORDS = {
     "kernel": "a kernel size",
@@ -127,6 +129,7 @@ _OPTION_WORDS = {
     "shortcut": "a shortcut option",
     "stride_on": "a stride placement",
     "stride_block": "a stride placement",
+    "interpolation": "an interpolation",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
@@ -142,6 +145,8 @@ _KIND_WORDS = {
     "conv": "a conv",
     "dwconv": "a depthwise conv",
     "sepconv": "a separable conv",
+    "deconv": "a transposed conv",
+    "upsample": "upsampling",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -528,6 +533,10 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_depthwise(entry, attrs, state)
         case "sepconv":
             _lower_separable(entry, attrs, is_last_fc, state)
+        case "deconv":
+            _lower_transposed(entry, attrs, state)
+        case "upsample":
+            _lower_upsample(entry, attrs, state)
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -620,7 +629,10 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
 
 
 def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
-    if kind == "sepconv":  # a separable conv is a conv: `conv: batchnorm, bias off` governs it too
+    if kind in (
+        "sepconv",
+        "deconv",
+    ):  # a separable or transposed conv is a conv: `conv: batchnorm, bias off` governs it too
         return state.defaults.get("conv", {})
     if kind in ("dwconv", "inception"):  # a depthwise conv and the convs of a module are convs
         return state.defaults.get("conv", {})
@@ -760,6 +772,76 @@ def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lo
         **_common(entry, state, "sepconv", attrs),
     )
     _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _lower_transposed(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`up-conv 2×2, 512`, `deconv 4x4/2, 256`: a Keras Conv2DTranspose. Unstated, the stride is
+    assumed 2 (an up-conv doubles the size, as U-Net's and FCN's do) and the padding `same`."""
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = attrs.get("filters", "filters")
+    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
+        filters = entry.claims.shape[2]
+        attrs.mark("filters", Origin.INFERRED)
+    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
+    if missing:
+        state.error(
+            "P103",
+            f"this transposed conv has no {' and no '.join(missing)}",
+            entry.layer.span,
+            "write both on the layer, e.g. `up-conv 2×2, 512` or `deconv 4x4/2, 256`",
+        )
+        _emit_invalid(entry, state)
+        return
+    stride = attrs.get("stride", "strides", (2, 2))
+    padding = _transposed_padding(attrs.get("padding", "padding", "same"), kernel, stride)
+    if padding is None:
+        where = attrs.stated.get("padding") or attrs.defaults.get("padding")
+        state.error(
+            "P105",
+            "Keras's Conv2DTranspose pads `same` (output W·S) or `valid` (W·S + F − S); this padding is neither",
+            where.span if where is not None else entry.layer.span,
+            "write `padding same` or `padding valid` (for a pad P that trims the output, a `crop P` after it)",
+        )
+        _emit_invalid(entry, state)
+        return
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, False, state)
+    node = ir.Conv2DTranspose(
+        filters=filters,
+        kernel_size=kernel,
+        strides=stride,
+        padding=padding,
+        use_bias=attrs.get("bias", "use_bias", True, assumed=False),
+        activation=ir.LINEAR if batchnorm else activation,
+        **_common(entry, state, "upconv", attrs),
+    )
+    _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _transposed_padding(value: object, kernel: ir.Pair, stride: ir.Pair) -> Literal["same", "valid"] | None:
+    """A transposed conv's padding as Keras has it: explicit P is `valid` at 0 and `same` where
+    2P = F − S (PyTorch's `ConvTranspose2d(4, stride=2, padding=1)` doubles the size); else None.
+
+    >>> _transposed_padding(1, (4, 4), (2, 2)), _transposed_padding(0, (2, 2), (2, 2))
+    ('same', 'valid')
+    >>> _transposed_padding(2, (3, 3), (1, 1)) is None
+    True
+    """
+    if value in ("same", "valid"):
+        return value
+    assert isinstance(value, int), value
+    if value == 0:
+        return "valid"
+    if all(2 * value == kernel[axis] - stride[axis] for axis in (0, 1)):
+        return "same"
+    return None
+
+
+def _lower_upsample(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    size = attrs.get("kernel", "size", (2, 2))
+    interpolation = attrs.get("interpolation", "interpolation", "nearest", assumed=False)
+    node = ir.UpSample2D(size=size, interpolation=interpolation, **_common(entry, state, "upsample", attrs))
+    _emit(state, rank=3, node=node)
 
 
 def _lower_residual(entry: _Flat, state: _Lowering) -> None:
@@ -1356,7 +1438,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
     match node:
         case ir.Input(shape=shape):
             return shape[-1]
-        case ir.Conv2D(filters=filters) | ir.SeparableConv2D(filters=filters):
+        case ir.Conv2D(filters=filters) | ir.SeparableConv2D(filters=filters) | ir.Conv2DTranspose(filters=filters):
             return filters
         case ir.Dense(units=units):
             return units
@@ -1376,7 +1458,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
 
 def _emit_with_batchnorm(
     entry: _Flat,
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Dense,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Conv2DTranspose | ir.Dense,
     batchnorm: bool,
     activation: Activation,
     state: _Lowering,

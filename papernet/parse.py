@@ -444,6 +444,19 @@ class _Builder(Transformer[Token, Any]):
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
         return self._make_layer("dwconv", children, *options)
 
+    def conv_transpose(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="deconv")
+
+    def upsample(self, children: list[Token]) -> Layer:
+        options = []
+        for child in children[1:]:
+            if child.type == "INTERPOLATION_KW":
+                options.append(Option("interpolation", str(child).lower(), self._tok(child)))
+            else:
+                size = dims_of(child)
+                options.append(Option("kernel", (size[0], size[-1]), self._tok(child)))
+        return Layer("upsample", tuple(options), self._span(children))
+
     def conv_separable(self, children: list[Any]) -> Layer:
         return replace(self.conv_kw(children), kind="sepconv")
 
@@ -710,6 +723,11 @@ LAYER_WORDS = (
     "identity",
     "dw",
     "separable conv",
+    "up-conv",
+    "deconv",
+    "conv transpose",
+    "upsample",
+    "upsampling",
     "sep conv",
     "max pool",
     "average pool",

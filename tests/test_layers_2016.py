@@ -95,6 +95,8 @@ def test_batchnorm_torch_convention_counts_only_what_is_learnt() -> None:
 DIAGNOSTICS = {
     "bn_epsilon_out_of_range": ("input 8x8x3\nBN epsilon 2\n", "P102"),
     "bn_option_on_pool": ("input 8x8x3\nmaxpool scale off\n", "P105"),
+    "deconv_padding_keras_lacks": ("input 8x8x3\ndeconv 3x3/2, 8 pad 2\n", "P105"),
+    "deconv_without_filters": ("input 8x8x3\nup-conv 2x2\n", "P103"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
@@ -200,3 +202,28 @@ def test_a_stride_on_a_part_places_the_blocks_stride_there() -> None:
 def test_a_parts_groups_and_dilation_apply() -> None:
     net, _ = figures("input 8x8x64\n[1×1, 128; 3×3, 128 groups 32; 1×1, 64 dilation 1]\n")
     assert node(net, "stage1_block1_2_conv")[1].params == 3 * 3 * 4 * 128 + 128  # 32 groups of 4 channels
+
+
+# ---- transposed convs and upsampling -------------------------------------------------------------
+
+
+def test_transposed_convs_in_every_spelling_are_conv2d_transpose() -> None:
+    net, model = figures(
+        "input 28x28x1024\nu: up-conv 2×2, 512\nd: deconv 4x4/2, 256\nt: conv transpose 3x3/2, 64 padding valid\n"
+        "p: transposed conv 4x4/2, 32 pad 1\n"
+    )
+    assert {type(model.get_layer(n)).__name__ for n in "udtp"} == {"Conv2DTranspose"}
+    # output: same W·S; valid W·S + max(F − S, 0); params F·F·C·K + K
+    assert node(net, "u")[1].shape == (56, 56, 512)
+    assert node(net, "u")[1].params == 2 * 2 * 1024 * 512 + 512
+    assert node(net, "d")[1].shape == (112, 112, 256)
+    assert node(net, "t")[1].shape == (224 + 1, 224 + 1, 64)
+    assert node(net, "p")[1].shape == (450, 450, 32)  # pad 1 with 4×4/2 is `same`
+    assert node(net, "p")[1].params == 4 * 4 * 64 * 32 + 32
+
+
+def test_upsampling_is_upsampling2d() -> None:
+    net, model = figures("input 7x7x8\na: upsample 2\nb: upsampling 2×2 bilinear\nc: upsampling 2x2 nearest\n")
+    assert node(net, "c")[1].shape == (56, 56, 8)
+    assert model.get_layer("b").get_config()["interpolation"] == "bilinear"
+    assert net.infer().total_params == 0

@@ -76,6 +76,23 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             return _depthwise(node, input_shape)
         case ir.SeparableConv2D():
             return _separable(node, input_shape)
+        case ir.Conv2DTranspose():
+            kwargs = _drop_defaults(
+                (
+                    ("strides", _compact(node.strides)),
+                    ("padding", node.padding),
+                    ("use_bias", node.use_bias),
+                    ("activation", _activation(node.activation)),
+                ),
+                strides=1,
+                padding="valid",
+                use_bias=True,
+                activation=None,
+            )
+            return [LayerCall("Conv2DTranspose", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
+        case ir.UpSample2D():
+            kwargs = _drop_defaults((("interpolation", node.interpolation),), interpolation="nearest")
+            return [LayerCall("UpSampling2D", (_compact(node.size),), kwargs, node.name)]
         case ir.Add():
             return [LayerCall("Add", (), (), node.name)]
         case ir.Concat():
@@ -344,7 +361,14 @@ def head_of(graph: Graph) -> Head:
     """`softmax` when the network ends in a softmax (the last layer with an activation), else `regression`."""
     for node in reversed(graph.nodes):
         match node:
-            case ir.Dense() | ir.ActivationLayer() | ir.Conv2D() | ir.DepthwiseConv2D() | ir.SeparableConv2D():
+            case (
+                ir.Dense()
+                | ir.ActivationLayer()
+                | ir.Conv2D()
+                | ir.DepthwiseConv2D()
+                | ir.SeparableConv2D()
+                | ir.Conv2DTranspose()
+            ):
                 return "softmax" if node.activation.name == "softmax" else "regression"
     return "regression"
 
