@@ -164,6 +164,15 @@ class UpSample2D(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Crop2D(NodeBase):
+    """Keras's `Cropping2D`: `cropping` ((top, bottom), (left, right)) as stated; or, where None,
+    U-Net's copy-and-crop: centrally to the height and width of node `match` (its partner in a concat)."""
+
+    cropping: tuple[Pair, Pair] | None = None
+    match: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
     """Element-wise sum of same-shaped inputs: the merge of a residual block."""
 
@@ -264,6 +273,7 @@ Node: TypeAlias = (
     | SeparableConv2D
     | Conv2DTranspose
     | UpSample2D
+    | Crop2D
     | Add
     | Concat
     | ShortcutPad
@@ -296,6 +306,8 @@ def kind_of(node: Node) -> str:
             return "deconv"
         case UpSample2D():
             return "upsample"
+        case Crop2D():
+            return "crop"
         case Add():
             return "add"
         case Concat():
@@ -349,6 +361,10 @@ def describe(node: Node) -> str:
         case Conv2DTranspose(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
             stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"up-conv {kh}×{kw}{stride}, {filters}"
+        case Crop2D(cropping=None):
+            return "crop to partner"
+        case Crop2D(cropping=((top, bottom), (left, right))):
+            return f"crop {top},{bottom},{left},{right}"
         case UpSample2D(size=(sh, sw), interpolation=interpolation):
             return f"upsample {sh}×{sw} {interpolation}"
         case ShortcutPad(strides=(sh, _), channels=channels):

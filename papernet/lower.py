@@ -86,6 +86,7 @@ _ALLOWED_OPTIONS = {
     "sepconv": {"kernel", "filters", "stride", "padding", "dilation", "activation", "batchnorm", "bias", "rounding"},
     "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
     "upsample": {"kernel", "interpolation"},
+    "crop": {"cropping"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
@@ -130,6 +131,7 @@ _OPTION_WORDS = {
     "stride_on": "a stride placement",
     "stride_block": "a stride placement",
     "interpolation": "an interpolation",
+    "cropping": "a crop size",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
@@ -147,6 +149,7 @@ _KIND_WORDS = {
     "sepconv": "a separable conv",
     "deconv": "a transposed conv",
     "upsample": "upsampling",
+    "crop": "a crop",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -204,6 +207,7 @@ class _Lowering:
     scope: tuple[str, ...] = ()
     template: str = ""
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
+    crop_partner: int | None = None  # in a concat branch that crops: the partner branch's output
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
         self.diagnostics.append(diag.error(code, message, span, *help))
@@ -537,6 +541,8 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_transposed(entry, attrs, state)
         case "upsample":
             _lower_upsample(entry, attrs, state)
+        case "crop":
+            _lower_crop(entry, attrs, state)
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -764,7 +770,7 @@ def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lo
         filters=filters,
         kernel_size=kernel,
         strides=stride,
-        padding=_padding(attrs.get("padding", "padding", "valid")),
+        padding=_padding(attrs.get("padding", "padding", "same")),
         dilation=dilation,
         use_bias=attrs.get("bias", "use_bias", True, assumed=False),
         activation=ir.LINEAR if batchnorm else activation,
@@ -834,6 +840,45 @@ def _transposed_padding(value: object, kernel: ir.Pair, stride: ir.Pair) -> Lite
         return "valid"
     if all(2 * value == kernel[axis] - stride[axis] for axis in (0, 1)):
         return "same"
+    return None
+
+
+def _lower_crop(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`crop 4` (all sides), `crop 4x8` (H×W), `crop 1x2x3x4` (top×bottom×left×right), as zeropad
+    reads them; a bare `crop` ends a concat's branch and crops it centrally to its partner."""
+    values = attrs.get("cropping", "cropping")
+    if values is None:
+        if state.crop_partner is None:
+            state.error(
+                "P124",
+                "a `crop` without a size crops a skip to its partner's size, inside a concat",
+                entry.layer.span,
+                "write it as U-Net's copy and crop, `concat(crop @conv4 | up-conv 2×2, 512)`, or give a size: `crop 4`",
+            )
+            _emit_invalid(entry, state)
+            return
+        _emit(state, rank=3, node=ir.Crop2D(match=state.crop_partner, **_common(entry, state, "crop", attrs)))
+        return
+    sides = _four_sides(values)
+    if sides is None:
+        state.error("P102", "a crop takes 1 (all sides), 2 (H×W) or 4 (top×bottom×left×right) sizes", entry.layer.span)
+        _emit_invalid(entry, state)
+        return
+    _emit(state, rank=3, node=ir.Crop2D(cropping=sides, **_common(entry, state, "crop", attrs)))
+
+
+def _four_sides(values: tuple[int, ...]) -> tuple[ir.Pair, ir.Pair] | None:
+    """1, 2 or 4 sizes as ((top, bottom), (left, right)), the way zero padding and crops read them.
+
+    >>> _four_sides((4,)), _four_sides((1, 2)), _four_sides((1, 2, 3, 4)), _four_sides((1, 2, 3))
+    (((4, 4), (4, 4)), ((1, 1), (2, 2)), ((1, 2), (3, 4)), None)
+    """
+    if len(values) == 1:
+        return ((values[0], values[0]), (values[0], values[0]))
+    if len(values) == 2:
+        return ((values[0], values[0]), (values[1], values[1]))
+    if len(values) == 4:
+        return ((values[0], values[1]), (values[2], values[3]))
     return None
 
 
@@ -1161,17 +1206,41 @@ def _lower_merge(entry: _Flat, state: _Lowering) -> None:
     """`add(a | b)`, `concat(a | b | c)`: each branch starts from the same tensor."""
     merge = entry.graph
     assert isinstance(merge, Merge)
-    source, rank = state.head, state.rank
-    outputs = []
-    for branch in merge.branches:
-        state.head, state.rank = source, rank
-        if branch is not None:
-            _lower_items(branch, state)
-        outputs.append(state.head)
+    outputs = _lower_branches(merge, state)
     common = _common(entry, state, merge.op)
     common["inputs"] = tuple(outputs)
     node = ir.Add(**common) if merge.op == "add" else ir.Concat(**common)
     _emit(state, node=node)
+
+
+def _lower_branches(merge: Merge, state: _Lowering) -> list[int]:
+    """Each branch from the same tensor, in order, except that a branch that ends in a bare `crop`
+    (U-Net's copy and crop) comes after the others, so that it can crop to its partner's size;
+    the merge's inputs keep the branches' order."""
+    source, rank = state.head, state.rank
+    cropping = [_crops_to_partner(branch) for branch in merge.branches]
+    outputs: list[int] = [source] * len(merge.branches)
+    for index in sorted(range(len(merge.branches)), key=lambda i: cropping[i]):
+        branch = merge.branches[index]
+        state.head, state.rank = source, rank
+        outer, state.crop_partner = state.crop_partner, None
+        if cropping[index]:
+            partners = [outputs[i] for i in range(len(merge.branches)) if not cropping[i]]
+            state.crop_partner = partners[0] if partners and merge.op == "concat" else None
+        try:
+            if branch is not None:
+                _lower_items(branch, state)
+        finally:
+            state.crop_partner = outer
+        outputs[index] = state.head
+    return outputs
+
+
+def _crops_to_partner(branch: Sequence[Item] | None) -> bool:
+    if not branch:
+        return False
+    last = branch[-1].element
+    return isinstance(last, Layer) and last.kind == "crop" and not last.options
 
 
 def _lower_reference(entry: _Flat, state: _Lowering) -> None:
@@ -1544,6 +1613,8 @@ def _validate(option: Option, state: _Lowering) -> bool:
         return _check_rate(value, span, state)
     if key == "kernel_depth":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    if key == "cropping":
+        return _check_sizes(word, _ints(value), span, state, minimum=0)
     if key in ("epsilon", "momentum"):
         assert isinstance(value, float)
         return _check_batchnorm_setting(key, value, span, state)

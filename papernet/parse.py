@@ -447,6 +447,17 @@ class _Builder(Transformer[Token, Any]):
     def conv_transpose(self, children: list[Any]) -> Layer:
         return replace(self.conv_kw(children), kind="deconv")
 
+    def crop(self, children: list[Token]) -> Layer:
+        options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
+        return Layer("crop", tuple(options), self._span(children))
+
+    def crop_branch(self, children: list[Any]) -> tuple[Item, ...]:
+        """`crop @conv4`: the branch, then a crop to its partner's size (written `@conv4 -> crop` too)."""
+        word, chain = children[0], children[1]
+        span = self._tok(word)
+        crop = Item(Layer("crop", (), span), None, None, 1, None, Claims(), span)
+        return (*chain, crop)
+
     def upsample(self, children: list[Token]) -> Layer:
         options = []
         for child in children[1:]:
@@ -728,6 +739,7 @@ LAYER_WORDS = (
     "conv transpose",
     "upsample",
     "upsampling",
+    "crop",
     "sep conv",
     "max pool",
     "average pool",

@@ -208,3 +208,14 @@ def upsampled_receptive_field(previous: int, kernel: int, stride: int, jump: int
     """
     seen = -(-kernel // stride)
     return previous + (seen - 1) * jump, max(1, jump // stride)
+
+
+def center_crop(size: int, target: int) -> tuple[int, int]:
+    """(before, after) that crop `size` centrally to `target`; an odd difference leaves the extra
+    pixel at the end, as TensorFlow's central crop does.
+
+    >>> center_crop(64, 56), center_crop(568, 392), center_crop(7, 4)
+    ((4, 4), (88, 88), (1, 2))
+    """
+    excess = size - target
+    return excess // 2, excess - excess // 2
