@@ -99,6 +99,8 @@ def infer_node(
     """One node, given what the nodes before it pass on (`flow`, indexed like `nodes`)."""
     if isinstance(node, ir.Add | ir.Concat):
         return _merge(node, [flow[i] for i in node.inputs], [nodes[i] for i in node.inputs])
+    if isinstance(node, ir.Crop2D) and node.match is not None:
+        return _crop_to_partner(node, flow[node.inputs[0]], flow[node.match], nodes[node.match])
     return _infer_node(node, [flow[i] for i in node.inputs], convention)
 
 
@@ -126,6 +128,20 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             return _depthwise(node, source, shape)
         case ir.SeparableConv2D():
             return _separable(node, source, shape)
+        case ir.Conv2DTranspose():
+            return _transposed(node, source, shape)
+        case ir.UpSample2D():
+            return _upsample(node, source, shape)
+        case ir.Crop2D(cropping=cropping):
+            if len(shape) != 3:
+                return LayerInfo(None), [_needs_image(node, shape)]
+            assert cropping is not None, "a crop to a partner is inferred by _crop_to_partner"
+            (top, bottom), (left, right) = cropping
+            out = (shape[0] - top - bottom, shape[1] - left - right, shape[2])
+            if out[0] < 1 or out[1] < 1:
+                message = f"{ir.describe(node)} on {dims(shape)} leaves {out[0]}×{out[1]}: nothing is left"
+                return LayerInfo(None), [diag.error("P211", message, node.span)]
+            return LayerInfo(out, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.ShortcutPad():
             if len(shape) != 3 or shape[2] > node.channels:
                 return LayerInfo(None), [_needs_image(node, shape)]
@@ -253,6 +269,62 @@ def _separable(node: ir.SeparableConv2D, source: LayerInfo, shape: Shape) -> tup
     per_pixel = middle * node.kernel_size[0] * node.kernel_size[1] + middle * node.filters
     rf, jump = _advance(source, node.kernel_size, node.strides, node.dilation)
     return LayerInfo((*spatial, node.filters), params, params, spatial[0] * spatial[1] * per_pixel, rf, jump), problems
+
+
+def _transposed(node: ir.Conv2DTranspose, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    """Keras's Conv2DTranspose: F·F·C·K weights and K biases; each input pixel is spread over an
+    F×F patch of every output channel, so C·K·F·F multiply-adds per input pixel."""
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    (kh, kw), (sh, sw) = node.kernel_size, node.strides
+    out = (
+        shapes.transposed_output_size(shape[0], kh, sh, node.padding),
+        shapes.transposed_output_size(shape[1], kw, sw, node.padding),
+        node.filters,
+    )
+    weights = kh * kw * shape[2] * node.filters
+    params = weights + (node.filters if node.use_bias else 0)
+    rf, jump = _upsampled(source, node.kernel_size, node.strides)
+    return LayerInfo(out, params, params, shape[0] * shape[1] * weights, rf, jump), []
+
+
+def _crop_to_partner(
+    node: ir.Crop2D, source: LayerInfo, partner: LayerInfo, partner_node: Node
+) -> tuple[LayerInfo, list[Diagnostic]]:
+    """U-Net's copy and crop: the skip cropped centrally to its partner's height and width."""
+    if source.shape is None or partner.shape is None:
+        return LayerInfo(None), []
+    if len(source.shape) != 3 or len(partner.shape) != 3:
+        return LayerInfo(None), [_needs_image(node, source.shape if len(source.shape) != 3 else partner.shape)]
+    if source.shape[0] < partner.shape[0] or source.shape[1] < partner.shape[1]:
+        message = (
+            f"crop: the skip is {dims(source.shape[:2])}, smaller than its partner's {dims(partner.shape[:2])} "
+            f"from {partner_node.name} (line {partner_node.span.line}); a crop can only shrink it"
+        )
+        return LayerInfo(None), [diag.error("P211", message, node.span, "crop the other branch, or pad this one")]
+    out = (partner.shape[0], partner.shape[1], source.shape[2])
+    return LayerInfo(out, receptive_field=source.receptive_field, jump=source.jump), []
+
+
+def _upsample(node: ir.UpSample2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    (sh, sw) = node.size
+    reach = (1, 1) if node.interpolation == "nearest" else (sh + 1, sw + 1)  # interpolation sees a neighbour
+    rf, jump = _upsampled(source, reach, node.size)
+    return LayerInfo((shape[0] * sh, shape[1] * sw, shape[2]), receptive_field=rf, jump=jump), []
+
+
+def _upsampled(
+    source: LayerInfo, kernel: ir.Pair, strides: ir.Pair
+) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    if source.receptive_field is None or source.jump is None:
+        return None, None
+    axes = [
+        shapes.upsampled_receptive_field(source.receptive_field[a], kernel[a], strides[a], source.jump[a])
+        for a in (0, 1)
+    ]
+    return (axes[0][0], axes[1][0]), (axes[0][1], axes[1][1])
 
 
 def _merge(

@@ -143,6 +143,36 @@ class SeparableConv2D(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Conv2DTranspose(NodeBase):
+    """A transposed conv (U-Net's up-conv, FCN's deconvolution), Keras's `Conv2DTranspose`:
+    `valid` gives W·S + max(F − S, 0), `same` gives W·S."""
+
+    filters: int
+    kernel_size: Pair
+    strides: Pair
+    padding: Literal["same", "valid"]
+    use_bias: bool = True
+    activation: Activation = LINEAR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpSample2D(NodeBase):
+    """Keras's `UpSampling2D`: each pixel repeated (nearest) or interpolated `size` times."""
+
+    size: Pair
+    interpolation: Literal["nearest", "bilinear", "bicubic"] = "nearest"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crop2D(NodeBase):
+    """Keras's `Cropping2D`: `cropping` ((top, bottom), (left, right)) as stated; or, where None,
+    U-Net's copy-and-crop: centrally to the height and width of node `match` (its partner in a concat)."""
+
+    cropping: tuple[Pair, Pair] | None = None
+    match: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
     """Element-wise sum of same-shaped inputs: the merge of a residual block."""
 
@@ -241,6 +271,9 @@ Node: TypeAlias = (
     | Conv2D
     | DepthwiseConv2D
     | SeparableConv2D
+    | Conv2DTranspose
+    | UpSample2D
+    | Crop2D
     | Add
     | Concat
     | ShortcutPad
@@ -269,6 +302,12 @@ def kind_of(node: Node) -> str:
             return "dwconv"
         case SeparableConv2D():
             return "sepconv"
+        case Conv2DTranspose():
+            return "deconv"
+        case UpSample2D():
+            return "upsample"
+        case Crop2D():
+            return "crop"
         case Add():
             return "add"
         case Concat():
@@ -319,6 +358,15 @@ def describe(node: Node) -> str:
         case SeparableConv2D(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
             stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"sep conv {kh}×{kw}{stride}, {filters}"
+        case Conv2DTranspose(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
+            stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"up-conv {kh}×{kw}{stride}, {filters}"
+        case Crop2D(cropping=None):
+            return "crop to partner"
+        case Crop2D(cropping=((top, bottom), (left, right))):
+            return f"crop {top},{bottom},{left},{right}"
+        case UpSample2D(size=(sh, sw), interpolation=interpolation):
+            return f"upsample {sh}×{sw} {interpolation}"
         case ShortcutPad(strides=(sh, _), channels=channels):
             return f"identity shortcut /{sh}, zero-padded to {channels}"
         case Pool2D(op=op, pool_size=(kh, kw), strides=(sh, sw)):

@@ -20,7 +20,7 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from papernet import diagnostics as diag
 from papernet import ir
@@ -84,6 +84,9 @@ _ALLOWED_OPTIONS = {
     },
     "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
     "sepconv": {"kernel", "filters", "stride", "padding", "dilation", "activation", "batchnorm", "bias", "rounding"},
+    "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
+    "upsample": {"kernel", "interpolation"},
+    "crop": {"cropping"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
@@ -103,7 +106,7 @@ _ALLOWED_OPTIONS = {
     "batchnorm": {"scale", "center", "epsilon", "momentum"},
 }
 
-_FUSABLE = {"conv", "dwconv", "fc", "sepconv"}
+_FUSABLE = {"conv", "dwconv", "fc", "sepconv", "deconv"}
 
 _OPTION_WORDS = {
     "kernel": "a kernel size",
@@ -127,6 +130,8 @@ _OPTION_WORDS = {
     "shortcut": "a shortcut option",
     "stride_on": "a stride placement",
     "stride_block": "a stride placement",
+    "interpolation": "an interpolation",
+    "cropping": "a crop size",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
@@ -142,6 +147,9 @@ _KIND_WORDS = {
     "conv": "a conv",
     "dwconv": "a depthwise conv",
     "sepconv": "a separable conv",
+    "deconv": "a transposed conv",
+    "upsample": "upsampling",
+    "crop": "a crop",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -199,6 +207,7 @@ class _Lowering:
     scope: tuple[str, ...] = ()
     template: str = ""
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
+    crop_partner: int | None = None  # in a concat branch that crops: the partner branch's output
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
         self.diagnostics.append(diag.error(code, message, span, *help))
@@ -528,6 +537,12 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_depthwise(entry, attrs, state)
         case "sepconv":
             _lower_separable(entry, attrs, is_last_fc, state)
+        case "deconv":
+            _lower_transposed(entry, attrs, state)
+        case "upsample":
+            _lower_upsample(entry, attrs, state)
+        case "crop":
+            _lower_crop(entry, attrs, state)
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -620,7 +635,10 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
 
 
 def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
-    if kind == "sepconv":  # a separable conv is a conv: `conv: batchnorm, bias off` governs it too
+    if kind in (
+        "sepconv",
+        "deconv",
+    ):  # a separable or transposed conv is a conv: `conv: batchnorm, bias off` governs it too
         return state.defaults.get("conv", {})
     if kind in ("dwconv", "inception"):  # a depthwise conv and the convs of a module are convs
         return state.defaults.get("conv", {})
@@ -752,7 +770,7 @@ def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lo
         filters=filters,
         kernel_size=kernel,
         strides=stride,
-        padding=_padding(attrs.get("padding", "padding", "valid")),
+        padding=_padding(attrs.get("padding", "padding", "same")),
         dilation=dilation,
         use_bias=attrs.get("bias", "use_bias", True, assumed=False),
         activation=ir.LINEAR if batchnorm else activation,
@@ -760,6 +778,115 @@ def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lo
         **_common(entry, state, "sepconv", attrs),
     )
     _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _lower_transposed(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`up-conv 2×2, 512`, `deconv 4x4/2, 256`: a Keras Conv2DTranspose. Unstated, the stride is
+    assumed 2 (an up-conv doubles the size, as U-Net's and FCN's do) and the padding `same`."""
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = attrs.get("filters", "filters")
+    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
+        filters = entry.claims.shape[2]
+        attrs.mark("filters", Origin.INFERRED)
+    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
+    if missing:
+        state.error(
+            "P103",
+            f"this transposed conv has no {' and no '.join(missing)}",
+            entry.layer.span,
+            "write both on the layer, e.g. `up-conv 2×2, 512` or `deconv 4x4/2, 256`",
+        )
+        _emit_invalid(entry, state)
+        return
+    stride = attrs.get("stride", "strides", (2, 2))
+    padding = _transposed_padding(attrs.get("padding", "padding", "same"), kernel, stride)
+    if padding is None:
+        where = attrs.stated.get("padding") or attrs.defaults.get("padding")
+        state.error(
+            "P105",
+            "Keras's Conv2DTranspose pads `same` (output W·S) or `valid` (W·S + F − S); this padding is neither",
+            where.span if where is not None else entry.layer.span,
+            "write `padding same` or `padding valid` (for a pad P that trims the output, a `crop P` after it)",
+        )
+        _emit_invalid(entry, state)
+        return
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, False, state)
+    node = ir.Conv2DTranspose(
+        filters=filters,
+        kernel_size=kernel,
+        strides=stride,
+        padding=padding,
+        use_bias=attrs.get("bias", "use_bias", True, assumed=False),
+        activation=ir.LINEAR if batchnorm else activation,
+        **_common(entry, state, "upconv", attrs),
+    )
+    _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _transposed_padding(value: object, kernel: ir.Pair, stride: ir.Pair) -> Literal["same", "valid"] | None:
+    """A transposed conv's padding as Keras has it: explicit P is `valid` at 0 and `same` where
+    2P = F − S (PyTorch's `ConvTranspose2d(4, stride=2, padding=1)` doubles the size); else None.
+
+    >>> _transposed_padding(1, (4, 4), (2, 2)), _transposed_padding(0, (2, 2), (2, 2))
+    ('same', 'valid')
+    >>> _transposed_padding(2, (3, 3), (1, 1)) is None
+    True
+    """
+    if value in ("same", "valid"):
+        return value
+    assert isinstance(value, int), value
+    if value == 0:
+        return "valid"
+    if all(2 * value == kernel[axis] - stride[axis] for axis in (0, 1)):
+        return "same"
+    return None
+
+
+def _lower_crop(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`crop 4` (all sides), `crop 4x8` (H×W), `crop 1x2x3x4` (top×bottom×left×right), as zeropad
+    reads them; a bare `crop` ends a concat's branch and crops it centrally to its partner."""
+    values = attrs.get("cropping", "cropping")
+    if values is None:
+        if state.crop_partner is None:
+            state.error(
+                "P124",
+                "a `crop` without a size crops a skip to its partner's size, inside a concat",
+                entry.layer.span,
+                "write it as U-Net's copy and crop, `concat(crop @conv4 | up-conv 2×2, 512)`, or give a size: `crop 4`",
+            )
+            _emit_invalid(entry, state)
+            return
+        _emit(state, rank=3, node=ir.Crop2D(match=state.crop_partner, **_common(entry, state, "crop", attrs)))
+        return
+    sides = _four_sides(values)
+    if sides is None:
+        state.error("P102", "a crop takes 1 (all sides), 2 (H×W) or 4 (top×bottom×left×right) sizes", entry.layer.span)
+        _emit_invalid(entry, state)
+        return
+    _emit(state, rank=3, node=ir.Crop2D(cropping=sides, **_common(entry, state, "crop", attrs)))
+
+
+def _four_sides(values: tuple[int, ...]) -> tuple[ir.Pair, ir.Pair] | None:
+    """1, 2 or 4 sizes as ((top, bottom), (left, right)), the way zero padding and crops read them.
+
+    >>> _four_sides((4,)), _four_sides((1, 2)), _four_sides((1, 2, 3, 4)), _four_sides((1, 2, 3))
+    (((4, 4), (4, 4)), ((1, 1), (2, 2)), ((1, 2), (3, 4)), None)
+    """
+    if len(values) == 1:
+        return ((values[0], values[0]), (values[0], values[0]))
+    if len(values) == 2:
+        return ((values[0], values[0]), (values[1], values[1]))
+    if len(values) == 4:
+        return ((values[0], values[1]), (values[2], values[3]))
+    return None
+
+
+def _lower_upsample(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    size = attrs.get("kernel", "size", (2, 2))
+    interpolation = attrs.get("interpolation", "interpolation", "nearest", assumed=False)
+    node = ir.UpSample2D(size=size, interpolation=interpolation, **_common(entry, state, "upsample", attrs))
+    _emit(state, rank=3, node=node)
 
 
 def _lower_residual(entry: _Flat, state: _Lowering) -> None:
@@ -1079,17 +1206,41 @@ def _lower_merge(entry: _Flat, state: _Lowering) -> None:
     """`add(a | b)`, `concat(a | b | c)`: each branch starts from the same tensor."""
     merge = entry.graph
     assert isinstance(merge, Merge)
-    source, rank = state.head, state.rank
-    outputs = []
-    for branch in merge.branches:
-        state.head, state.rank = source, rank
-        if branch is not None:
-            _lower_items(branch, state)
-        outputs.append(state.head)
+    outputs = _lower_branches(merge, state)
     common = _common(entry, state, merge.op)
     common["inputs"] = tuple(outputs)
     node = ir.Add(**common) if merge.op == "add" else ir.Concat(**common)
     _emit(state, node=node)
+
+
+def _lower_branches(merge: Merge, state: _Lowering) -> list[int]:
+    """Each branch from the same tensor, in order, except that a branch that ends in a bare `crop`
+    (U-Net's copy and crop) comes after the others, so that it can crop to its partner's size;
+    the merge's inputs keep the branches' order."""
+    source, rank = state.head, state.rank
+    cropping = [_crops_to_partner(branch) for branch in merge.branches]
+    outputs: list[int] = [source] * len(merge.branches)
+    for index in sorted(range(len(merge.branches)), key=lambda i: cropping[i]):
+        branch = merge.branches[index]
+        state.head, state.rank = source, rank
+        outer, state.crop_partner = state.crop_partner, None
+        if cropping[index]:
+            partners = [outputs[i] for i in range(len(merge.branches)) if not cropping[i]]
+            state.crop_partner = partners[0] if partners and merge.op == "concat" else None
+        try:
+            if branch is not None:
+                _lower_items(branch, state)
+        finally:
+            state.crop_partner = outer
+        outputs[index] = state.head
+    return outputs
+
+
+def _crops_to_partner(branch: Sequence[Item] | None) -> bool:
+    if not branch:
+        return False
+    last = branch[-1].element
+    return isinstance(last, Layer) and last.kind == "crop" and not last.options
 
 
 def _lower_reference(entry: _Flat, state: _Lowering) -> None:
@@ -1356,7 +1507,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
     match node:
         case ir.Input(shape=shape):
             return shape[-1]
-        case ir.Conv2D(filters=filters) | ir.SeparableConv2D(filters=filters):
+        case ir.Conv2D(filters=filters) | ir.SeparableConv2D(filters=filters) | ir.Conv2DTranspose(filters=filters):
             return filters
         case ir.Dense(units=units):
             return units
@@ -1376,7 +1527,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
 
 def _emit_with_batchnorm(
     entry: _Flat,
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Dense,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Conv2DTranspose | ir.Dense,
     batchnorm: bool,
     activation: Activation,
     state: _Lowering,
@@ -1462,6 +1613,8 @@ def _validate(option: Option, state: _Lowering) -> bool:
         return _check_rate(value, span, state)
     if key == "kernel_depth":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    if key == "cropping":
+        return _check_sizes(word, _ints(value), span, state, minimum=0)
     if key in ("epsilon", "momentum"):
         assert isinstance(value, float)
         return _check_batchnorm_setting(key, value, span, state)

@@ -444,6 +444,30 @@ class _Builder(Transformer[Token, Any]):
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
         return self._make_layer("dwconv", children, *options)
 
+    def conv_transpose(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="deconv")
+
+    def crop(self, children: list[Token]) -> Layer:
+        options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
+        return Layer("crop", tuple(options), self._span(children))
+
+    def crop_branch(self, children: list[Any]) -> tuple[Item, ...]:
+        """`crop @conv4`: the branch, then a crop to its partner's size (written `@conv4 -> crop` too)."""
+        word, chain = children[0], children[1]
+        span = self._tok(word)
+        crop = Item(Layer("crop", (), span), None, None, 1, None, Claims(), span)
+        return (*chain, crop)
+
+    def upsample(self, children: list[Token]) -> Layer:
+        options = []
+        for child in children[1:]:
+            if child.type == "INTERPOLATION_KW":
+                options.append(Option("interpolation", str(child).lower(), self._tok(child)))
+            else:
+                size = dims_of(child)
+                options.append(Option("kernel", (size[0], size[-1]), self._tok(child)))
+        return Layer("upsample", tuple(options), self._span(children))
+
     def conv_separable(self, children: list[Any]) -> Layer:
         return replace(self.conv_kw(children), kind="sepconv")
 
@@ -710,6 +734,12 @@ LAYER_WORDS = (
     "identity",
     "dw",
     "separable conv",
+    "up-conv",
+    "deconv",
+    "conv transpose",
+    "upsample",
+    "upsampling",
+    "crop",
     "sep conv",
     "max pool",
     "average pool",

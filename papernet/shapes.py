@@ -185,3 +185,37 @@ def separable_params(
     """
     middle = channels * multiplier
     return kernel[0] * kernel[1] * middle + middle * filters + (filters if bias else 0)
+
+
+def transposed_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """A transposed conv's output size, as Keras computes it: `same` W·S, `valid` W·S + max(F − S, 0).
+
+    >>> transposed_output_size(28, 2, 2, "valid"), transposed_output_size(28, 4, 2, "valid")
+    (56, 58)
+    >>> transposed_output_size(28, 4, 2, "same"), transposed_output_size(28, 3, 1, "valid")
+    (56, 30)
+    """
+    return size * stride + (max(kernel - stride, 0) if padding == "valid" else 0)
+
+
+def upsampled_receptive_field(previous: int, kernel: int, stride: int, jump: int) -> tuple[int, int]:
+    """Receptive field and input-pixel stride after a transposed conv or an upsampling by `stride`:
+    an output pixel sees ceil(F/S) input pixels along an axis, and neighbouring outputs step
+    1/S of an input pixel (rounded up to one, the finest step this model keeps).
+
+    >>> upsampled_receptive_field(16, 2, 2, 8), upsampled_receptive_field(16, 4, 2, 8)
+    ((16, 4), (24, 4))
+    """
+    seen = -(-kernel // stride)
+    return previous + (seen - 1) * jump, max(1, jump // stride)
+
+
+def center_crop(size: int, target: int) -> tuple[int, int]:
+    """(before, after) that crop `size` centrally to `target`; an odd difference leaves the extra
+    pixel at the end, as TensorFlow's central crop does.
+
+    >>> center_crop(64, 56), center_crop(568, 392), center_crop(7, 4)
+    ((4, 4), (88, 88), (1, 2))
+    """
+    excess = size - target
+    return excess // 2, excess - excess // 2

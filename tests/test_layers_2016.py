@@ -95,6 +95,11 @@ def test_batchnorm_torch_convention_counts_only_what_is_learnt() -> None:
 DIAGNOSTICS = {
     "bn_epsilon_out_of_range": ("input 8x8x3\nBN epsilon 2\n", "P102"),
     "bn_option_on_pool": ("input 8x8x3\nmaxpool scale off\n", "P105"),
+    "deconv_padding_keras_lacks": ("input 8x8x3\ndeconv 3x3/2, 8 pad 2\n", "P105"),
+    "deconv_without_filters": ("input 8x8x3\nup-conv 2x2\n", "P103"),
+    "crop_without_size_outside_concat": ("input 8x8x3\ncrop\n", "P124"),
+    "crop_leaves_nothing": ("input 8x8x3\ncrop 4\n", "P211"),
+    "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P211"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
@@ -125,7 +130,7 @@ def test_separable_conv_is_one_keras_layer_counted_as_keras_does() -> None:
     assert node(net, "middle")[1].params == 3 * 3 * 728 + 728 * 728
     assert node(net, "entry")[1].shape == (10, 10, 256)
     assert node(net, "entry")[1].params == 3 * 3 * 728 + 728 * 256 + 256
-    assert node(net, "biased")[1].shape == (8, 8, 64)
+    assert node(net, "biased")[1].shape == (10, 10, 64)  # unstated padding is assumed `same`
 
 
 def test_separable_conv_takes_conv_defaults_and_fuses_its_activation() -> None:
@@ -200,3 +205,71 @@ def test_a_stride_on_a_part_places_the_blocks_stride_there() -> None:
 def test_a_parts_groups_and_dilation_apply() -> None:
     net, _ = figures("input 8x8x64\n[1×1, 128; 3×3, 128 groups 32; 1×1, 64 dilation 1]\n")
     assert node(net, "stage1_block1_2_conv")[1].params == 3 * 3 * 4 * 128 + 128  # 32 groups of 4 channels
+
+
+# ---- transposed convs and upsampling -------------------------------------------------------------
+
+
+def test_transposed_convs_in_every_spelling_are_conv2d_transpose() -> None:
+    net, model = figures(
+        "input 28x28x1024\nu: up-conv 2×2, 512\nd: deconv 4x4/2, 256\nt: conv transpose 3x3/2, 64 padding valid\n"
+        "p: transposed conv 4x4/2, 32 pad 1\n"
+    )
+    assert {type(model.get_layer(n)).__name__ for n in "udtp"} == {"Conv2DTranspose"}
+    # output: same W·S; valid W·S + max(F − S, 0); params F·F·C·K + K
+    assert node(net, "u")[1].shape == (56, 56, 512)
+    assert node(net, "u")[1].params == 2 * 2 * 1024 * 512 + 512
+    assert node(net, "d")[1].shape == (112, 112, 256)
+    assert node(net, "t")[1].shape == (224 + 1, 224 + 1, 64)
+    assert node(net, "p")[1].shape == (450, 450, 32)  # pad 1 with 4×4/2 is `same`
+    assert node(net, "p")[1].params == 4 * 4 * 64 * 32 + 32
+
+
+def test_upsampling_is_upsampling2d() -> None:
+    net, model = figures("input 7x7x8\na: upsample 2\nb: upsampling 2×2 bilinear\nc: upsampling 2x2 nearest\n")
+    assert node(net, "c")[1].shape == (56, 56, 8)
+    assert model.get_layer("b").get_config()["interpolation"] == "bilinear"
+    assert net.infer().total_params == 0
+
+
+# ---- crop, and U-Net's copy and crop --------------------------------------------------------------
+
+
+def test_crop_takes_one_two_or_four_sizes() -> None:
+    net, model = figures("input 64x64x8\na: crop 4\nb: crop 2x3\nc: cropping 1x2x3x4\n")
+    assert [node(net, n)[1].shape for n in "abc"] == [(56, 56, 8), (52, 50, 8), (49, 43, 8)]
+    assert type(model.get_layer("a")).__name__ == "Cropping2D"
+
+
+UNET_LEVEL = """\
+input 68x68x256
+conv3-512 padding valid
+conv4: conv3-512 padding valid
+pool4: maxpool
+conv3-1024 padding valid, conv3-1024 padding valid
+up-conv 2×2, 512
+"""
+
+
+def test_copy_and_crop_crops_the_skip_to_its_partner() -> None:
+    # U-Net Fig. 1, the lowest level: 64×64 is cropped to the up-conv's 56×56 before the concat
+    text = UNET_LEVEL.replace("up-conv 2×2, 512\n", "concat(crop @conv4 | up-conv 2×2, 512) -> 56x56x1024\n")
+    net, model = figures(text)
+    crop = next(n for n in net.graph.nodes if isinstance(n, ir.Crop2D))
+    assert model.get_layer(crop.name).get_config()["cropping"] == ((4, 4), (4, 4))  # (64 − 56)/2
+    assert net.infer().layers[-1].shape == (56, 56, 1024)
+    assert not net.check()
+    # the concat keeps the figure's order: the skip's channels first
+    concat = net.graph.nodes[-1]
+    assert concat.inputs[0] == net.graph.nodes.index(crop)
+
+
+def test_copy_and_crop_also_reads_as_a_crop_at_the_end_of_the_branch() -> None:
+    text = UNET_LEVEL.replace("up-conv 2×2, 512\n", "concat(@conv4 -> crop | up-conv 2×2, 512)\n")
+    net, _ = figures(text)
+    assert net.infer().layers[-1].shape == (56, 56, 1024)
+
+
+def test_without_crop_the_size_mismatch_is_the_concat_error() -> None:
+    net = papernet.parse(UNET_LEVEL.replace("up-conv 2×2, 512\n", "concat(@conv4 | up-conv 2×2, 512)\n"), "u.pn")
+    assert [d.code for d in net.errors()] == ["P210"]

@@ -60,8 +60,11 @@ class LayerCall:
         return self.cls in CUSTOM_LAYERS
 
 
-def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
-    """The Keras layers for `node`, whose input has `input_shape` (without the batch axis).
+def layer_calls(
+    node: Node, input_shape: tuple[int, ...], partner_shape: tuple[int, ...] | None = None
+) -> list[LayerCall]:
+    """The Keras layers for `node`, whose input has `input_shape` (without the batch axis);
+    a crop to a partner (`Crop2D.match`) also needs the partner's shape.
 
     >>> from papernet.span import Span
     >>> conv = ir.Conv2D(name="conv1", inputs=(0,), span=Span("a", 1, 1, 1, 2), filters=64,
@@ -76,6 +79,26 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             return _depthwise(node, input_shape)
         case ir.SeparableConv2D():
             return _separable(node, input_shape)
+        case ir.Conv2DTranspose():
+            kwargs = _drop_defaults(
+                (
+                    ("strides", _compact(node.strides)),
+                    ("padding", node.padding),
+                    ("use_bias", node.use_bias),
+                    ("activation", _activation(node.activation)),
+                ),
+                strides=1,
+                padding="valid",
+                use_bias=True,
+                activation=None,
+            )
+            return [LayerCall("Conv2DTranspose", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
+        case ir.Crop2D():
+            cropping = node.cropping or _cropping_to(input_shape, partner_shape)
+            return [LayerCall("Cropping2D", (), (("cropping", _compact_padding(cropping)),), node.name)]
+        case ir.UpSample2D():
+            kwargs = _drop_defaults((("interpolation", node.interpolation),), interpolation="nearest")
+            return [LayerCall("UpSampling2D", (_compact(node.size),), kwargs, node.name)]
         case ir.Add():
             return [LayerCall("Add", (), (), node.name)]
         case ir.Concat():
@@ -136,6 +159,12 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             raise ValueError(f"{type(node).__name__} nodes have no Keras layer")
         case _:
             assert_never(node)
+
+
+def _cropping_to(shape: tuple[int, ...], partner: tuple[int, ...] | None) -> tuple[ir.Pair, ir.Pair]:
+    if partner is None:
+        raise ValueError("a crop to its partner needs the partner's shape")
+    return shapes.center_crop(shape[0], partner[0]), shapes.center_crop(shape[1], partner[1])
 
 
 def _conv(node: ir.Conv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
@@ -295,7 +324,8 @@ def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | Non
             continue
         input_shape = inference.layers[node.inputs[0]].shape
         assert input_shape is not None
-        own = layer_calls(node, input_shape)
+        partner = inference.layers[node.match].shape if isinstance(node, ir.Crop2D) and node.match is not None else None
+        own = layer_calls(node, input_shape, partner)
         if weighted:
             own = [replace(call, weights=_WEIGHTED.get(call.cls, "")) for call in own]
         if index in dropouts:
@@ -344,7 +374,14 @@ def head_of(graph: Graph) -> Head:
     """`softmax` when the network ends in a softmax (the last layer with an activation), else `regression`."""
     for node in reversed(graph.nodes):
         match node:
-            case ir.Dense() | ir.ActivationLayer() | ir.Conv2D() | ir.DepthwiseConv2D() | ir.SeparableConv2D():
+            case (
+                ir.Dense()
+                | ir.ActivationLayer()
+                | ir.Conv2D()
+                | ir.DepthwiseConv2D()
+                | ir.SeparableConv2D()
+                | ir.Conv2DTranspose()
+            ):
                 return "softmax" if node.activation.name == "softmax" else "regression"
     return "regression"
 
