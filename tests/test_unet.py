@@ -10,20 +10,16 @@ classes. Its parameter count is also worked out by hand below.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from networks import built_once
-from test_zoo import Measured, assert_same_layers, from_source, measure
+from test_zoo import GAPS, Measured, assert_same_layers, from_source, measure
 
 import papernet
 
 keras = pytest.importorskip("keras")
 
-UNET = Path(__file__).parent / "pending" / "unet.pn"
-"""Shipped as `specs/unet.pn` once the language has up-convs and copy-and-crop; until then it would
-not parse, and every test that builds the shipped specs would fail on it."""
 
 FIGURE_1 = [
     # (what the figure draws, its size: H = W, channels), in the figure's order
@@ -104,8 +100,8 @@ def built() -> Iterator[Callable[[str], Measured]]:
     once = built_once(measure)
     makers = {
         "keras": hand_written_unet,
-        "live": lambda: papernet.load(UNET).to_keras(),
-        "source": lambda: from_source(UNET),
+        "live": lambda: papernet.load("unet").to_keras(),
+        "source": lambda: from_source("unet"),
     }
 
     def get(key: str) -> Measured:
@@ -129,37 +125,28 @@ def test_hand_written_unet_is_figure_1(built: Callable[[str], Measured]) -> None
 
 # ---- the spec against the figure and the hand-written model -----------------------------
 
-UP_CONV_AND_CROP = pytest.mark.xfail(
-    strict=True,
-    reason="`up-conv 2×2, 512` (Conv2DTranspose) and copy-and-crop in a concat are not in the language yet "
-    "(issue 9, Build 4: branch `layers`)",
-)
 
-
-@UP_CONV_AND_CROP
+@pytest.mark.xfail(strict=True, reason=GAPS["block-use claims"])
 def test_every_size_claim_of_figure_1_holds() -> None:
-    reconciliation = papernet.load(UNET).reconcile()
+    reconciliation = papernet.load("unet").reconcile()
     assert not [d for d in reconciliation.diagnostics if d.is_error]
     declared = [row.declared for row in reconciliation.rows if row.quantity == "output"]
     assert declared == [f"{side}×{side}×{channels}" for _, side, channels in FIGURE_1]
     assert all(row.verdict == "holds" for row in reconciliation.rows)
 
 
-@UP_CONV_AND_CROP
 def test_spec_params_equal_hand_written_unet(built: Callable[[str], Measured]) -> None:
     theirs = built("keras")
-    inference = papernet.load(UNET).infer()
+    inference = papernet.load("unet").infer()
     assert inference.layers[0].shape == (572, 572, 1)
     assert inference.layers[-1].shape == (388, 388, 2)
     assert (inference.total_params, inference.total_trainable) == (theirs.total, theirs.trainable)
 
 
-@UP_CONV_AND_CROP
 def test_live_model_equals_hand_written_unet_layer_by_layer(built: Callable[[str], Measured]) -> None:
     assert_same_layers(built("live"), built("keras"))
 
 
-@UP_CONV_AND_CROP
 def test_generated_source_builds_hand_written_unet(built: Callable[[str], Measured]) -> None:
     ours = built("source")
     assert ours.total == built("keras").total
