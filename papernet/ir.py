@@ -178,6 +178,12 @@ class Add(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Multiply(NodeBase):
+    """Element-wise product of its inputs, broadcast where a size is 1: squeeze-and-excitation's
+    scaling of a feature map (H×W×C) by its channel weights (1×1×C)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Concat(NodeBase):
     """Channel concatenation of inputs with the same spatial size: the merge of an inception module."""
 
@@ -276,6 +282,7 @@ Node: TypeAlias = (
     | Crop2D
     | Add
     | Concat
+    | Multiply
     | ShortcutPad
     | Pool2D
     | GlobalPool2D
@@ -312,6 +319,8 @@ def kind_of(node: Node) -> str:
             return "add"
         case Concat():
             return "concat"
+        case Multiply():
+            return "multiply"
         case ShortcutPad():
             return "shortcut"
         case Pool2D(op=op):

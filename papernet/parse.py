@@ -447,6 +447,16 @@ class _Builder(Transformer[Token, Any]):
     def conv_transpose(self, children: list[Any]) -> Layer:
         return replace(self.conv_kw(children), kind="deconv")
 
+    def squeeze_excite(self, children: list[Any]) -> Layer:
+        number = children[1]
+        assert isinstance(number, _Number)
+        key = "squeeze" if isinstance(number.value, int) else "ratio"
+        options = [Option(key, number.value if key == "squeeze" else float(number.value), number.span)]
+        of = [c for c in children if isinstance(c, Token) and c.type == "INT"]
+        if of:
+            options.append(Option("of", to_int(of[0]), self._tok(of[0])))
+        return self._make_layer("se", children, *options)
+
     def crop(self, children: list[Token]) -> Layer:
         options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
         return Layer("crop", tuple(options), self._span(children))
@@ -740,6 +750,8 @@ LAYER_WORDS = (
     "upsample",
     "upsampling",
     "crop",
+    "se",
+    "squeeze excite",
     "sep conv",
     "max pool",
     "average pool",

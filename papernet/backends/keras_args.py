@@ -103,6 +103,8 @@ def layer_calls(
             return [LayerCall("Add", (), (), node.name)]
         case ir.Concat():
             return [LayerCall("Concatenate", (), (), node.name)]
+        case ir.Multiply():
+            return [LayerCall("Multiply", (), (), node.name)]
         case ir.ShortcutPad():
             shortcut = (("strides", _compact(node.strides)), ("channels", node.channels))
             return [LayerCall("ZeroPaddedShortcut", (), shortcut, node.name)]
