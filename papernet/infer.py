@@ -186,7 +186,10 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             if len(shape) != 3:
                 return LayerInfo(None), [_needs_image(node, shape)]
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
-        case ir.ActivationLayer() | ir.Dropout():
+        case ir.Normalization():
+            params = 2 * shape[-1] + 1 if convention == "keras" else 0  # mean, variance, count: not trained
+            return LayerInfo(shape, params, 0, 0, source.receptive_field, source.jump), []
+        case ir.ActivationLayer() | ir.Dropout() | ir.Rescaling():
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.Input() | ir.Invalid():
             raise AssertionError("handled above")

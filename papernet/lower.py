@@ -88,6 +88,7 @@ _ALLOWED_OPTIONS = {
     "upsample": {"kernel", "interpolation"},
     "crop": {"cropping"},
     "se": {"ratio", "squeeze", "of", "activation"},
+    "rescale": {"scale", "offset"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
@@ -136,6 +137,7 @@ _OPTION_WORDS = {
     "ratio": "a squeeze ratio",
     "squeeze": "a squeeze width",
     "of": "the channels a squeeze ratio applies to",
+    "offset": "an offset",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
@@ -155,6 +157,8 @@ _KIND_WORDS = {
     "upsample": "upsampling",
     "crop": "a crop",
     "se": "squeeze-and-excitation",
+    "rescale": "rescaling",
+    "normalize": "normalization",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -550,6 +554,10 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_crop(entry, attrs, state)
         case "se":
             _lower_squeeze_excite(entry, attrs, state)
+        case "rescale":
+            _lower_rescale(entry, attrs, state)
+        case "normalize":
+            _emit(state, node=ir.Normalization(**_common(entry, state, "normalize", attrs)))
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -922,6 +930,13 @@ def _squeeze_width(attrs: _Attributes, channels: int, state: _Lowering) -> int |
     base = attrs.stated["of"].value if "of" in attrs.stated else channels
     assert isinstance(base, int)
     return max(1, int(base * ratio.value))
+
+
+def _lower_rescale(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    numerator, denominator = attrs.get("scale", "scale")
+    offset = attrs.get("offset", "offset", 0.0, assumed=False)
+    node = ir.Rescaling(scale=numerator / denominator, offset=offset, **_common(entry, state, "rescale", attrs))
+    _emit(state, node=node)
 
 
 def _lower_crop(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
@@ -1696,6 +1711,9 @@ def _validate(option: Option, state: _Lowering) -> bool:
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key == "cropping":
         return _check_sizes(word, _ints(value), span, state, minimum=0)
+    if key == "scale" and isinstance(value, tuple) and value[1] == 0:
+        state.error("P102", "a rescaling divides by zero", span)
+        return False
     if key in ("squeeze", "of"):
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key in ("epsilon", "momentum"):

@@ -457,6 +457,19 @@ class _Builder(Transformer[Token, Any]):
             options.append(Option("of", to_int(of[0]), self._tok(of[0])))
         return self._make_layer("se", children, *options)
 
+    def rescale(self, children: list[Any]) -> Layer:
+        numbers = [c for c in children if isinstance(c, _Number)]
+        ratio = (float(numbers[0].value), float(numbers[1].value) if len(numbers) > 1 else 1.0)
+        options = [Option("scale", ratio, numbers[0].span.to(numbers[-1].span))]
+        offset = [c for c in children if isinstance(c, Token) and c.type == "SIGNED_NUMBER"]
+        if offset:
+            text = re.sub("[–−]", "-", str(offset[0]))
+            options.append(Option("offset", float(text), self._tok(offset[0])))
+        return Layer("rescale", tuple(options), self._span(children))
+
+    def normalize(self, children: list[Token]) -> Layer:
+        return Layer("normalize", (), self._span(children))
+
     def crop(self, children: list[Token]) -> Layer:
         options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
         return Layer("crop", tuple(options), self._span(children))
@@ -750,6 +763,8 @@ LAYER_WORDS = (
     "upsample",
     "upsampling",
     "crop",
+    "rescale",
+    "normalize",
     "se",
     "squeeze excite",
     "sep conv",

@@ -102,6 +102,7 @@ DIAGNOSTICS = {
     "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P211"),
     "se_ratio_above_one": ("input 8x8x3\nconv1-8\nse 1.5\n", "P102"),
     "se_on_a_vector": ("input 8\nse 0.25\n", "P125"),
+    "rescale_by_zero": ("input 8x8x3\nrescale 1/0\n", "P102"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
@@ -302,3 +303,19 @@ def test_se_ratio_of_its_own_input_and_an_explicit_width() -> None:
     assert node(net, "b_reduce")[0].filters == 8  # type: ignore[union-attr]
     assert node(net, "a_reduce")[0].activation.name == "relu"  # type: ignore[union-attr]
     assert type(model.get_layer("a")).__name__ == "Multiply"
+
+
+# ---- rescaling and normalisation ------------------------------------------------------------------
+
+
+def test_rescale_and_normalize_as_efficientnets_stem() -> None:
+    keras = pytest.importorskip("keras")
+    net, model = figures("input 224x224x3\nr: rescale 1/255\nn: normalize\nm: rescale 1/127.5 offset -1\n")
+    assert model.get_layer("r").get_config()["scale"] == pytest.approx(1 / 255)
+    assert model.get_layer("m").get_config()["offset"] == -1.0
+    # mean and variance per channel and the sample count, none of them trained: 2·3 + 1
+    assert (node(net, "n")[1].params, node(net, "n")[1].trainable) == (7, 0)
+    reference = keras.applications.EfficientNetB0(weights=None)
+    stem = [layer for layer in reference.layers if type(layer).__name__ == "Normalization"]
+    assert stem[0].count_params() == node(net, "n")[1].params
+    assert net.infer("torch").layers[2].params == 0
