@@ -99,6 +99,8 @@ def infer_node(
     """One node, given what the nodes before it pass on (`flow`, indexed like `nodes`)."""
     if isinstance(node, ir.Add | ir.Concat):
         return _merge(node, [flow[i] for i in node.inputs], [nodes[i] for i in node.inputs])
+    if isinstance(node, ir.Multiply):
+        return _multiply(node, [flow[i] for i in node.inputs], [nodes[i] for i in node.inputs])
     if isinstance(node, ir.Crop2D) and node.match is not None:
         return _crop_to_partner(node, flow[node.inputs[0]], flow[node.match], nodes[node.match])
     return _infer_node(node, [flow[i] for i in node.inputs], convention)
@@ -148,8 +150,8 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             (sh, sw), channels = node.strides, node.channels
             out = (shapes.same_output_size(shape[0], sh), shapes.same_output_size(shape[1], sw), channels)
             return LayerInfo(out, receptive_field=source.receptive_field, jump=_times(source.jump, node.strides)), []
-        case ir.Add() | ir.Concat():
-            raise AssertionError("merges are inferred by _merge")
+        case ir.Add() | ir.Concat() | ir.Multiply():
+            raise AssertionError("merges are inferred by _merge and _multiply")
         case ir.Pool2D():
             return _pool(node, source, shape)
         case ir.GlobalPool2D():
@@ -184,7 +186,10 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             if len(shape) != 3:
                 return LayerInfo(None), [_needs_image(node, shape)]
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
-        case ir.ActivationLayer() | ir.Dropout():
+        case ir.Normalization():
+            params = 2 * shape[-1] + 1 if convention == "keras" else 0  # mean, variance, count: not trained
+            return LayerInfo(shape, params, 0, 0, source.receptive_field, source.jump), []
+        case ir.ActivationLayer() | ir.Dropout() | ir.Rescaling():
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.Input() | ir.Invalid():
             raise AssertionError("handled above")
@@ -343,6 +348,24 @@ def _merge(
         out = (*first[:-1], sum(s[-1] for s in shapes_in))
     if mismatch is not None:
         return LayerInfo(None), [_merge_mismatch(node, shapes_in, sources, mismatch)]
+    rf = _widest([info.receptive_field for info in inputs])
+    jump = _widest([info.jump for info in inputs])
+    return LayerInfo(out, receptive_field=rf, jump=jump), []
+
+
+def _multiply(node: ir.Multiply, inputs: list[LayerInfo], sources: list[Node]) -> tuple[LayerInfo, list[Diagnostic]]:
+    """An element-wise product; a size of 1 is broadcast (SE's 1×1×C weights over H×W×C)."""
+    if any(info.shape is None for info in inputs):
+        return LayerInfo(None), []
+    shapes_in = [info.shape for info in inputs if info.shape is not None]
+    out = shapes.broadcast(shapes_in)
+    if out is None:
+        listed = " and ".join(
+            f"{dims(s)} from {source.name} (line {source.span.line})"
+            for s, source in zip(shapes_in, sources, strict=True)
+        )
+        message = f"multiply of {listed}: each size must match or be 1"
+        return LayerInfo(None), [diag.error("P212", message, node.span)]
     rf = _widest([info.receptive_field for info in inputs])
     jump = _widest([info.jump for info in inputs])
     return LayerInfo(out, receptive_field=rf, jump=jump), []

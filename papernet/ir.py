@@ -173,8 +173,28 @@ class Crop2D(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Rescaling(NodeBase):
+    """Keras's `Rescaling`: x·scale + offset (`rescale 1/255`). No parameters."""
+
+    scale: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Normalization(NodeBase):
+    """Keras's `Normalization` over the channels, adapted to the data: (x − mean)/√variance. Keras
+    keeps the mean, the variance (C each) and the sample count as weights that are not trained (2C + 1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
     """Element-wise sum of same-shaped inputs: the merge of a residual block."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Multiply(NodeBase):
+    """Element-wise product of its inputs, broadcast where a size is 1: squeeze-and-excitation's
+    scaling of a feature map (H×W×C) by its channel weights (1×1×C)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,8 +294,11 @@ Node: TypeAlias = (
     | Conv2DTranspose
     | UpSample2D
     | Crop2D
+    | Rescaling
+    | Normalization
     | Add
     | Concat
+    | Multiply
     | ShortcutPad
     | Pool2D
     | GlobalPool2D
@@ -308,10 +331,16 @@ def kind_of(node: Node) -> str:
             return "upsample"
         case Crop2D():
             return "crop"
+        case Rescaling():
+            return "rescale"
+        case Normalization():
+            return "normalize"
         case Add():
             return "add"
         case Concat():
             return "concat"
+        case Multiply():
+            return "multiply"
         case ShortcutPad():
             return "shortcut"
         case Pool2D(op=op):
@@ -361,6 +390,9 @@ def describe(node: Node) -> str:
         case Conv2DTranspose(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
             stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"up-conv {kh}×{kw}{stride}, {filters}"
+        case Rescaling(scale=scale, offset=offset):
+            shown = f"1/{1 / scale:g}" if scale < 1 and (1 / scale).is_integer() else f"{scale:g}"
+            return f"rescale {shown}" + (f" offset {offset:g}" if offset else "")
         case Crop2D(cropping=None):
             return "crop to partner"
         case Crop2D(cropping=((top, bottom), (left, right))):

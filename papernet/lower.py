@@ -87,6 +87,8 @@ _ALLOWED_OPTIONS = {
     "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
     "upsample": {"kernel", "interpolation"},
     "crop": {"cropping"},
+    "se": {"ratio", "squeeze", "of", "activation"},
+    "rescale": {"scale", "offset"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
@@ -132,6 +134,10 @@ _OPTION_WORDS = {
     "stride_block": "a stride placement",
     "interpolation": "an interpolation",
     "cropping": "a crop size",
+    "ratio": "a squeeze ratio",
+    "squeeze": "a squeeze width",
+    "of": "the channels a squeeze ratio applies to",
+    "offset": "an offset",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
@@ -150,6 +156,9 @@ _KIND_WORDS = {
     "deconv": "a transposed conv",
     "upsample": "upsampling",
     "crop": "a crop",
+    "se": "squeeze-and-excitation",
+    "rescale": "rescaling",
+    "normalize": "normalization",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -543,6 +552,12 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_upsample(entry, attrs, state)
         case "crop":
             _lower_crop(entry, attrs, state)
+        case "se":
+            _lower_squeeze_excite(entry, attrs, state)
+        case "rescale":
+            _lower_rescale(entry, attrs, state)
+        case "normalize":
+            _emit(state, node=ir.Normalization(**_common(entry, state, "normalize", attrs)))
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -841,6 +856,87 @@ def _transposed_padding(value: object, kernel: ir.Pair, stride: ir.Pair) -> Lite
     if all(2 * value == kernel[axis] - stride[axis] for axis in (0, 1)):
         return "same"
     return None
+
+
+def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`se 0.25`: squeeze-and-excitation (Hu et al. 2018) as Keras's EfficientNet builds it:
+    global average pool → reshape to 1×1×C → 1×1 conv to the squeeze width with the block's
+    activation → 1×1 conv back to C with sigmoid → multiply the input by it. The squeeze width is
+    max(1, int(N·ratio)), N the SE's input channels or, with `of N`, N (EfficientNet squeezes the
+    block's input filters, `se 0.25 of 16`); `se 4` states it."""
+    channels = state.channels[state.head] if state.nodes else None
+    if channels is None or state.rank != 3:
+        state.error(
+            "P125",
+            "squeeze-and-excitation needs a feature map whose channels the spec states"
+            if state.rank == 3
+            else "squeeze-and-excitation needs an H×W×C input",
+            entry.layer.span,
+            "put it after a conv, whose filters say how many channels it weighs",
+        )
+        _emit_invalid(entry, state)
+        return
+    width = _squeeze_width(attrs, channels, state)
+    if width is None:
+        _emit_invalid(entry, state)
+        return
+    activation = attrs.stated["activation"].value if "activation" in attrs.stated else None
+    if activation is None and "activation" in state.defaults.get("conv", {}):
+        activation = state.defaults["conv"]["activation"].value
+        attrs.mark("activation", Origin.DEFAULT)
+    if activation is None:
+        activation = ir.RELU
+        attrs.mark("activation", Origin.ASSUMED)
+    common = _common(entry, state, "se", attrs)
+    name, span, source = common["name"], common["span"], state.head
+
+    def conv(suffix: str, filters: int, act: Activation) -> ir.Conv2D:
+        return ir.Conv2D(
+            name=f"{name}_{suffix}",
+            inputs=(state.head,),
+            span=span,
+            filters=filters,
+            kernel_size=(1, 1),
+            strides=(1, 1),
+            padding="same",
+            activation=act,
+        )
+
+    _emit(state, rank=1, node=ir.GlobalPool2D(name=f"{name}_squeeze", inputs=(source,), span=span, op="avg"))
+    shape = (1, 1, channels)
+    _emit(state, rank=3, node=ir.Reshape(name=f"{name}_reshape", inputs=(state.head,), span=span, target_shape=shape))
+    assert isinstance(activation, Activation)
+    _emit(state, node=conv("reduce", width, activation))
+    weights = _emit(state, node=conv("expand", channels, ir.Activation("sigmoid")))
+    excite = ir.Multiply(name=name, inputs=(source, weights), span=span, origins=common["origins"], claims=entry.claims)
+    _emit(state, rank=3, node=excite)
+
+
+def _squeeze_width(attrs: _Attributes, channels: int, state: _Lowering) -> int | None:
+    if "squeeze" in attrs.stated:
+        squeeze = attrs.stated["squeeze"].value
+        assert isinstance(squeeze, int)
+        return squeeze
+    ratio = attrs.stated["ratio"]
+    assert isinstance(ratio.value, float)
+    if not 0 < ratio.value <= 1:
+        state.error(
+            "P102",
+            f"a squeeze ratio is a fraction in (0, 1]; got {ratio.value:g}",
+            ratio.span,
+            "for a squeeze width write a whole number: `se 16`",
+        )
+        return None
+    base = attrs.stated["of"].value if "of" in attrs.stated else channels
+    assert isinstance(base, int)
+    return max(1, int(base * ratio.value))
+
+
+def _lower_rescale(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    numerator, denominator = attrs.get("scale", "scale")
+    offset = attrs.get("offset", "offset", 0.0, assumed=False)
+    node = ir.Rescaling(scale=numerator / denominator, offset=offset, **_common(entry, state, "rescale", attrs))
+    _emit(state, node=node)
 
 
 def _lower_crop(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
@@ -1615,6 +1711,11 @@ def _validate(option: Option, state: _Lowering) -> bool:
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key == "cropping":
         return _check_sizes(word, _ints(value), span, state, minimum=0)
+    if key == "scale" and isinstance(value, tuple) and value[1] == 0:
+        state.error("P102", "a rescaling divides by zero", span)
+        return False
+    if key in ("squeeze", "of"):
+        return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key in ("epsilon", "momentum"):
         assert isinstance(value, float)
         return _check_batchnorm_setting(key, value, span, state)

@@ -447,6 +447,29 @@ class _Builder(Transformer[Token, Any]):
     def conv_transpose(self, children: list[Any]) -> Layer:
         return replace(self.conv_kw(children), kind="deconv")
 
+    def squeeze_excite(self, children: list[Any]) -> Layer:
+        number = children[1]
+        assert isinstance(number, _Number)
+        key = "squeeze" if isinstance(number.value, int) else "ratio"
+        options = [Option(key, number.value if key == "squeeze" else float(number.value), number.span)]
+        of = [c for c in children if isinstance(c, Token) and c.type == "INT"]
+        if of:
+            options.append(Option("of", to_int(of[0]), self._tok(of[0])))
+        return self._make_layer("se", children, *options)
+
+    def rescale(self, children: list[Any]) -> Layer:
+        numbers = [c for c in children if isinstance(c, _Number)]
+        ratio = (float(numbers[0].value), float(numbers[1].value) if len(numbers) > 1 else 1.0)
+        options = [Option("scale", ratio, numbers[0].span.to(numbers[-1].span))]
+        offset = [c for c in children if isinstance(c, Token) and c.type == "SIGNED_NUMBER"]
+        if offset:
+            text = re.sub("[–−]", "-", str(offset[0]))
+            options.append(Option("offset", float(text), self._tok(offset[0])))
+        return Layer("rescale", tuple(options), self._span(children))
+
+    def normalize(self, children: list[Token]) -> Layer:
+        return Layer("normalize", (), self._span(children))
+
     def crop(self, children: list[Token]) -> Layer:
         options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
         return Layer("crop", tuple(options), self._span(children))
@@ -740,6 +763,10 @@ LAYER_WORDS = (
     "upsample",
     "upsampling",
     "crop",
+    "rescale",
+    "normalize",
+    "se",
+    "squeeze excite",
     "sep conv",
     "max pool",
     "average pool",

@@ -219,3 +219,21 @@ def center_crop(size: int, target: int) -> tuple[int, int]:
     """
     excess = size - target
     return excess // 2, excess - excess // 2
+
+
+def broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The shape of an element-wise product, where a size of 1 stretches to the other's; None if
+    the shapes do not broadcast.
+
+    >>> broadcast([(56, 56, 96), (1, 1, 96)]), broadcast([(56, 56, 96), (1, 1, 24)])
+    ((56, 56, 96), None)
+    """
+    if len({len(shape) for shape in shapes}) != 1:
+        return None
+    out = []
+    for sizes in zip(*shapes, strict=True):
+        wider = {size for size in sizes if size != 1}
+        if len(wider) > 1:
+            return None
+        out.append(wider.pop() if wider else 1)
+    return tuple(out)

@@ -100,6 +100,9 @@ DIAGNOSTICS = {
     "crop_without_size_outside_concat": ("input 8x8x3\ncrop\n", "P124"),
     "crop_leaves_nothing": ("input 8x8x3\ncrop 4\n", "P211"),
     "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P211"),
+    "se_ratio_above_one": ("input 8x8x3\nconv1-8\nse 1.5\n", "P102"),
+    "se_on_a_vector": ("input 8\nse 0.25\n", "P125"),
+    "rescale_by_zero": ("input 8x8x3\nrescale 1/0\n", "P102"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
@@ -273,3 +276,46 @@ def test_copy_and_crop_also_reads_as_a_crop_at_the_end_of_the_branch() -> None:
 def test_without_crop_the_size_mismatch_is_the_concat_error() -> None:
     net = papernet.parse(UNET_LEVEL.replace("up-conv 2×2, 512\n", "concat(@conv4 | up-conv 2×2, 512)\n"), "u.pn")
     assert [d.code for d in net.errors()] == ["P210"]
+
+
+# ---- squeeze-and-excitation ------------------------------------------------------------------------
+
+
+def test_se_counts_as_kerass_efficientnet_block() -> None:
+    keras = pytest.importorskip("keras")
+    # EfficientNet-B0's block2a: 16 input filters, expanded 6× to 96, SE squeezes 16·0.25 = 4
+    text = "input 112x112x96\nse: se 0.25 of 16 swish\n"
+    net, model = figures(text)
+    reference = keras.applications.EfficientNetB0(weights=None)
+    for suffix in ("reduce", "expand"):
+        assert (
+            model.get_layer(f"se_{suffix}").count_params() == reference.get_layer(f"block2a_se_{suffix}").count_params()
+        )
+    # 96·4 + 4, then 4·96 + 96
+    assert net.infer().total_params == 96 * 4 + 4 + 4 * 96 + 96
+    assert model.get_layer("se_reduce").get_config()["activation"] == "silu"
+    assert tuple(model.get_layer("se").output.shape) == (None, 112, 112, 96)
+
+
+def test_se_ratio_of_its_own_input_and_an_explicit_width() -> None:
+    net, model = figures("input 8x8x64\nconv 1x1, 64 padding same\na: se 0.25\nb: se 8 relu\n")
+    assert node(net, "a_reduce")[0].filters == 16  # type: ignore[union-attr]
+    assert node(net, "b_reduce")[0].filters == 8  # type: ignore[union-attr]
+    assert node(net, "a_reduce")[0].activation.name == "relu"  # type: ignore[union-attr]
+    assert type(model.get_layer("a")).__name__ == "Multiply"
+
+
+# ---- rescaling and normalisation ------------------------------------------------------------------
+
+
+def test_rescale_and_normalize_as_efficientnets_stem() -> None:
+    keras = pytest.importorskip("keras")
+    net, model = figures("input 224x224x3\nr: rescale 1/255\nn: normalize\nm: rescale 1/127.5 offset -1\n")
+    assert model.get_layer("r").get_config()["scale"] == pytest.approx(1 / 255)
+    assert model.get_layer("m").get_config()["offset"] == -1.0
+    # mean and variance per channel and the sample count, none of them trained: 2·3 + 1
+    assert (node(net, "n")[1].params, node(net, "n")[1].trainable) == (7, 0)
+    reference = keras.applications.EfficientNetB0(weights=None)
+    stem = [layer for layer in reference.layers if type(layer).__name__ == "Normalization"]
+    assert stem[0].count_params() == node(net, "n")[1].params
+    assert net.infer("torch").layers[2].params == 0

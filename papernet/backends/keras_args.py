@@ -93,6 +93,11 @@ def layer_calls(
                 activation=None,
             )
             return [LayerCall("Conv2DTranspose", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
+        case ir.Rescaling():
+            kwargs = _drop_defaults((("offset", node.offset),), offset=0.0)
+            return [LayerCall("Rescaling", (node.scale,), kwargs, node.name)]
+        case ir.Normalization():
+            return [LayerCall("Normalization", (), (), node.name)]
         case ir.Crop2D():
             cropping = node.cropping or _cropping_to(input_shape, partner_shape)
             return [LayerCall("Cropping2D", (), (("cropping", _compact_padding(cropping)),), node.name)]
@@ -103,6 +108,8 @@ def layer_calls(
             return [LayerCall("Add", (), (), node.name)]
         case ir.Concat():
             return [LayerCall("Concatenate", (), (), node.name)]
+        case ir.Multiply():
+            return [LayerCall("Multiply", (), (), node.name)]
         case ir.ShortcutPad():
             shortcut = (("strides", _compact(node.strides)), ("channels", node.channels))
             return [LayerCall("ZeroPaddedShortcut", (), shortcut, node.name)]
