@@ -28,7 +28,7 @@ def transition(inputs, filters, name):
     x = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=name + "_conv1")(
         x
     )
-    x = layers.AveragePooling2D(2, name=name + "_pool1")(x)
+    x = layers.AveragePooling2D(2, padding="same", name=name + "_pool1")(x)
     return x
 
 
