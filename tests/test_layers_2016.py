@@ -319,3 +319,59 @@ def test_rescale_and_normalize_as_efficientnets_stem() -> None:
     stem = [layer for layer in reference.layers if type(layer).__name__ == "Normalization"]
     assert stem[0].count_params() == node(net, "n")[1].params
     assert net.infer("torch").layers[2].params == 0
+
+
+# ---- a convolutional regression head ---------------------------------------------------------------
+
+VGG11_CONVS = 1792 + 73_856 + 295_168 + 590_080 + 1_180_160 + 3 * 2_359_808
+"""VGG-11's eight convs, 3·3·C·K + K each (Table 1, column A)."""
+
+
+def test_conv_head_turns_the_fcs_into_1x1_convs_and_upsamples() -> None:
+    net = papernet.load("vgg11").adapt(input=(224, 224, 3), regression=(224, 224, 1), head="conv")
+    inference = net.infer()
+    # FC-4096 on 7×7×512 becomes a 1×1 conv 512 → 4096, FC-4096 a 1×1 conv 4096 → 4096, the head 4096 → 1
+    expected = VGG11_CONVS + (512 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 + 1)
+    assert inference.total_params == expected
+    assert inference.layers[-1].shape == (224, 224, 1)
+    upsample = net.graph.nodes[-1]
+    assert isinstance(upsample, ir.UpSample2D) and upsample.size == (32, 32)
+    model = keras_agrees(net)
+    assert tuple(model.output.shape) == (None, 224, 224, 1)
+    # the dense head: FC-50176 on FC-4096, and the first FC on the flattened 7·7·512
+    dense_total = VGG11_CONVS + (25_088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 50_176 + 50_176)
+    note = next(d for d in net.diagnostics if d.code == "P134")
+    assert f"{expected:,}" in note.message and f"{dense_total:,}" in note.message
+    assert f"{dense_total - expected:,} fewer" in note.message
+
+
+def test_a_spec_can_ask_for_the_conv_head(tmp_path: Path) -> None:
+    spec = tmp_path / "vgg11_conv_head.pn"
+    spec.write_text("from vgg11\ninput 224x224x3\nregression 224x224x1 head conv\n", encoding="utf-8")
+    net = papernet.load(str(spec))
+    assert net.infer().layers[-1].shape == (224, 224, 1)
+    assert isinstance(net.graph.nodes[-1], ir.UpSample2D)
+    assert "regression 224x224x1 head conv" in net.sources[str(spec)]
+
+
+def test_the_dense_head_stays_the_default(run_cli: RunCli) -> None:
+    dense = papernet.load("vgg11").adapt(regression=(224, 224, 1))
+    assert isinstance(dense.graph.nodes[-1], ir.Reshape)
+    result = run_cli("summary", "vgg11", "--head", "conv")
+    assert result.code == 2 and "--regression" in result.stderr
+
+
+CLI_DIAGNOSTICS = {
+    "conv_head_size_not_a_multiple": (("check", "vgg11", "--regression", "225x225x1", "--head", "conv"), "P133"),
+    "conv_head_vector_target": (("check", "vgg11", "--regression", "10", "--head", "conv"), "P132"),
+    "conv_head_summary_note": (("summary", "vgg11", "--regression", "224x224x1", "--head", "conv"), "P134"),
+}
+
+
+@pytest.mark.parametrize("name", CLI_DIAGNOSTICS)
+def test_conv_head_diagnostic(name: str, run_cli: RunCli, golden: Any) -> None:
+    args, code = CLI_DIAGNOSTICS[name]
+    result = run_cli(*args)
+    assert f"[{code}]" in result.stderr
+    assert result.code == (0 if code == "P134" else 1)
+    golden.check(f"layers/{name}.txt", result.stderr)
