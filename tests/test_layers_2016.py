@@ -398,3 +398,58 @@ def test_generated_source_for_every_new_layer_builds_the_live_model(golden: Any)
     kinds = {type(layer).__name__ for layer in live.layers}
     expected = {"Rescaling", "Normalization", "SeparableConv2D", "ReLU", "Multiply", "Conv2DTranspose"}
     assert expected | {"Cropping2D", "UpSampling2D", "MaxPooling2D"} <= kinds
+
+
+# ---- the notation, as NOTATION.md and the README print it ------------------------------------------
+
+SPELLINGS = [
+    ("separable conv 3×3, 728", "sepconv"),
+    ("sep conv 3x3, 728", "sepconv"),
+    ("SeparableConv2D 3x3, 728 stride 2", "sepconv"),
+    ("BN scale off", "batchnorm"),
+    ("batch norm center off", "batchnorm"),
+    ("BN epsilon 1.001e-5", "batchnorm"),
+    ("BN momentum 0.99", "batchnorm"),
+    ("up-conv 2×2, 512", "deconv"),
+    ("upconv 2x2, 512", "deconv"),
+    ("deconv 4x4/2, 256", "deconv"),
+    ("deconvolution 4x4/2, 256", "deconv"),
+    ("conv transpose 3x3/2, 64", "deconv"),
+    ("Conv2DTranspose 3x3/2, 64", "deconv"),
+    ("transposed conv 3x3/2, 64", "deconv"),
+    ("upsample 2", "upsample"),
+    ("upsampling 2×2 bilinear", "upsample"),
+    ("UpSampling2D 2x2 nearest", "upsample"),
+    ("crop 4", "crop"),
+    ("cropping 2x2", "crop"),
+    ("relu6", "activation"),
+    ("swish", "activation"),
+    ("silu", "activation"),
+    ("hard swish", "activation"),
+    ("hard sigmoid", "activation"),
+    ("se 0.25", "multiply"),
+    ("squeeze-and-excitation 0.25 relu", "multiply"),
+    ("rescale 1/255", "rescale"),
+    ("Rescaling 0.5", "rescale"),
+    ("normalize", "normalize"),
+    ("normalization", "normalize"),
+]
+
+
+@pytest.mark.parametrize(("line", "kind"), SPELLINGS)
+def test_each_spelling_parses_to_the_layer_it_names(line: str, kind: str) -> None:
+    net = papernet.parse(f"input 64x64x728\nconv 1x1, 728\nBN\n{line}\n", "spelling.pn")
+    assert not net.errors(), net.errors()
+    assert ir.kind_of(net.graph.nodes[-1]) == kind
+
+
+def test_bn_and_residual_settings_parse_as_defaults() -> None:
+    net = papernet.parse(
+        "input 8x8x16\ndefaults:\n  batch norm: scale off, center off, epsilon 1e-5, momentum 0.9\n"
+        "  residual: stride on last, shortcut pool, preactivation\nBN\n",
+        "defaults.pn",
+    )
+    assert not net.errors(), net.errors()
+    norm = net.graph.nodes[-1]
+    assert isinstance(norm, ir.BatchNorm)
+    assert (norm.scale, norm.center, norm.epsilon, norm.momentum) == (False, False, 1e-5, 0.9)
