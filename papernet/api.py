@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from papernet import adapt as adapt_stage
 from papernet import diagnostics as diag
+from papernet.adapt import HeadKind
 from papernet.check import Reconciliation, reconcile
 from papernet.diagnostics import Diagnostic, SpecError
 from papernet.infer import Convention, Inference, infer
@@ -106,11 +107,13 @@ class Network:
         classes: int | None = None,
         regression: tuple[int, ...] | None = None,
         spans: dict[str, Span] | None = None,
+        head: HeadKind = "dense",
     ) -> Network:
         """The same network with a new input shape and/or a new head.
 
         The paper's claims describe the paper's network, so an adapted network drops them.
         `spans` says where each adaptation was written (a spec line); by default, the command line.
+        `head="conv"` makes a regression head of convolutions instead of an FC (`papernet.adapt`).
         """
         where = spans or {}
         graph, found = adapt_stage.without_claims(self.graph), list(self.diagnostics)
@@ -124,7 +127,7 @@ class Network:
             graph, problems = adapt_stage.with_classes(graph, classes, head_span)
             found += problems
         elif regression is not None:
-            graph, problems = adapt_stage.with_regression(graph, regression, head_span)
+            graph, problems = adapt_stage.with_regression(graph, regression, head_span, head)
             found += problems
         return Network(graph, tuple(found), self.sources, self.file)
 
@@ -254,6 +257,7 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         classes=spec.classes[0] if spec.classes else None,
         regression=spec.regression[0] if spec.regression else None,
         spans=spans,
+        head="conv" if spec.regression_head == "conv" else "dense",
     )
     graph = network.graph
     renamed = replace(graph, name=name if spec.title else base.graph.name, train=(*base.graph.train, *spec.train))

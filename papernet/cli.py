@@ -183,8 +183,10 @@ def run_specs(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace) -> Network:
     network = load(args.spec)
+    if args.head == "conv" and not args.regression:
+        raise UsageError("--head conv shapes a regression head: give --regression HxWxC with it")
     if args.input or args.classes or args.regression:
-        network = network.adapt(input=args.input, classes=args.classes, regression=args.regression)
+        network = network.adapt(input=args.input, classes=args.classes, regression=args.regression, head=args.head)
     return network
 
 
@@ -363,6 +365,12 @@ def _parser() -> argparse.ArgumentParser:
             type=shape_argument,
             metavar="HxWxC",
             help="a regression head: a linear FC of H·W·C units reshaped to H×W×C",
+        )
+        group.add_argument(
+            "--head",
+            choices=["dense", "conv"],
+            default="dense",
+            help="the regression head: dense (an FC, reshaped) or conv (the FCs as 1×1 convs, then upsampling)",
         )
 
     check = command("check", "check a spec: syntax, shapes and the table's claims, reconciled row by row", run_check)

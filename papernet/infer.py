@@ -142,7 +142,7 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             out = (shape[0] - top - bottom, shape[1] - left - right, shape[2])
             if out[0] < 1 or out[1] < 1:
                 message = f"{ir.describe(node)} on {dims(shape)} leaves {out[0]}×{out[1]}: nothing is left"
-                return LayerInfo(None), [diag.error("P211", message, node.span)]
+                return LayerInfo(None), [diag.error("P220", message, node.span)]
             return LayerInfo(out, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.ShortcutPad():
             if len(shape) != 3 or shape[2] > node.channels:
@@ -306,7 +306,7 @@ def _crop_to_partner(
             f"crop: the skip is {dims(source.shape[:2])}, smaller than its partner's {dims(partner.shape[:2])} "
             f"from {partner_node.name} (line {partner_node.span.line}); a crop can only shrink it"
         )
-        return LayerInfo(None), [diag.error("P211", message, node.span, "crop the other branch, or pad this one")]
+        return LayerInfo(None), [diag.error("P220", message, node.span, "crop the other branch, or pad this one")]
     out = (partner.shape[0], partner.shape[1], source.shape[2])
     return LayerInfo(out, receptive_field=source.receptive_field, jump=source.jump), []
 
@@ -365,7 +365,7 @@ def _multiply(node: ir.Multiply, inputs: list[LayerInfo], sources: list[Node]) -
             for s, source in zip(shapes_in, sources, strict=True)
         )
         message = f"multiply of {listed}: each size must match or be 1"
-        return LayerInfo(None), [diag.error("P212", message, node.span)]
+        return LayerInfo(None), [diag.error("P221", message, node.span)]
     rf = _widest([info.receptive_field for info in inputs])
     jump = _widest([info.jump for info in inputs])
     return LayerInfo(out, receptive_field=rf, jump=jump), []

@@ -867,7 +867,7 @@ def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) ->
     channels = state.channels[state.head] if state.nodes else None
     if channels is None or state.rank != 3:
         state.error(
-            "P125",
+            "P131",
             "squeeze-and-excitation needs a feature map whose channels the spec states"
             if state.rank == 3
             else "squeeze-and-excitation needs an H×W×C input",
@@ -946,7 +946,7 @@ def _lower_crop(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
     if values is None:
         if state.crop_partner is None:
             state.error(
-                "P124",
+                "P130",
                 "a `crop` without a size crops a skip to its partner's size, inside a concat",
                 entry.layer.span,
                 "write it as U-Net's copy and crop, `concat(crop @conv4 | up-conv 2×2, 512)`, or give a size: `crop 4`",

@@ -231,6 +231,7 @@ class _Builder(Transformer[Token, Any]):
 
     def start(self, children: list[Any]) -> Spec:
         title = base = classes = regression = None
+        regression_head = "dense"
         chains: list[tuple[Item, ...]] = []
         defaults: list[DefaultsLine] = []
         totals: list[TotalClaim] = []
@@ -248,6 +249,8 @@ class _Builder(Transformer[Token, Any]):
                     classes = (n, span)
                 case ("regression", tuple() as shape, Span() as span):
                     regression = (shape, span)
+                case ("regression", tuple() as shape, Span() as span, str() as head):
+                    regression, regression_head = (shape, span), head
                 case ("defaults", lines):
                     defaults.extend(lines)
                 case ("train", lines):
@@ -267,6 +270,7 @@ class _Builder(Transformer[Token, Any]):
             tuple(totals),
             tuple(train),
             tuple(blocks),
+            regression_head,
         )
 
     def network_stmt(self, children: list[Token]) -> tuple[str, str]:
@@ -282,8 +286,11 @@ class _Builder(Transformer[Token, Any]):
     def classes_stmt(self, children: list[Token]) -> tuple[str, int, Span]:
         return ("classes", to_int(children[1]), self._span(children))
 
-    def regression_stmt(self, children: list[Token]) -> tuple[str, tuple[int, ...], Span]:
-        return ("regression", dims_of(children[1]), self._span(children))
+    def regression_stmt(self, children: list[Token]) -> tuple[Any, ...]:
+        statement = ("regression", dims_of(children[1]), self._span(children))
+        if len(children) > 2:  # `head conv` or `head dense`
+            return (*statement, "conv" if children[3].type == "CONV_KW" else "dense")
+        return statement
 
     def total_claim(self, children: list[Token]) -> TotalClaim:
         keyword = str(children[1])
@@ -801,6 +808,7 @@ OPTION_WORDS = (
     "off",
     "first",
     "last",
+    "head",
     "no bias",
     "scale",
     "center",

@@ -108,3 +108,4 @@ class Spec:
     totals: tuple[TotalClaim, ...]
     train: tuple[TrainLine, ...]
     blocks: tuple[BlockDef, ...] = ()
+    regression_head: str = "dense"  # `regression 224x224x1 head conv`: "conv"

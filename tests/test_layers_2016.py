@@ -97,11 +97,11 @@ DIAGNOSTICS = {
     "bn_option_on_pool": ("input 8x8x3\nmaxpool scale off\n", "P105"),
     "deconv_padding_keras_lacks": ("input 8x8x3\ndeconv 3x3/2, 8 pad 2\n", "P105"),
     "deconv_without_filters": ("input 8x8x3\nup-conv 2x2\n", "P103"),
-    "crop_without_size_outside_concat": ("input 8x8x3\ncrop\n", "P124"),
-    "crop_leaves_nothing": ("input 8x8x3\ncrop 4\n", "P211"),
-    "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P211"),
+    "crop_without_size_outside_concat": ("input 8x8x3\ncrop\n", "P130"),
+    "crop_leaves_nothing": ("input 8x8x3\ncrop 4\n", "P220"),
+    "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P220"),
     "se_ratio_above_one": ("input 8x8x3\nconv1-8\nse 1.5\n", "P102"),
-    "se_on_a_vector": ("input 8\nse 0.25\n", "P125"),
+    "se_on_a_vector": ("input 8\nse 0.25\n", "P131"),
     "rescale_by_zero": ("input 8x8x3\nrescale 1/0\n", "P102"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
@@ -319,3 +319,137 @@ def test_rescale_and_normalize_as_efficientnets_stem() -> None:
     stem = [layer for layer in reference.layers if type(layer).__name__ == "Normalization"]
     assert stem[0].count_params() == node(net, "n")[1].params
     assert net.infer("torch").layers[2].params == 0
+
+
+# ---- a convolutional regression head ---------------------------------------------------------------
+
+VGG11_CONVS = 1792 + 73_856 + 295_168 + 590_080 + 1_180_160 + 3 * 2_359_808
+"""VGG-11's eight convs, 3·3·C·K + K each (Table 1, column A)."""
+
+
+def test_conv_head_turns_the_fcs_into_1x1_convs_and_upsamples() -> None:
+    net = papernet.load("vgg11").adapt(input=(224, 224, 3), regression=(224, 224, 1), head="conv")
+    inference = net.infer()
+    # FC-4096 on 7×7×512 becomes a 1×1 conv 512 → 4096, FC-4096 a 1×1 conv 4096 → 4096, the head 4096 → 1
+    expected = VGG11_CONVS + (512 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 + 1)
+    assert inference.total_params == expected
+    assert inference.layers[-1].shape == (224, 224, 1)
+    upsample = net.graph.nodes[-1]
+    assert isinstance(upsample, ir.UpSample2D) and upsample.size == (32, 32)
+    model = keras_agrees(net)
+    assert tuple(model.output.shape) == (None, 224, 224, 1)
+    # the dense head: FC-50176 on FC-4096, and the first FC on the flattened 7·7·512
+    dense_total = VGG11_CONVS + (25_088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 50_176 + 50_176)
+    note = next(d for d in net.diagnostics if d.code == "P134")
+    assert f"{expected:,}" in note.message and f"{dense_total:,}" in note.message
+    assert f"{dense_total - expected:,} fewer" in note.message
+
+
+def test_a_spec_can_ask_for_the_conv_head(tmp_path: Path) -> None:
+    spec = tmp_path / "vgg11_conv_head.pn"
+    spec.write_text("from vgg11\ninput 224x224x3\nregression 224x224x1 head conv\n", encoding="utf-8")
+    net = papernet.load(str(spec))
+    assert net.infer().layers[-1].shape == (224, 224, 1)
+    assert isinstance(net.graph.nodes[-1], ir.UpSample2D)
+    assert "regression 224x224x1 head conv" in net.sources[str(spec)]
+
+
+def test_the_dense_head_stays_the_default(run_cli: RunCli) -> None:
+    dense = papernet.load("vgg11").adapt(regression=(224, 224, 1))
+    assert isinstance(dense.graph.nodes[-1], ir.Reshape)
+    result = run_cli("summary", "vgg11", "--head", "conv")
+    assert result.code == 2 and "--regression" in result.stderr
+
+
+CLI_DIAGNOSTICS = {
+    "conv_head_size_not_a_multiple": (("check", "vgg11", "--regression", "225x225x1", "--head", "conv"), "P133"),
+    "conv_head_vector_target": (("check", "vgg11", "--regression", "10", "--head", "conv"), "P132"),
+    "conv_head_summary_note": (("summary", "vgg11", "--regression", "224x224x1", "--head", "conv"), "P134"),
+}
+
+
+@pytest.mark.parametrize("name", CLI_DIAGNOSTICS)
+def test_conv_head_diagnostic(name: str, run_cli: RunCli, golden: Any) -> None:
+    args, code = CLI_DIAGNOSTICS[name]
+    result = run_cli(*args)
+    assert f"[{code}]" in result.stderr
+    assert result.code == (0 if code == "P134" else 1)
+    golden.check(f"layers/{name}.txt", result.stderr)
+
+
+# ---- every new layer in one spec: the generated source -------------------------------------------
+
+MODERN = Path(__file__).parent / "layers" / "modern_layers.pn"
+
+
+def test_generated_source_for_every_new_layer_builds_the_live_model(golden: Any) -> None:
+    pytest.importorskip("keras")
+    net = papernet.load(str(MODERN))
+    assert not net.errors()
+    source = net.to_source()
+    golden.check("layers/modern_layers.py", source)
+    namespace: dict[str, Any] = {"__name__": "papernet_generated"}
+    exec(compile(source, "modern_layers.py", "exec"), namespace)
+    from_source = namespace["build_modern_layers"]()
+    live = keras_agrees(net)
+    assert from_source.count_params() == live.count_params() == net.infer().total_params
+    described = [(layer.name, type(layer).__name__, layer.count_params()) for layer in from_source.layers]
+    assert described == [(layer.name, type(layer).__name__, layer.count_params()) for layer in live.layers]
+    kinds = {type(layer).__name__ for layer in live.layers}
+    expected = {"Rescaling", "Normalization", "SeparableConv2D", "ReLU", "Multiply", "Conv2DTranspose"}
+    assert expected | {"Cropping2D", "UpSampling2D", "MaxPooling2D"} <= kinds
+
+
+# ---- the notation, as NOTATION.md and the README print it ------------------------------------------
+
+SPELLINGS = [
+    ("separable conv 3×3, 728", "sepconv"),
+    ("sep conv 3x3, 728", "sepconv"),
+    ("SeparableConv2D 3x3, 728 stride 2", "sepconv"),
+    ("BN scale off", "batchnorm"),
+    ("batch norm center off", "batchnorm"),
+    ("BN epsilon 1.001e-5", "batchnorm"),
+    ("BN momentum 0.99", "batchnorm"),
+    ("up-conv 2×2, 512", "deconv"),
+    ("upconv 2x2, 512", "deconv"),
+    ("deconv 4x4/2, 256", "deconv"),
+    ("deconvolution 4x4/2, 256", "deconv"),
+    ("conv transpose 3x3/2, 64", "deconv"),
+    ("Conv2DTranspose 3x3/2, 64", "deconv"),
+    ("transposed conv 3x3/2, 64", "deconv"),
+    ("upsample 2", "upsample"),
+    ("upsampling 2×2 bilinear", "upsample"),
+    ("UpSampling2D 2x2 nearest", "upsample"),
+    ("crop 4", "crop"),
+    ("cropping 2x2", "crop"),
+    ("relu6", "activation"),
+    ("swish", "activation"),
+    ("silu", "activation"),
+    ("hard swish", "activation"),
+    ("hard sigmoid", "activation"),
+    ("se 0.25", "multiply"),
+    ("squeeze-and-excitation 0.25 relu", "multiply"),
+    ("rescale 1/255", "rescale"),
+    ("Rescaling 0.5", "rescale"),
+    ("normalize", "normalize"),
+    ("normalization", "normalize"),
+]
+
+
+@pytest.mark.parametrize(("line", "kind"), SPELLINGS)
+def test_each_spelling_parses_to_the_layer_it_names(line: str, kind: str) -> None:
+    net = papernet.parse(f"input 64x64x728\nconv 1x1, 728\nBN\n{line}\n", "spelling.pn")
+    assert not net.errors(), net.errors()
+    assert ir.kind_of(net.graph.nodes[-1]) == kind
+
+
+def test_bn_and_residual_settings_parse_as_defaults() -> None:
+    net = papernet.parse(
+        "input 8x8x16\ndefaults:\n  batch norm: scale off, center off, epsilon 1e-5, momentum 0.9\n"
+        "  residual: stride on last, shortcut pool, preactivation\nBN\n",
+        "defaults.pn",
+    )
+    assert not net.errors(), net.errors()
+    norm = net.graph.nodes[-1]
+    assert isinstance(norm, ir.BatchNorm)
+    assert (norm.scale, norm.center, norm.epsilon, norm.momentum) == (False, False, 1e-5, 0.9)
