@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from networks import built_once
-from test_zoo import GAPS, Measured, assert_same_layers, from_source, measure
+from test_zoo import GAPS, Measured, assert_same_layers, fits, from_source, measure, output_after_line, size_claims
 
 import papernet
+from papernet.resources import shipped_specs
 
 keras = pytest.importorskip("keras")
 
@@ -124,6 +125,15 @@ def test_hand_written_unet_is_figure_1(built: Callable[[str], Measured]) -> None
 
 
 # ---- the spec against the figure and the hand-written model -----------------------------
+
+
+def test_the_spec_claims_figure_1s_sizes_and_each_holds() -> None:
+    text = shipped_specs()["unet"].read_text(encoding="utf-8")
+    claims = size_claims(text)
+    assert [declared for _, declared in claims] == [(side, side, channels) for _, side, channels in FIGURE_1]
+    for (line, declared), (what, _, _) in zip(claims, FIGURE_1, strict=True):
+        shape = output_after_line(text, line, "unet.pn")
+        assert fits(declared, shape), f"{what} (line {line}): the network there gives {shape}"
 
 
 @pytest.mark.xfail(strict=True, reason=GAPS["block-use claims"])
