@@ -47,17 +47,17 @@ def build_densenet_169():
     # specs/densenet169.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 7):
         x = dense_layer(x, name="dense_block1_" + str(i))
-    # specs/densenet169.pn:23: BN, relu, conv 1×1, m
+    # specs/densenet169.pn:23: BN, relu, conv 1×1, n
     x = transition(x, 128, name="transition1")
     # specs/densenet169.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 13):
         x = dense_layer(x, name="dense_block2_" + str(i))
-    # specs/densenet169.pn:23: BN, relu, conv 1×1, m
+    # specs/densenet169.pn:23: BN, relu, conv 1×1, n
     x = transition(x, 256, name="transition2")
     # specs/densenet169.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 33):
         x = dense_layer(x, name="dense_block3_" + str(i))
-    # specs/densenet169.pn:23: BN, relu, conv 1×1, m
+    # specs/densenet169.pn:23: BN, relu, conv 1×1, n
     x = transition(x, 640, name="transition3")
     # specs/densenet169.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 33):

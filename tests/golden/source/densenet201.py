@@ -47,17 +47,17 @@ def build_densenet_201():
     # specs/densenet201.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 7):
         x = dense_layer(x, name="dense_block1_" + str(i))
-    # specs/densenet201.pn:23: BN, relu, conv 1×1, m
+    # specs/densenet201.pn:23: BN, relu, conv 1×1, n
     x = transition(x, 128, name="transition1")
     # specs/densenet201.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 13):
         x = dense_layer(x, name="dense_block2_" + str(i))
-    # specs/densenet201.pn:23: BN, relu, conv 1×1, m
+    # specs/densenet201.pn:23: BN, relu, conv 1×1, n
     x = transition(x, 256, name="transition2")
     # specs/densenet201.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 49):
         x = dense_layer(x, name="dense_block3_" + str(i))
-    # specs/densenet201.pn:23: BN, relu, conv 1×1, m
+    # specs/densenet201.pn:23: BN, relu, conv 1×1, n
     x = transition(x, 896, name="transition3")
     # specs/densenet201.pn:19: concat(identity | BN, relu, conv 1×1, 128, BN, relu, conv 3×3, k)
     for i in range(1, 33):
