@@ -37,7 +37,15 @@ def with_input(graph: Graph, shape: tuple[int, ...], span: Span) -> tuple[Graph,
     if not isinstance(first, ir.Input):
         return graph, []
     if len(shape) == 2 and len(first.shape) == 3:
-        shape = (*shape, 1)
+        height, width = shape
+        return graph, [
+            diag.error(
+                "P111",
+                f"a new input {_dims(shape)} gives no channel count",
+                span,
+                f"write {height}×{width}×1 for a gray image or {height}×{width}×3 for an RGB one",
+            )
+        ]
     if len(shape) != len(first.shape):
         return graph, [
             diag.error(

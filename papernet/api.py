@@ -209,6 +209,9 @@ def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> 
         name = spec.title or _stem(file)
         if spec.base is None:
             graph, found = lower(spec, name)
+            if spec.regression is not None and spec.regression_head == "conv":  # lowering made the dense head
+                graph, problems = adapt_stage.with_regression(graph, *spec.regression, "conv")
+                found = [*found, *problems]
             graph, inferred = solve(graph)
             return Network(graph, (*found, *inferred), {file: text}, file)
         return _derive(spec, text, name, directory, loading)

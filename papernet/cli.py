@@ -251,6 +251,18 @@ def shape_argument(text: str) -> tuple[int, ...]:
     return dims
 
 
+def input_shape_argument(text: str) -> tuple[int, ...]:
+    """An input shape: H×W×C, or N for a flat vector. H×W alone is refused: it has two readings."""
+    dims = shape_argument(text)
+    if len(dims) == 2:
+        height, width = dims
+        raise argparse.ArgumentTypeError(
+            f"'{text}' gives no channel count: write {height}x{width}x1 for a gray image "
+            f"or {height}x{width}x3 for an RGB one"
+        )
+    return dims
+
+
 def column_argument(text: str) -> tuple[str, str]:
     """`output=output size` → ("output", "output size")."""
     role, equals, header = text.partition("=")
@@ -358,7 +370,7 @@ def _parser() -> argparse.ArgumentParser:
                 help="how parameters are counted: keras (BN = 4C, 2C non-trainable) or torch (BN = 2C)",
             )
         group = sub.add_argument_group("adaptation")
-        group.add_argument("--input", type=shape_argument, metavar="HxWxC", help="a new input shape")
+        group.add_argument("--input", type=input_shape_argument, metavar="HxWxC", help="a new input shape")
         group.add_argument("--classes", type=positive_int, metavar="N", help="a new N-class softmax head")
         group.add_argument(
             "--regression",
@@ -412,7 +424,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ROLE=HEADER",
         help="read ROLE from the column headed HEADER, e.g. output='output size' (repeatable)",
     )
-    table.add_argument("--input", type=shape_argument, metavar="HxWxC", help="the network's input shape")
+    table.add_argument("--input", type=input_shape_argument, metavar="HxWxC", help="the network's input shape")
     table.add_argument("--name", metavar="TITLE", help="the network's name in the spec")
     table.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
     command("specs", "list the shipped specs", run_specs)

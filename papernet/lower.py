@@ -227,7 +227,7 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
     state = _Lowering(spec.file, {})
     state.defaults = _read_defaults(spec.defaults, state)
     state.blocks = _read_blocks(spec.blocks, state)
-    items = [item for chain in spec.chains for item in chain]
+    items = _with_head(spec, [item for chain in spec.chains for item in chain], state)
     too_deep = _too_deep(items)
     if too_deep is not None:
         state.error("P104", f"brackets nest more than {MAX_NESTING} deep", too_deep.span)
@@ -272,6 +272,57 @@ def _flops_per_mac(state: _Lowering) -> int | None:
         state.error("P108", "a FLOP is 1 or 2 per multiply-add", factor.span, "write `flops: 2 multiply-adds`")
         return None
     return int(factor.value)
+
+
+def _with_head(spec: Spec, items: list[Item], state: _Lowering) -> list[Item]:
+    """A spec's own `classes N` or `regression H×W×C` line: the head it names replaces the
+    table's classifier (its last FC and the softmax after it), or follows the last layer where
+    the table stops before one (VGG's Table 1 typed up to FC-4096). A spec that starts `from`
+    another adapts that network instead (papernet.api)."""
+    if spec.base is not None or (spec.classes is None and spec.regression is None):
+        return items
+    if spec.classes is not None and spec.regression is not None:
+        state.error("P113", "choose one head: classes or regression, not both", spec.regression[1])
+        return items
+    items = _without_classifier(items)
+    if spec.classes is not None:
+        classes, span = spec.classes
+        softmax = Option("activation", Activation("softmax"), span)
+        head = [Layer("fc", (Option("units", classes, span), softmax), span)]
+    else:
+        assert spec.regression is not None
+        shape, span = spec.regression
+        units = 1
+        for size in shape:
+            units *= size
+        head = [Layer("fc", (Option("units", units, span), Option("activation", ir.LINEAR, span)), span)]
+        if len(shape) > 1:
+            head.append(Layer("reshape", (Option("shape", shape, span),), span))
+    return [*items, *(Item(layer, None, None, 1, None, Claims(), span) for layer in head)]
+
+
+def _without_classifier(items: list[Item]) -> list[Item]:
+    """The items before a trailing classifier: an FC with softmax, or an FC and a softmax."""
+    end = len(items)
+    if end and _is_layer(items[end - 1], "activation") and _activation_named(items[end - 1], "softmax"):
+        end -= 1
+        if end and _is_layer(items[end - 1], "fc"):
+            return items[: end - 1]
+        return items[: end + 1]
+    if end and _is_layer(items[end - 1], "fc") and _activation_named(items[end - 1], "softmax"):
+        return items[: end - 1]
+    return items
+
+
+def _is_layer(item: Item, kind: str) -> bool:
+    return isinstance(item.element, Layer) and item.element.kind == kind and item.repeat == 1
+
+
+def _activation_named(item: Item, name: str) -> bool:
+    assert isinstance(item.element, Layer)
+    return any(
+        o.key == "activation" and isinstance(o.value, Activation) and o.value.name == name for o in item.element.options
+    )
 
 
 class _TooLarge(Exception):

@@ -349,8 +349,9 @@ def test_unstated_stride_and_padding_are_inferred_from_the_table() -> None:
     # 32 → 16 needs stride 2; no symmetric pad divides (32 + 2P − 3)/2 exactly, `same` gives ⌈32/2⌉
     assert (first.strides, first.padding) == ((2, 2), "same")
     assert first.origin("strides") is Origin.INFERRED
-    # 16 → 16 at stride 1: pad 1 exactly
-    assert (second.strides, second.padding) == ((1, 1), ((1, 1), (1, 1)))
+    # 16 → 16 at stride 1: the assumed `same` (pad 1 for a 3×3), which the table pins: pad 0 gives 14
+    assert (second.strides, second.padding) == ((1, 1), "same")
+    assert second.origin("padding") is Origin.INFERRED
     model_shapes = [layer.shape for layer in network.infer().layers]
     assert model_shapes[-1] == (16, 16, 8)
 
@@ -365,7 +366,9 @@ def test_a_stated_padding_is_never_changed() -> None:
 def test_the_rounding_is_not_inferred() -> None:
     """AlexNet's case: only `floor` would give 55, and rounding is a convention to state."""
     network = papernet.parse("input 224x224x3\nconv11-96/4 -> 55x55x96\n", "r.pn")
-    assert [d.code for d in network.errors()] == ["P201"]
+    # assumed `same`: ⌈224/4⌉ = 56, not 55, and no padding divides exactly
+    assert [d.code for d in network.errors()] == ["P301"]
+    assert "gives 56×56×96" in network.errors()[0].message
     stated = papernet.parse("defaults:\n  conv: floor\ninput 224x224x3\nconv11-96/4 -> 55x55x96\n", "r.pn")
     assert not stated.errors()
     conv = next(n for n in stated.graph.nodes if isinstance(n, ir.Conv2D))

@@ -78,7 +78,7 @@ CASES = [
     ),
     Case(
         "alexnet_224",
-        "input 224x224x3\nconv11-96/4\n",
+        "input 224x224x3\nconv11-96/4 padding valid\n",
         "P201",
         2,
         1,
@@ -86,7 +86,7 @@ CASES = [
     ),
     Case(
         "alexnet_224_declared",
-        "input 224x224x3\nconv11-96/4 -> 55×55×96\n",
+        "input 224x224x3\nconv11-96/4 padding valid -> 55×55×96\n",
         "P201",
         2,
         1,
@@ -228,7 +228,7 @@ def test_one_diagnostic_per_problem_on_a_square_input(
 
 def test_non_square_input_names_the_axis(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Height (227 − 11)/4 + 1 = 55 divides; width (224 − 11)/4 + 1 = 54.25 does not.
-    _write(tmp_path, "wide.pn", "input 227x224x3\nconv11-96/4\n")
+    _write(tmp_path, "wide.pn", "input 227x224x3\nconv11-96/4 padding valid\n")
     result = _check(run_cli, monkeypatch, tmp_path, "wide.pn")
     assert result.code == 1
     assert "(224 + 2·0 − 11)/4 + 1 = 54.25 (width)" in result.stderr
@@ -413,7 +413,7 @@ def test_from_cycle_is_reported_as_a_cycle(
 def test_from_a_base_with_errors_points_into_the_base(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _write(tmp_path, "base.pn", "input 224x224x3\nconv11-96/4\nFC-10\n")
+    _write(tmp_path, "base.pn", "input 224x224x3\nconv11-96/4 padding valid\nFC-10\n")
     _write(tmp_path, "child.pn", "from base\ninput 227x227x3\n")
     result = _check(run_cli, monkeypatch, tmp_path, "base.pn")
     assert result.code == 1
@@ -434,7 +434,7 @@ def test_a_derived_spec_cannot_add_layers(run_cli: RunCli, monkeypatch: pytest.M
 # ---- usage errors: exit 2, one line, nothing written -----------------------------------------
 
 OK_SPEC = "input 28x28\nconv3-8\nmaxpool\nFC-10, softmax\n"
-BAD_SPEC = "input 224x224x3\nconv11-96/4\nFC-10\n"
+BAD_SPEC = "input 224x224x3\nconv11-96/4 padding valid\nFC-10\n"
 
 
 @pytest.mark.parametrize(

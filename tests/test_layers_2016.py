@@ -384,7 +384,7 @@ MODERN = Path(__file__).parent / "layers" / "modern_layers.pn"
 
 def test_generated_source_for_every_new_layer_builds_the_live_model(golden: Any) -> None:
     pytest.importorskip("keras")
-    net = papernet.load(str(MODERN))
+    net = papernet.parse(MODERN.read_text(encoding="utf-8"), "modern_layers.pn")
     assert not net.errors()
     source = net.to_source()
     golden.check("layers/modern_layers.py", source)
@@ -453,3 +453,13 @@ def test_bn_and_residual_settings_parse_as_defaults() -> None:
     norm = net.graph.nodes[-1]
     assert isinstance(norm, ir.BatchNorm)
     assert (norm.scale, norm.center, norm.epsilon, norm.momentum) == (False, False, 1e-5, 0.9)
+
+
+def test_a_specs_own_regression_line_takes_the_conv_head() -> None:
+    text = "input 32x32x3\nconv3-8\nmaxpool\nFC-64\nFC-10, softmax\nregression 32x32x2 head conv\n"
+    net = papernet.parse(text, "own_head.pn")
+    assert not net.errors(), net.errors()
+    # conv 3·3·3·8 + 8; FC-64 as a 1×1 conv 8 → 64; the head a 1×1 conv 64 → 2; upsampling 16×16 → 32×32
+    assert net.infer().total_params == (3 * 3 * 3 * 8 + 8) + (8 * 64 + 64) + (64 * 2 + 2)
+    assert net.infer().layers[-1].shape == (32, 32, 2)
+    keras_agrees(net)

@@ -45,44 +45,44 @@ def build_alexnet():
     """AlexNet: 62,378,344 parameters, output 1000."""
     # specs/alexnet.pn:9: input 227×227 RGB
     inputs = keras.Input(shape=(227, 227, 3), name="input")
-    # specs/alexnet.pn:11: conv1: conv11-96/4 -> 55×55×96
+    # specs/alexnet.pn:16: conv1: conv11-96/4 -> 55×55×96
     x = layers.Conv2D(96, 11, strides=4, activation="relu", **weights(), name="conv1")(
         inputs
     )
-    # specs/alexnet.pn:12: LRN
+    # specs/alexnet.pn:17: LRN
     x = LocalResponseNormalization(name="lrn1")(x)
-    # specs/alexnet.pn:13: max pool 3×3, stride 2 -> 27×27×96
+    # specs/alexnet.pn:18: max pool 3×3, stride 2 -> 27×27×96
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    # specs/alexnet.pn:14: conv2: conv5-256 pad 2 -> 27×27×256
+    # specs/alexnet.pn:19: conv2: conv5-256 pad 2 -> 27×27×256
     x = layers.Conv2D(
         256, 5, padding="same", activation="relu", **weights(), name="conv2"
     )(x)
-    # specs/alexnet.pn:15: LRN
+    # specs/alexnet.pn:20: LRN
     x = LocalResponseNormalization(name="lrn2")(x)
-    # specs/alexnet.pn:16: max pool 3×3, stride 2 -> 13×13×256
+    # specs/alexnet.pn:21: max pool 3×3, stride 2 -> 13×13×256
     x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
-    # specs/alexnet.pn:17: conv3: conv3-384 pad 1 -> 13×13×384
+    # specs/alexnet.pn:22: conv3: conv3-384 pad 1 -> 13×13×384
     x = layers.Conv2D(
         384, 3, padding="same", activation="relu", **weights(), name="conv3"
     )(x)
-    # specs/alexnet.pn:18: conv4: conv3-384 pad 1 -> 13×13×384
+    # specs/alexnet.pn:23: conv4: conv3-384 pad 1 -> 13×13×384
     x = layers.Conv2D(
         384, 3, padding="same", activation="relu", **weights(), name="conv4"
     )(x)
-    # specs/alexnet.pn:19: conv5: conv3-256 pad 1 -> 13×13×256
+    # specs/alexnet.pn:24: conv5: conv3-256 pad 1 -> 13×13×256
     x = layers.Conv2D(
         256, 3, padding="same", activation="relu", **weights(), name="conv5"
     )(x)
-    # specs/alexnet.pn:20: max pool 3×3, stride 2 -> 6×6×256
+    # specs/alexnet.pn:25: max pool 3×3, stride 2 -> 6×6×256
     x = layers.MaxPooling2D(3, strides=2, name="pool3")(x)
-    # specs/alexnet.pn:21: fc6: FC-4096
+    # specs/alexnet.pn:26: fc6: FC-4096
     x = layers.Flatten(name="flatten1")(x)
     x = layers.Dense(4096, activation="relu", **weights(), name="fc6")(x)
     x = layers.Dropout(0.5, name="fc6_dropout")(x)
-    # specs/alexnet.pn:22: fc7: FC-4096
+    # specs/alexnet.pn:27: fc7: FC-4096
     x = layers.Dense(4096, activation="relu", **weights(), name="fc7")(x)
     x = layers.Dropout(0.5, name="fc7_dropout")(x)
-    # specs/alexnet.pn:23: fc8: FC-1000, softmax
+    # specs/alexnet.pn:28: fc8: FC-1000, softmax
     x = layers.Dense(1000, activation="softmax", **weights(), name="fc8")(x)
     model = keras.Model(inputs, x, name="alexnet")
     compile_model(model)
@@ -91,11 +91,11 @@ def build_alexnet():
 
 def compile_model(model):
     """Compile the model as the paper trained it (Keras's defaults where it is silent)."""
-    # specs/alexnet.pn:37: sgd, batch 128, momentum 0.9, weight decay 0.0005
-    # specs/alexnet.pn:38: learning rate 0.01, divided by 10 when the validation error rate stopped improving
-    # specs/alexnet.pn:39: epochs 90                   # "roughly 90 cycles"
-    # specs/alexnet.pn:40: dropout 0.5
-    # specs/alexnet.pn:41: init normal(0, 0.01)
+    # specs/alexnet.pn:42: sgd, batch 128, momentum 0.9, weight decay 0.0005
+    # specs/alexnet.pn:43: learning rate 0.01, divided by 10 when the validation error rate stopped improving
+    # specs/alexnet.pn:44: epochs 90                   # "roughly 90 cycles"
+    # specs/alexnet.pn:45: dropout 0.5
+    # specs/alexnet.pn:46: init normal(0, 0.01)
     optimizer = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
     model.compile(
         optimizer=optimizer,

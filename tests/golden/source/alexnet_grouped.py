@@ -37,38 +37,38 @@ def build_alexnet_two_towers():
     """AlexNet (two towers): 60,965,224 parameters, output 1000."""
     # specs/alexnet_grouped.pn:8: input 227×227 RGB
     inputs = keras.Input(shape=(227, 227, 3), name="input")
-    # specs/alexnet_grouped.pn:10: conv1: conv11-96/4 -> 55×55×96
+    # specs/alexnet_grouped.pn:15: conv1: conv11-96/4 -> 55×55×96
     x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(inputs)
-    # specs/alexnet_grouped.pn:11: LRN
+    # specs/alexnet_grouped.pn:16: LRN
     x = LocalResponseNormalization(name="lrn1")(x)
-    # specs/alexnet_grouped.pn:12: max pool 3×3, stride 2 -> 27×27×96
+    # specs/alexnet_grouped.pn:17: max pool 3×3, stride 2 -> 27×27×96
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    # specs/alexnet_grouped.pn:13: conv2: conv 5×5×48, 256 pad 2, groups 2 -> 27×27×256
+    # specs/alexnet_grouped.pn:18: conv2: conv 5×5×48, 256 pad 2, groups 2 -> 27×27×256
     x = layers.Conv2D(
         256, 5, padding="same", groups=2, activation="relu", name="conv2"
     )(x)
-    # specs/alexnet_grouped.pn:14: LRN
+    # specs/alexnet_grouped.pn:19: LRN
     x = LocalResponseNormalization(name="lrn2")(x)
-    # specs/alexnet_grouped.pn:15: max pool 3×3, stride 2 -> 13×13×256
+    # specs/alexnet_grouped.pn:20: max pool 3×3, stride 2 -> 13×13×256
     x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
-    # specs/alexnet_grouped.pn:16: conv3: conv 3×3×256, 384 pad 1 -> 13×13×384
+    # specs/alexnet_grouped.pn:21: conv3: conv 3×3×256, 384 pad 1 -> 13×13×384
     x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(x)
-    # specs/alexnet_grouped.pn:17: conv4: conv 3×3×192, 384 pad 1, groups 2 -> 13×13×384
+    # specs/alexnet_grouped.pn:22: conv4: conv 3×3×192, 384 pad 1, groups 2 -> 13×13×384
     x = layers.Conv2D(
         384, 3, padding="same", groups=2, activation="relu", name="conv4"
     )(x)
-    # specs/alexnet_grouped.pn:18: conv5: conv 3×3×192, 256 pad 1, groups 2 -> 13×13×256
+    # specs/alexnet_grouped.pn:23: conv5: conv 3×3×192, 256 pad 1, groups 2 -> 13×13×256
     x = layers.Conv2D(
         256, 3, padding="same", groups=2, activation="relu", name="conv5"
     )(x)
-    # specs/alexnet_grouped.pn:19: max pool 3×3, stride 2 -> 6×6×256
+    # specs/alexnet_grouped.pn:24: max pool 3×3, stride 2 -> 6×6×256
     x = layers.MaxPooling2D(3, strides=2, name="pool3")(x)
-    # specs/alexnet_grouped.pn:20: fc6: FC-4096
+    # specs/alexnet_grouped.pn:25: fc6: FC-4096
     x = layers.Flatten(name="flatten1")(x)
     x = layers.Dense(4096, activation="relu", name="fc6")(x)
-    # specs/alexnet_grouped.pn:21: fc7: FC-4096
+    # specs/alexnet_grouped.pn:26: fc7: FC-4096
     x = layers.Dense(4096, activation="relu", name="fc7")(x)
-    # specs/alexnet_grouped.pn:22: fc8: FC-1000, softmax
+    # specs/alexnet_grouped.pn:27: fc8: FC-1000, softmax
     x = layers.Dense(1000, activation="softmax", name="fc8")(x)
     model = keras.Model(inputs, x, name="alexnet_two_towers")
     compile_model(model)

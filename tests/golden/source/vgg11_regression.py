@@ -26,13 +26,13 @@ def build_vgg_11_regression():
         64, 3, padding="same", activation="relu", **weights(), name="conv1"
     )(inputs)
     # specs/vgg11.pn:13: maxpool
-    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool1")(x)
     # specs/vgg11.pn:14: conv3-128
     x = layers.Conv2D(
         128, 3, padding="same", activation="relu", **weights(), name="conv2"
     )(x)
     # specs/vgg11.pn:15: maxpool
-    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool2")(x)
     # specs/vgg11.pn:16: conv3-256, conv3-256
     x = layers.Conv2D(
         256, 3, padding="same", activation="relu", **weights(), name="conv3"
@@ -41,7 +41,7 @@ def build_vgg_11_regression():
         256, 3, padding="same", activation="relu", **weights(), name="conv4"
     )(x)
     # specs/vgg11.pn:17: maxpool
-    x = layers.MaxPooling2D(2, name="pool3")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool3")(x)
     # specs/vgg11.pn:18: conv3-512, conv3-512
     x = layers.Conv2D(
         512, 3, padding="same", activation="relu", **weights(), name="conv5"
@@ -50,7 +50,7 @@ def build_vgg_11_regression():
         512, 3, padding="same", activation="relu", **weights(), name="conv6"
     )(x)
     # specs/vgg11.pn:19: maxpool
-    x = layers.MaxPooling2D(2, name="pool4")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool4")(x)
     # specs/vgg11.pn:20: conv3-512, conv3-512
     x = layers.Conv2D(
         512, 3, padding="same", activation="relu", **weights(), name="conv7"
@@ -59,7 +59,7 @@ def build_vgg_11_regression():
         512, 3, padding="same", activation="relu", **weights(), name="conv8"
     )(x)
     # specs/vgg11.pn:21: maxpool
-    x = layers.MaxPooling2D(2, name="pool5")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool5")(x)
     # specs/vgg11.pn:22: FC-4096
     x = layers.Flatten(name="flatten1")(x)
     x = layers.Dense(4096, activation="relu", **weights(), name="fc1")(x)

@@ -17,30 +17,30 @@ def build_vgg_16():
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv1")(inputs)
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
     # specs/vgg16.pn:10: maxpool
-    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool1")(x)
     # specs/vgg16.pn:11: conv3-128 x2
     x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv3")(x)
     x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv4")(x)
     # specs/vgg16.pn:12: maxpool
-    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool2")(x)
     # specs/vgg16.pn:13: conv3-256 x3
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv6")(x)
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv7")(x)
     # specs/vgg16.pn:14: maxpool
-    x = layers.MaxPooling2D(2, name="pool3")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool3")(x)
     # specs/vgg16.pn:15: conv3-512 x3
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv8")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv9")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv10")(x)
     # specs/vgg16.pn:16: maxpool
-    x = layers.MaxPooling2D(2, name="pool4")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool4")(x)
     # specs/vgg16.pn:17: conv3-512 x3
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv11")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv12")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv13")(x)
     # specs/vgg16.pn:18: maxpool
-    x = layers.MaxPooling2D(2, name="pool5")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool5")(x)
     # specs/vgg16.pn:19: FC-4096
     x = layers.Flatten(name="flatten1")(x)
     x = layers.Dense(4096, activation="relu", name="fc1")(x)

@@ -17,30 +17,30 @@ def build_vgg_16_c():
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv1")(inputs)
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
     # specs/vgg16_c.pn:11: maxpool
-    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool1")(x)
     # specs/vgg16_c.pn:12: conv3-128, conv3-128
     x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv3")(x)
     x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv4")(x)
     # specs/vgg16_c.pn:13: maxpool
-    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool2")(x)
     # specs/vgg16_c.pn:14: conv3-256, conv3-256, conv1-256
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv6")(x)
     x = layers.Conv2D(256, 1, padding="same", activation="relu", name="conv7")(x)
     # specs/vgg16_c.pn:15: maxpool
-    x = layers.MaxPooling2D(2, name="pool3")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool3")(x)
     # specs/vgg16_c.pn:16: conv3-512, conv3-512, conv1-512
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv8")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv9")(x)
     x = layers.Conv2D(512, 1, padding="same", activation="relu", name="conv10")(x)
     # specs/vgg16_c.pn:17: maxpool
-    x = layers.MaxPooling2D(2, name="pool4")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool4")(x)
     # specs/vgg16_c.pn:18: conv3-512, conv3-512, conv1-512
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv11")(x)
     x = layers.Conv2D(512, 3, padding="same", activation="relu", name="conv12")(x)
     x = layers.Conv2D(512, 1, padding="same", activation="relu", name="conv13")(x)
     # specs/vgg16_c.pn:19: maxpool
-    x = layers.MaxPooling2D(2, name="pool5")(x)
+    x = layers.MaxPooling2D(2, padding="same", name="pool5")(x)
     # specs/vgg16_c.pn:20: FC-4096
     x = layers.Flatten(name="flatten1")(x)
     x = layers.Dense(4096, activation="relu", name="fc1")(x)
