@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from networks import built_once
-from test_zoo import GAPS, Measured, assert_same_layers, fits, from_source, measure, output_after_line, size_claims
+from test_zoo import Measured, assert_same_layers, fits, from_source, measure, output_after_line, size_claims
 
 import papernet
 from papernet.resources import shipped_specs
@@ -136,7 +136,6 @@ def test_the_spec_claims_figure_1s_sizes_and_each_holds() -> None:
         assert fits(declared, shape), f"{what} (line {line}): the network there gives {shape}"
 
 
-@pytest.mark.xfail(strict=True, reason=GAPS["block-use claims"])
 def test_every_size_claim_of_figure_1_holds() -> None:
     reconciliation = papernet.load("unet").reconcile()
     assert not [d for d in reconciliation.diagnostics if d.is_error]
