@@ -278,6 +278,9 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         path, display = resolve(base_name, directory)
     except SpecNotFound as exc:
         raise SpecError([diag.error("P114", str(exc), base_span)], sources) from None
+    if path.suffix != ".pn" and not display.startswith("specs/"):
+        message = f"'{base_name}' is not a spec: a spec starts from a shipped spec or a .pn file"
+        raise SpecError([diag.error("P114", message, base_span)], sources)
     if not display.startswith("specs/"):  # a file beside this spec: show it beside this spec's name
         display = str(Path(spec.file).parent / path.name)
     if path.resolve() in loading:

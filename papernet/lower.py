@@ -17,6 +17,7 @@ Problems are reported as diagnostics; a layer that cannot be lowered becomes an
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,10 @@ MAX_DIMENSION = 1_000_000
 MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 """Largest number of layers a spec may expand to."""
+MAX_WIDTH = 16.0
+"""Largest width multiplier α (MobileNet's are at most 1.4)."""
+MAX_INPUT_VALUES = 1_000_000_000
+"""Largest input a spec may state, in values (H·W·C): 4 GB of float32 per example."""
 MAX_NESTING = 32
 """Deepest nesting of brackets."""
 
@@ -263,6 +268,13 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
             "check the repetition counts and the blocks they repeat",
         )
         return ir.Graph(name, ()), _unique(state.diagnostics)
+    if not state.nodes:
+        state.error(
+            "P005",
+            "the spec has no layers",
+            Span(spec.file, 1, 1, 1, 2),
+            "a spec starts with `input H×W×C` and lists layers, e.g. `conv3-64, maxpool, FC-10`",
+        )
     graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state), _counting(state))
     return graph, _unique(state.diagnostics)
 
@@ -763,6 +775,14 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
         shape = (*shape, 1)
     if len(shape) > 3:
         state.error("P102", f"an input has at most 3 dimensions (H×W×C); got {len(shape)}", stated["shape"].span)
+        valid = False
+    elif math.prod(shape) > MAX_INPUT_VALUES:
+        state.error(
+            "P102",
+            f"an input of {'×'.join(map(str, shape))} is {math.prod(shape):,} values, "
+            f"more than papernet's bound of {MAX_INPUT_VALUES:,}",
+            stated["shape"].span,
+        )
         valid = False
     if not valid:
         _emit(state, node=ir.Invalid(name="input", inputs=(), span=layer.span, text="input"))
@@ -1838,6 +1858,17 @@ def _validate(option: Option, state: _Lowering) -> bool:
     if key == "rate":
         assert isinstance(value, float)
         return _check_rate(value, span, state)
+    if key == "width":
+        assert isinstance(value, float)
+        if not 0 < value <= MAX_WIDTH:
+            state.error("P102", f"a width multiplier is above 0 and at most {MAX_WIDTH:g}; got {value:g}", span)
+            return False
+        return True
+    if key == "activation" and isinstance(value, Activation) and value.alpha is not None:
+        if not math.isfinite(value.alpha) or abs(value.alpha) > MAX_DIMENSION:
+            state.error("P102", f"an activation's slope must be a finite number; got {value.alpha:g}", span)
+            return False
+        return True
     if key == "kernel_depth":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key == "cropping":

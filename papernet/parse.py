@@ -88,7 +88,7 @@ def parse_recovering(text: str, file: str = "<string>") -> Spec:
     """Like `parse`, but a line that does not parse is reported and left out (with the lines
     indented under it), and the rest is still read, so one run reports every syntax error and
     still checks everything else. Raises `ParseFailure` only where nothing is left to read."""
-    text = normalise_newlines(text.removeprefix("\ufeff"))
+    text = normalise_newlines(text.removeprefix("\ufeff")).translate(_CASE_FOLDS_TO_ASCII)
     if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
         parse(text, file)  # raises P005
     lines = text.split("\n")
@@ -107,6 +107,11 @@ def parse_recovering(text: str, file: str = "<string>") -> Spec:
                 raise ParseFailure(problems) from None
             continue
         return replace(spec, problems=tuple(problems))
+
+
+_CASE_FOLDS_TO_ASCII = str.maketrans({"ſ": "s", "K": "K", "ı": "i", "İ": "I"})
+"""The letters that case-insensitive matching takes for ASCII ones (`padding ſame`): read as
+those, so that every word the lexer accepts is one the rest of papernet knows."""
 
 
 def _leave_out(lines: list[str], index: int) -> None:
