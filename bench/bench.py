@@ -8,6 +8,10 @@
    against cold `python -c "import lark"`, and whether TensorFlow (or Keras) gets imported.
 3. In-process parse + lower + infer + check of generated 1,000- and 10,000-layer specs.
 4. Linearity: time(10k) / time(1k).
+5. `papernet.load("resnet50").to_keras()` against `keras.applications.ResNet50(weights=None)`, built
+   alternately in one process after a warm-up: the best wall and CPU seconds of each (≤ 1.10×), and
+   for reference the same network without the spec's `train:` set-up (He init, weight decay), which
+   keras.applications does not apply.
 
 Every cold figure is the median over fresh processes (after one unrecorded warm-up run, so the
 files are in the page cache: "cold" means a new interpreter, not a cold disk). Peak RSS is the
@@ -526,6 +530,87 @@ def own_cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
+# ---- to_keras() against keras.applications --------------------------------------------------
+
+TO_KERAS_RATIO_MAX = 1.10
+TO_KERAS = """\
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras, papernet
+net = papernet.load("resnet50")
+from papernet.backends.live import build_model
+builders = {
+    "papernet": net.to_keras,
+    "keras": lambda: keras.applications.ResNet50(weights=None),
+    "plain": lambda: build_model(net.graph, net.infer(), None),  # without the spec's train: set-up
+}
+runs = {name: [] for name in builders}
+for repetition in range(int(sys.argv[1]) + 1):  # the first round warms up, unrecorded
+    for name, build in builders.items():
+        keras.backend.clear_session()
+        wall, cpu = time.perf_counter(), time.process_time()
+        model = build()
+        if repetition:
+            runs[name].append((time.perf_counter() - wall, time.process_time() - cpu, model.count_params()))
+print(json.dumps(runs))
+"""
+
+
+@dataclass
+class ToKeras:
+    """`papernet.load("resnet50").to_keras()` and `keras.applications.ResNet50(weights=None)`, built
+    alternately in one process: the best wall and CPU seconds of each, and the parameter counts."""
+
+    papernet_wall_s: float = float("nan")
+    keras_wall_s: float = float("nan")
+    papernet_cpu_s: float = float("nan")
+    keras_cpu_s: float = float("nan")
+    papernet_params: int = 0
+    keras_params: int = 0
+    plain_wall_s: float = float("nan")  # the architecture alone: Keras's default initialiser, no weight decay
+    error: str | None = None
+
+
+def measure_to_keras(reps: int, env: dict[str, str]) -> ToKeras:
+    """The best of `reps` (CPU time is steadier than wall time on a shared machine; both are shown)."""
+    done = subprocess.run(
+        [PYTHON, "-c", TO_KERAS, str(reps)], capture_output=True, text=True, env=env, timeout=1800, check=False
+    )
+    if done.returncode != 0:
+        return ToKeras(error=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    best = {name: (min(r[0] for r in rows), min(r[1] for r in rows), rows[0][2]) for name, rows in runs.items()}
+    return ToKeras(*(best[n][0] for n in ("papernet", "keras")), *(best[n][1] for n in ("papernet", "keras")),
+                   best["papernet"][2], best["keras"][2], best["plain"][0])  # fmt: skip
+
+
+def to_keras_checks(result: ToKeras) -> list[Check]:
+    wall, cpu = _ratio(result.papernet_wall_s, result.keras_wall_s), _ratio(result.papernet_cpu_s, result.keras_cpu_s)
+    return [
+        Check(
+            "5. to_keras() ResNet-50 / keras.applications.ResNet50, wall",
+            f"{wall:.2f}x ({result.papernet_wall_s:.2f}/{result.keras_wall_s:.2f} s)",
+            f"<= {TO_KERAS_RATIO_MAX:g}x",
+            _ok(wall, lambda v: v <= TO_KERAS_RATIO_MAX),
+            wall,
+        ),
+        Check(
+            "5. to_keras() ResNet-50 / keras.applications.ResNet50, CPU",
+            f"{cpu:.2f}x ({result.papernet_cpu_s:.2f}/{result.keras_cpu_s:.2f} s)",
+            f"<= {TO_KERAS_RATIO_MAX:g}x",
+            _ok(cpu, lambda v: v <= TO_KERAS_RATIO_MAX),
+            cpu,
+        ),
+        Check(
+            "5. the same without the spec's train: set-up (He init, L2), wall",
+            f"{_ratio(result.plain_wall_s, result.keras_wall_s):.2f}x",
+            "(for reference)",
+            None,
+            _ratio(result.plain_wall_s, result.keras_wall_s),
+        ),
+    ]
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -601,6 +686,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         meta["profile"] = render_profile(imports, profile_pipeline(SIZES[-1])) + "\n\n" + profile_gc(SIZES[-1])
     checks = budget_checks(cold, imports, pipeline)
+    to_keras = measure_to_keras(3 if args.quick else 5, child_env(None)) if have_keras else None
+    if to_keras is not None:
+        checks += to_keras_checks(to_keras)
+        if to_keras.error:
+            errors.append(f"to_keras: {to_keras.error}")
 
     if args.json:
         figures = {
@@ -628,6 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for r in imports
             ],
             "pipeline": [asdict(p) for p in pipeline],
+            "to_keras": asdict(to_keras) if to_keras is not None else None,
             "budgets": [asdict(c) for c in checks],
             "errors": errors,
         }

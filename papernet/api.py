@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Literal
 from papernet import adapt as adapt_stage
 from papernet import diagnostics as diag
 from papernet import resources
+from papernet.adapt import HeadKind
 from papernet.check import Reconciliation, reconcile
 from papernet.diagnostics import Diagnostic, Diagnostics, SpecError
 from papernet.infer import Convention, Inference, dims, infer
 from papernet.ir import Graph, Input
 from papernet.lower import lower
-from papernet.parse import ParseFailure, decode
-from papernet.parse import parse as parse_text
+from papernet.parse import ParseFailure, decode, parse_recovering
 from papernet.solve import solve
 from papernet.span import Span, command_line_span
 from papernet.syntax import Spec
@@ -40,6 +40,7 @@ from papernet.syntax import Spec
 if TYPE_CHECKING:
     import keras
 
+    from papernet.against import Comparison
     from papernet.report import Report
     from papernet.training import TrainingSetup
 
@@ -76,12 +77,20 @@ class Network:
         """Every problem: lowering, shapes and claims, in source order. A list, which prints as
         `papernet check` prints it (`print(net.check())`)."""
         inference = self.infer(convention)
-        found = [*self.diagnostics, *inference.diagnostics, *self.reconcile(convention).diagnostics]
+        reconciliation = self.reconcile(convention)
+        restated = set(reconciliation.superseded)
+        found = [
+            *self.diagnostics,
+            *(d for d in inference.diagnostics if d not in restated),
+            *reconciliation.diagnostics,
+        ]
         if self.graph.train:
             from papernet.training import read_training
 
             found += read_training(self.graph.train)[1]
-        return Diagnostics(sorted(found, key=_source_order), self.sources)
+        # Notes about the whole spec come last, and only for a spec that lowered cleanly.
+        closing = () if any(d.is_error for d in self.diagnostics) else reconciliation.closing
+        return Diagnostics([*sorted(found, key=_source_order), *closing], self.sources)
 
     def reconcile(self, convention: Convention = "keras") -> Reconciliation:
         """The table's claims, one row each: declared, inferred, and whether they agree."""
@@ -104,6 +113,15 @@ class Network:
 
         return build_report(self.graph, self.infer(convention), depth)
 
+    def diagram(
+        self, depth: int | None = None, format: Literal["svg", "dot"] = "svg", convention: Convention = "keras"
+    ) -> str:
+        """The network drawn as SVG (or Graphviz DOT text), one box per layer; with `depth`, blocks
+        below that level are one box each, with their totals."""
+        from papernet.diagram import draw
+
+        return draw(self.graph, self.infer(convention), depth, format)
+
     def adapt(
         self,
         *,
@@ -111,11 +129,13 @@ class Network:
         classes: int | None = None,
         regression: tuple[int, ...] | None = None,
         spans: dict[str, Span] | None = None,
+        head: HeadKind = "dense",
     ) -> Network:
         """The same network with a new input shape and/or a new head.
 
         The paper's claims describe the paper's network, so an adapted network drops them.
         `spans` says where each adaptation was written (a spec line); by default, the command line.
+        `head="conv"` makes a regression head of convolutions instead of an FC (`papernet.adapt`).
         """
         where = spans or {}
         graph, found = adapt_stage.without_claims(self.graph), list(self.diagnostics)
@@ -129,7 +149,7 @@ class Network:
             graph, problems = adapt_stage.with_classes(graph, classes, head_span)
             found += problems
         elif regression is not None:
-            graph, problems = adapt_stage.with_regression(graph, regression, head_span)
+            graph, problems = adapt_stage.with_regression(graph, regression, head_span, head)
             found += problems
         return Network(graph, tuple(found), self.sources, self.file)
 
@@ -165,6 +185,20 @@ class Network:
         from papernet.backends.live import build_model
 
         return build_model(self.graph, self.infer(), self.training())
+
+    def against(self, model: str | keras.Model, convention: Convention = "keras") -> Comparison:
+        """This spec against an implementation: a `keras.Model`, or a saved `model.keras`,
+        `keras:ResNet50` or `file.py:build_fn` (imports TensorFlow). The first divergence comes
+        as a diagnostic at the spec's line, with the per-stage figures of both. Raises `SpecError`
+        if the spec cannot be built, `keras_import.ModelNotFound` for a MODEL that names no model
+        and `keras_import.ImportFailure` for a layer papernet's notation has no word for."""
+        self.raise_for_errors()
+        from papernet.against import Side, compare
+        from papernet.keras_import import model_network
+
+        theirs, where, name = model_network(model)
+        ours = Side(self.graph, self.infer(convention), {})
+        return compare(ours, Side(theirs.graph, theirs.infer(convention), where), name)
 
     def to_source(self) -> str:
         """Python source that builds the same model with Keras 3."""
@@ -231,14 +265,21 @@ def read_spec(path: Path, display: str) -> str:
 def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> Network:
     with _without_cycle_collection():
         try:
-            spec = parse_text(text, file)
+            spec = parse_recovering(text, file)
         except ParseFailure as failure:
             raise SpecError(failure.diagnostics, {file: text}) from None
         name = spec.title or _stem(file)
+        if spec.base is not None and spec.problems:
+            raise SpecError(spec.problems, {file: text})
         if spec.base is None:
             graph, found = lower(spec, name)
+            if spec.regression is not None and spec.regression_head == "conv":  # lowering made the dense head
+                graph, problems = adapt_stage.with_regression(graph, *spec.regression, "conv")
+                found = [*found, *problems]
             graph, inferred = solve(graph)
-            return Network(graph, (*found, *inferred), {file: text}, file)
+            if spec.problems:  # a missing input is most likely the input line that did not parse
+                found = [d for d in found if d.code != "P101"]
+            return Network(graph, (*spec.problems, *found, *inferred), {file: text}, file)
         return _derive(spec, text, name, directory, loading)
 
 
@@ -268,7 +309,11 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         path, display = resolve(base_name, directory)
     except SpecNotFound as exc:
         raise SpecError([diag.error("P114", str(exc), base_span)], sources) from None
-    if not resources.is_shipped(path):  # a file beside this spec: show it beside this spec's name
+    shipped = resources.is_shipped(path)
+    if path.suffix != ".pn" and not shipped:
+        message = f"'{base_name}' is not a spec: a spec starts from a shipped spec or a .pn file"
+        raise SpecError([diag.error("P114", message, base_span)], sources)
+    if not shipped:  # a file beside this spec: show it beside this spec's name
         display = str(Path(spec.file).parent / path.name)
     if path.resolve() in loading:
         chain = " → ".join([*(p.name for p in loading), path.name])
@@ -285,6 +330,7 @@ def _derive(spec: Spec, text: str, name: str, directory: Path, loading: tuple[Pa
         classes=spec.classes[0] if spec.classes else None,
         regression=spec.regression[0] if spec.regression else None,
         spans=spans,
+        head="conv" if spec.regression_head == "conv" else "dense",
     )
     graph = network.graph
     renamed = replace(graph, name=name if spec.title else base.graph.name, train=(*base.graph.train, *spec.train))

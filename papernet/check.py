@@ -19,15 +19,17 @@ changes first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from itertools import combinations
+from math import prod
 from typing import Literal
 
 from papernet import ir, solve
 from papernet.diagnostics import Diagnostic, Severity
 from papernet.infer import Inference, LayerInfo, dims
-from papernet.ir import Graph, Node, Quantity
+from papernet.ir import Graph, Node, Origin, Quantity
 from papernet.span import Span
 
 Verdict = Literal["holds", "fails", "unknown"]
@@ -41,9 +43,10 @@ class ClaimRow:
     layer: str  # `conv1 (conv11-96/4)`, or `network` for a total
     quantity: str  # output, params, ops (or the word the table uses: FLOPs, mult-adds), total params, …
     declared: str  # as printed
-    inferred: str  # what the architecture gives, in the claim's form
+    inferred: str  # what the architecture gives, in the claim's form, as papernet counts it
     verdict: Verdict
     note: str = ""  # `K = 1024`, `FLOPs taken as multiply-adds`, …
+    counted: str = ""  # a params figure as the table counts it (`509,440 (497.5K)`), where it counts otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +63,17 @@ class Reconciliation:
     rows: tuple[ClaimRow, ...]
     diagnostics: tuple[Diagnostic, ...]
     inferred: tuple[Inferred, ...] = ()
+    reading: TableReading | None = None  # how the table counts and rounds; None without params or ops claims
+    superseded: tuple[Diagnostic, ...] = ()  # the inference's shape errors that `diagnostics` restate with better help
+    closing: tuple[Diagnostic, ...] = ()  # notes about the whole spec, shown after the positioned diagnostics
 
     @property
     def holds(self) -> bool:
         return all(row.verdict == "holds" for row in self.rows)
 
     def verdict(self) -> str:
-        """`29 of 42 claims hold; 13 fail (lines 14, 18, …)`."""
+        """`this table counts weights without biases, K = 1024: 3 of 12 params figures hold under
+        it; 29 of 42 claims hold; 13 fail (lines 14, 18, …)`."""
         count = len(self.rows)
         if not count:
             return "no claims to check"
@@ -81,7 +88,8 @@ class Reconciliation:
             text += f" (line{'s' if len(failed) > 1 else ''} {lines})"
         if unknown:
             text += f"; {unknown} cannot be checked: their input is unknown"
-        return text
+        convention = self.reading.sentence() if self.reading is not None else ""
+        return f"{convention}; {text}" if convention else text
 
     def __repr__(self) -> str:
         return f"<Reconciliation: {self.verdict()}>"
@@ -99,8 +107,9 @@ class Reconciliation:
 
 
 def check(graph: Graph, inference: Inference) -> list[Diagnostic]:
-    """Diagnostics for every claim that the inferred network contradicts."""
-    return list(reconcile(graph, inference).diagnostics)
+    """Diagnostics for every claim that the inferred network contradicts, then the notes about the whole spec."""
+    reconciliation = reconcile(graph, inference)
+    return [*reconciliation.diagnostics, *reconciliation.closing]
 
 
 def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
@@ -109,37 +118,59 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
     extents = _extents(graph)
     rows: list[ClaimRow] = []
     found: list[Diagnostic] = []
+    claims: list[_Claim] = []
     for index, node in enumerate(graph.nodes):
-        claims = node.claims
-        if claims.shape is not None:
+        node_claims = node.claims
+        if node_claims.shape is not None:
             row, problem = _shape_row(graph, inference, index, explained.get(node.span))
             rows.append(row)
             found += problem
-        if claims.params is None and claims.ops is None:
+        for row, problem in _output_claims(graph, inference, index):
+            rows.append(row)
+            found += problem
+        if node_claims.params is None and node_claims.ops is None:
             continue
-        extent = extents[node.span]
+        extent = range(node_claims.extent[0], node_claims.extent[1] + 1) if node_claims.extent else extents[node.span]
         subject = _subject(graph, [index])
         known = all(inference.layers[i].shape is not None for i in extent)
         counted = _Counted.of(graph, inference, extent)
-        claimed: tuple[tuple[Quantity | None, Literal["params", "ops"]], ...] = (
-            (claims.params, "params"),
-            (claims.ops, "ops"),
-        )
-        for quantity, what in claimed:
-            if quantity is not None:
-                row, problem = _quantity_row(quantity, counted, what, subject, known, graph)
-                rows.append(row)
-                found += problem
+        if node_claims.params is not None:
+            claims.append(_Claim(node_claims.params, counted, "params", subject, known, False, tuple(extent)))
+        if node_claims.ops is not None:
+            claims.append(_Claim(node_claims.ops, counted, "ops", subject, known, False, tuple(extent)))
     all_known = bool(inference.layers) and all(layer.shape is not None for layer in inference.layers)
-    whole = _Counted.of(graph, inference, range(len(graph.nodes))) if graph.totals else None
+    everything = tuple(range(len(graph.nodes)))
+    whole = (
+        replace(_Counted.of(graph, inference, everything), variants=_residual_variants(graph, inference))
+        if graph.totals
+        else None
+    )
     for total in graph.totals:
         assert whole is not None
-        kind: Literal["params", "ops"] = total.kind
-        row, problem = _quantity_row(total.quantity, whole, kind, "network", all_known, graph, total=True)
-        rows.append(row)
-        found += problem
+        if total.kind != "memory":
+            claims.append(_Claim(total.quantity, whole, total.kind, "network", all_known, True, everything))
+    for total in graph.totals:
+        if total.kind == "memory":
+            row, problem = _total_memory_row(graph, inference, total.quantity, all_known)
+            rows.append(row)
+            found += problem
+    shared = any(n.claims.params_share or n.claims.ops_share for n in graph.nodes)
+    reading = _table_reading(claims, graph, _default_convention(inference)) if claims or shared else None
+    if reading is not None:
+        shares = _share_rows(graph, inference, reading)
+        rows += [row for row, _ in shares]
+        found += [d for _, problem in shares for d in problem]
+        results = [_quantity_row(claim, reading, graph) for claim in claims]
+        results = _other_padding_reading(graph, inference, claims, results, reading)
+        wrong_sizes = [r for r in rows if r.verdict == "fails" and r.quantity == "output"]
+        for row, problem in _totals_traced(claims, results, reading, graph, inference, wrong_sizes):
+            rows.append(row)
+            found += problem
+    revised, superseded = _revised_shape_errors(graph, inference)
+    found += revised
+    closing = tuple(_assumed_padding_note(graph, inference))
     rows.sort(key=lambda row: (row.span.file, row.span.line, row.span.column))
-    return Reconciliation(tuple(rows), tuple(found), _inferred(graph))
+    return Reconciliation(tuple(rows), tuple(found), _inferred(graph), reading, superseded, closing)
 
 
 def _inferred(graph: Graph) -> tuple[Inferred, ...]:
@@ -168,41 +199,240 @@ def _shape_row(
         inferred = _unrounded(graph, inference, index) or dims(info.shape)
         note = f"not an integer; later rows continue from the declared {declared_text}"
         return ClaimRow(span, subject, "output", declared_text, inferred, "fails", note), []
+    if len(declared) == 1 and len(info.shape) == 3:
+        return _element_count_row(node, info.shape, span, subject)
     comparable = _comparable(info.shape, declared)
     if tuple(declared) == comparable:
         return ClaimRow(
             span, subject, "output", declared_text, dims(comparable), "holds", _inferred_note(graph, index)
         ), []
-    message = f"{ir.describe(node)} is declared to give {declared_text}, but gives {dims(info.shape)}"
+    message = f"{subject} is declared to give {declared_text}, but gives {dims(info.shape)}"
     note = f"later rows continue from the declared {declared_text}" if len(declared) == len(info.shape) else ""
     fixes = tuple(_shape_fixes(graph, inference, index, declared))
     problem = Diagnostic("P301", message, span, fixes, notes=(note,) if note else ())
     return ClaimRow(span, subject, "output", declared_text, dims(comparable), "fails", note), [problem]
 
 
+def _element_count_row(
+    node: Node, shape: tuple[int, ...], span: Span, subject: str
+) -> tuple[ClaimRow, list[Diagnostic]]:
+    """A bare `-> 290400` on a layer with an H×W×C output: a count of its elements."""
+    declared = node.claims.shape
+    assert declared is not None
+    count = prod(shape)
+    arithmetic = f"{'·'.join(map(str, shape))} = {count:,}"
+    if declared[0] == count:
+        note = f"an element count: {arithmetic}"
+        return ClaimRow(span, subject, "output", str(declared[0]), dims(shape), "holds", note), []
+    message = f"{subject} is declared to give {declared[0]:,}, but its output {dims(shape)} holds {arithmetic} values"
+    figure = Quantity(f"{declared[0]:,}", declared[0], "", 0, "neurons", span)
+    problem = Diagnostic("P301", message, span, tuple(_count_help(figure, shape, False)))
+    return ClaimRow(span, subject, "output", str(declared[0]), dims(shape), "fails"), [problem]
+
+
 def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple[int, ...]) -> list[str]:
     """The geometries of the row's conv or pool that give the declared size, and whether the
     row looks like a layer that the table dropped or counted twice."""
     position = solve.spatial_source(graph.nodes, index)
-    if position is None or len(declared) < 2:
+    if len(declared) < 2:
         return []
+    if position is None:
+        return _stride_missing(graph, inference, index, (declared[0], declared[1]))
     node = graph.nodes[position]
     assert isinstance(node, solve.Spatial)
     source = _flow_shape(graph, inference, node.inputs[0])
     if source is None or len(source) != 3:
         return []
     size, target = (source[0], source[1]), (declared[0], declared[1])
-    fixes = solve.fitting(node, size, target, any_rounding=True, any_stride=True)
+    fixes: list[solve.Geometry] = []
+    found = solve.fitting(node, size, target, any_rounding=True, any_stride=True)
+    kept_padding = sorted(found, key=lambda g: (g.strides != node.strides) + (g.padding != node.padding))
+    for geometry in kept_padding:  # fewest changes first: a stride typo keeps the layer's padding
+        if not any(solve.equivalent(node, geometry, earlier) for earlier in fixes):
+            fixes.append(geometry)
     lines = []
     if fixes:
         lines.append(f"{dims(target)} comes from {'; or '.join(g.describe(node) for g in fixes[:3])}")
+    lines += _kernel_fixes(node, size, target)
     as_stated = solve.Geometry.of(node)
     once = solve.output_size(node, as_stated, size)
-    if target == size:
+    if target == size and not fixes:
         lines.append(f"{dims(target)} is this layer's input: is the layer in the table twice, or its size a typo?")
     elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
     return lines
+
+
+def _stride_missing(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:
+    """A block or stage (ResNet's `conv3_x`) whose declared size is its input's, downsampled."""
+    span = graph.nodes[index].span
+    first = next(i for i, n in enumerate(graph.nodes) if n.span == span)
+    if not graph.nodes[first].inputs:
+        return []
+    source = _flow_shape(graph, inference, graph.nodes[first].inputs[0])
+    if source is None or len(source) != 3:
+        return []
+    for stride in range(2, solve.MAX_STRIDE + 1):
+        if (-(-source[0] // stride), -(-source[1] // stride)) == target:
+            return [
+                f"{dims(target)} is its input {dims(source[:2])} downsampled by {stride}: is a `/{stride}` missing?"
+            ]
+    return []
+
+
+def _pool_padding_fits(geometry: solve.Geometry, window: int) -> bool:
+    if isinstance(geometry.padding, str):
+        return True
+    return all(pad <= window // 2 for pair in geometry.padding for pad in pair)
+
+
+def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int]) -> list[str]:
+    """A window size that gives the declared size with the layer's stride and padding as they are."""
+    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    geometry = solve.Geometry.of(node)
+    found = []
+    sizes_papers_use = (2, 3) if isinstance(node, ir.Pool2D) else (1, 3, 5, 7, 9, 11)
+    for k in sizes_papers_use:
+        if (k, k) == window:
+            continue
+        other: solve.Spatial = (
+            replace(node, pool_size=(k, k)) if isinstance(node, ir.Pool2D) else replace(node, kernel_size=(k, k))
+        )
+        if isinstance(node, ir.Pool2D) and not _pool_padding_fits(geometry, k):
+            continue  # a pool padded past half its window is P208, no fix
+        if solve.output_size(other, geometry, size) == target:
+            found.append(k)
+    if not found:
+        return []
+    sizes = " or ".join(f"{k}×{k}" for k in found[:2])
+    word = "window" if isinstance(node, ir.Pool2D) else "kernel"
+    return [
+        f"a {sizes} {word} gives {dims(target)} with the {geometry.describe(node)} as it is: is the {word} size a typo?"
+    ]
+
+
+# ---- shape errors: the padding first where it was assumed ---------------------------
+
+
+def _revised_shape_errors(graph: Graph, inference: Inference) -> tuple[list[Diagnostic], tuple[Diagnostic, ...]]:
+    """The inference's P201 (not an integer) and P203 (window larger than its input), with help
+    that offers the padding first where it was assumed, a stride or kernel that gives the row's
+    declared size, and an input size only for a layer whose input is the network's input."""
+    revised: list[Diagnostic] = []
+    superseded: list[Diagnostic] = []
+    for diagnostic in inference.diagnostics:
+        if diagnostic.code not in ("P201", "P203"):
+            continue
+        position = next(
+            (i for i, n in enumerate(graph.nodes) if n.span == diagnostic.span and isinstance(n, solve.Spatial)), None
+        )
+        if position is None:
+            continue
+        node = graph.nodes[position]
+        assert isinstance(node, solve.Spatial)
+        source = _flow_shape(graph, inference, node.inputs[0])
+        if source is None or len(source) != 3:
+            continue
+        help_lines = _geometry_help(graph, node, (source[0], source[1]), diagnostic)
+        if help_lines != diagnostic.help:
+            superseded.append(diagnostic)
+            revised.append(replace(diagnostic, help=help_lines))
+    return revised, tuple(superseded)
+
+
+def _geometry_help(graph: Graph, node: solve.Spatial, size: tuple[int, int], diagnostic: Diagnostic) -> tuple[str, ...]:
+    declared = next((n.claims.shape for n in graph.nodes if n.span == node.span and n.claims.shape is not None), None)
+    target = (declared[0], declared[1]) if declared is not None and len(declared) >= 2 else None
+    lines: list[str] = []
+    if node.origin("padding") is Origin.ASSUMED:
+        lines += _padding_fix(node, size, target)
+    from_input = isinstance(graph.nodes[node.inputs[0]], ir.Input)
+    if from_input or diagnostic.code == "P203":
+        lines += diagnostic.help
+    if target is not None and diagnostic.code == "P201":
+        strides = [
+            s
+            for s in range(1, solve.MAX_STRIDE + 1)
+            if (s, s) != node.strides
+            and solve.output_size(node, solve.Geometry(node.padding, (s, s), "exact"), size) == target
+        ]
+        if strides:
+            lines.append(f"`stride {strides[0]}` gives the declared {dims(target)}: is the stride a typo?")
+        lines += _kernel_fixes(node, size, target)
+    if not from_input and diagnostic.code == "P201":
+        lines += _inner_rounding_fixes(node, size, target, diagnostic)
+    return tuple(dict.fromkeys(lines))
+
+
+def _padding_fix(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int] | None) -> list[str]:
+    """`the padding was assumed (papernet's default, padding valid): padding same gives 56×56`."""
+    current = solve.Geometry.of(node)
+    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    options: list[ir.Padding] = ["same", "valid", *(((p, p), (p, p)) for p in range(1, max(window) // 2 + 1))]
+    for padding in options:
+        if padding == node.padding:
+            continue
+        out = solve.output_size(node, solve.Geometry(padding, node.strides, node.rounding), size)
+        if out is not None and (target is None or out == target):
+            geometry = solve.Geometry(padding, node.strides, node.rounding)
+            return [
+                f"the padding was assumed (`{current.describe(node)}`, papernet's default): "
+                f"`{geometry.describe(node)}` gives {dims(out)}"
+            ]
+    return []
+
+
+def _inner_rounding_fixes(
+    node: solve.Spatial, size: tuple[int, int], target: tuple[int, int] | None, diagnostic: Diagnostic
+) -> list[str]:
+    """For a layer inside the network, whose input the rows above fix: paddings and roundings, never an input size."""
+    if target is None:
+        return [line for line in diagnostic.help if not line.startswith("input ")]
+    same_stride = [
+        g for g in solve.fitting(node, size, target, any_rounding=True, any_stride=True) if g.strides == node.strides
+    ]
+    if not same_stride:
+        return [f"no padding or rounding of {dims(size)} gives the declared {dims(target)}"]
+    return [f"the declared {dims(target)} comes from {'; or '.join(g.describe(node) for g in same_stride[:2])}"]
+
+
+def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic]:
+    """One note: how many layers rest on an assumed padding that changes their size (same ≠
+    valid there) with no declared size to pin it, and the `defaults:` line for the other reading."""
+    resting: list[solve.Spatial] = []
+    declared = {n.span for n in graph.nodes if n.claims.shape is not None}
+    for node in graph.nodes:
+        if not isinstance(node, solve.Spatial) or node.origin("padding") is not Origin.ASSUMED or node.span in declared:
+            continue
+        source = inference.layers[node.inputs[0]].shape
+        if source is None or len(source) != 3:
+            continue
+        size = (source[0], source[1])
+        same = solve.output_size(node, solve.Geometry("same", node.strides, "exact"), size)
+        valid = solve.output_size(node, solve.Geometry("valid", node.strides, "floor"), size)
+        if same != valid:
+            resting.append(node)
+    if not resting:
+        return []
+    assumed = resting[0].padding
+    value = assumed if isinstance(assumed, str) else solve.Geometry.of(resting[0]).describe(resting[0])
+    other = "valid" if assumed == "same" else "same"
+    kinds = list(dict.fromkeys(_defaults_kind(n) for n in resting))
+    lines = " and ".join(f"`{kind}: padding {other}`" for kind in kinds)
+    count = len(resting)
+    message = (
+        f"{count} layer{'s rest' if count > 1 else ' rests'} on the assumed `padding {value}`, which changes "
+        f"{'their' if count > 1 else 'its'} output size, and no declared size pins it"
+    )
+    reading = "unpadded layers (the AlexNet/LeNet reading)" if other == "valid" else "size-preserving layers"
+    help_text = f"if the paper means {reading}, write under `defaults:` {lines}"
+    return [Diagnostic("P312", message, resting[0].span, (help_text,), Severity.NOTE)]
+
+
+def _defaults_kind(node: solve.Spatial) -> str:
+    if isinstance(node, ir.Pool2D):
+        return f"{node.op}pool"
+    return "conv"
 
 
 def _unrounded(graph: Graph, inference: Inference, index: int) -> str | None:
@@ -234,8 +464,208 @@ def _inferred_note(graph: Graph, index: int) -> str:
     position = solve.spatial_source(graph.nodes, index)
     if position is None:
         return ""
-    value = solve.inferred(graph.nodes[position])
-    return "" if value is None else f"with {value}, inferred from the table"
+    node = graph.nodes[position]
+    value = solve.inferred(node)
+    if value is None:
+        return ""
+    assert isinstance(node, solve.Spatial)
+    odd = not solve.padding_papers_use(node, solve.Geometry.of(node))
+    return f"with {value}, inferred from the table" + (": no paper pads so; is the size misprinted?" if odd else "")
+
+
+# ---- neurons, memory, shares -------------------------------------------------------
+
+_IN_PLACE = (ir.ActivationLayer, ir.Dropout, ir.BatchNorm, ir.Flatten, ir.Reshape, ir.Invalid)
+
+
+def activation_values(graph: Graph, inference: Inference) -> list[int]:
+    """Per node, the activation values a forward pass stores for one image, as cs231n counts
+    its "memory": the input and every layer's output; activations, dropout and batch norm
+    (run in place or fused into the layer before them), flatten and reshape (views of their
+    input) store nothing of their own.
+
+    >>> from papernet.span import Span
+    >>> at = Span("a.pn", 1, 1, 1, 2)
+    >>> graph = Graph("tiny", (
+    ...     ir.Input(name="input", inputs=(), span=at, shape=(4, 4, 3)),
+    ...     ir.Conv2D(name="c", inputs=(0,), span=at, filters=8, kernel_size=(3, 3), strides=(1, 1), padding="same"),
+    ...     ir.ActivationLayer(name="r", inputs=(1,), span=at, activation=ir.RELU),
+    ... ))
+    >>> from papernet.infer import infer
+    >>> activation_values(graph, infer(graph))
+    [48, 128, 0]
+    """
+    return [
+        0 if isinstance(node, _IN_PLACE) or info.shape is None else prod(info.shape)
+        for node, info in zip(graph.nodes, inference.layers, strict=True)
+    ]
+
+
+def _output_claims(graph: Graph, inference: Inference, index: int) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """`neurons N` and `memory N` on a row: what its output holds (H·W·C values)."""
+    node, info = graph.nodes[index], inference.layers[index]
+    out: list[tuple[ClaimRow, list[Diagnostic]]] = []
+    subject = _subject(graph, [index])
+    for quantity, what in ((node.claims.neurons, "neurons"), (node.claims.memory, "memory")):
+        if quantity is None:
+            continue
+        if info.shape is None:
+            out.append((ClaimRow(quantity.span, subject, what, quantity.text, "unknown", "unknown"), []))
+            continue
+        values = prod(info.shape)
+        bytes_ = quantity.keyword == "memory bytes"
+        actual = values * 4 if bytes_ else values
+        inferred = f"{actual:,}"
+        arithmetic = f"{'·'.join(map(str, info.shape))} = {values:,}"
+        holds, note = _memory_fits(quantity, actual, bytes_)
+        if holds:
+            out.append((ClaimRow(quantity.span, subject, what, quantity.text, inferred, "holds", note), []))
+            continue
+        unit = "bytes at 4 a value" if bytes_ else "values" if what == "memory" else "neurons"
+        message = f"{subject}'s output {dims(info.shape)} holds {arithmetic} {unit if not bytes_ else 'values'}"
+        message += f" ({actual:,} {unit})" if bytes_ else ""
+        message += f", not {quantity.text}"
+        help_lines = _count_help(quantity, info.shape, bytes_)
+        code = "P306" if what == "neurons" else "P307"
+        problem = Diagnostic(code, message, quantity.span, tuple(help_lines))
+        out.append((ClaimRow(quantity.span, subject, what, quantity.text, inferred, "fails"), [problem]))
+    return out
+
+
+def _memory_fits(quantity: Quantity, actual: int, bytes_: bool) -> tuple[bool, str]:
+    per_value = "4 bytes a value" if bytes_ else ""
+    if fits(quantity, actual):
+        return True, per_value
+    if bytes_ and quantity.unit and fits(quantity, actual, 1024):
+        return True, f"4 bytes a value, {quantity.unit}B = {_power_text(quantity)} bytes"
+    if loose := _significant_figures(quantity, actual, 1000):
+        return True, _join(per_value, loose)
+    return False, ""
+
+
+def _count_help(quantity: Quantity, shape: tuple[int, ...], bytes_: bool) -> list[str]:
+    """What output the printed count would need, and a misprint of the figure's digits."""
+    printed = round(quantity.value / (4 if bytes_ else 1))
+    lines = []
+    if len(shape) == 3 and printed % shape[2] == 0:
+        per_channel = printed // shape[2]
+        side = round(per_channel**0.5)
+        if side * side == per_channel:
+            lines.append(f"{quantity.text} is what a {side}×{side}×{shape[2]} output holds")
+        else:
+            lines.append(f"{quantity.text} is {per_channel:,} values per channel, not a square: no H×H output gives it")
+    lines += _transposed(quantity, prod(shape) * (4 if bytes_ else 1))
+    return lines
+
+
+def _transposed(quantity: Quantity, actual: int, scale: float = 1.0) -> list[str]:
+    """`1.19%` for 1.91%: two adjacent digits of the printed figure swapped."""
+    digits = re.sub(r"[^\d]", "", quantity.text)
+    text = quantity.text
+    for i in range(len(digits) - 1):
+        if digits[i] == digits[i + 1]:
+            continue
+        swapped_digits = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+        swapped = _with_digits(text, swapped_digits)
+        value = float(re.sub(r"[^\d.]", "", swapped)) * (quantity.value / float(re.sub(r"[^\d.]", "", text)))
+        candidate = replace(quantity, text=swapped, value=value)
+        if fits(candidate, round(actual * scale)):
+            return [f"{swapped} fits: are two digits of {text} swapped?"]
+    return []
+
+
+def _with_digits(text: str, digits: str) -> str:
+    out, position = [], 0
+    for char in text:
+        if char.isdigit():
+            out.append(digits[position])
+            position += 1
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _total_memory_row(
+    graph: Graph, inference: Inference, quantity: Quantity, known: bool
+) -> tuple[ClaimRow, list[Diagnostic]]:
+    label = "total memory"
+    if not known:
+        return ClaimRow(quantity.span, "network", label, quantity.text, "unknown", "unknown"), []
+    values = sum(activation_values(graph, inference))
+    bytes_ = quantity.keyword == "memory bytes"
+    actual = values * 4 if bytes_ else values
+    holds, note = _memory_fits(quantity, actual, bytes_)
+    note = _join("the input and every layer's output, per image", note)
+    if holds:
+        return ClaimRow(quantity.span, "network", label, quantity.text, f"{actual:,}", "holds", note), []
+    stored = f"{values:,} activation values per image ({_in_unit(values, quantity)})"
+    message = f"the network stores {stored}" + (f", {actual:,} bytes at 4 a value" if bytes_ else "")
+    message += f", not {quantity.text}"
+    help_lines = [
+        "counted as cs231n counts memory: the input and every layer's output; "
+        "activations, dropout and batch norm work in place, flatten and reshape are views"
+    ]
+    column = [n.claims.memory for n in graph.nodes if n.claims.memory is not None]
+    printed = [q.value * (1 if q.keyword == "memory bytes" else 4 if bytes_ else 1) for q in column]
+    if len(column) >= 2 and all((q.keyword == "memory bytes") == bytes_ for q in column):
+        summed = round(sum(printed))
+        help_lines.append(
+            f"the table's own memory column sums to {summed:,} ({_in_unit(summed, quantity)}"
+            f"{'B' if bytes_ else ''}), without the input's {prod(inference.layers[0].shape or ()):,}"
+        )
+    if bytes_ and quantity.unit:
+        binary = f"{_in_unit(actual, quantity, 1024)}B with {quantity.unit}B = {_power_text(quantity)} bytes"
+        help_lines.append(f"that is {_in_unit(actual, quantity)}B, or {binary}")
+    problem = Diagnostic("P308", message, quantity.span, tuple(help_lines))
+    return ClaimRow(quantity.span, "network", label, quantity.text, f"{actual:,}", "fails", note), [problem]
+
+
+def _share_rows(graph: Graph, inference: Inference, reading: TableReading) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """`ops 1.19%`, `params 0.02%`: the row's share of the network's total."""
+    out: list[tuple[ClaimRow, list[Diagnostic]]] = []
+    extents = _extents(graph)
+    known = all(layer.shape is not None for layer in inference.layers)
+    whole = _Counted.of(graph, inference, range(len(graph.nodes)))
+    for index, node in enumerate(graph.nodes):
+        for quantity, kind in ((node.claims.params_share, "params"), (node.claims.ops_share, "ops")):
+            if quantity is None:
+                continue
+            subject = _subject(graph, [index])
+            label = f"{'params' if kind == 'params' else quantity.keyword} share"
+            if not known:
+                out.append((ClaimRow(quantity.span, subject, label, quantity.text, "unknown", "unknown"), []))
+                continue
+            counted = _Counted.of(graph, inference, extents[node.span])
+            part, total = (
+                (reading.convention.count(counted), reading.convention.count(whole))
+                if kind == "params"
+                else (counted.macs, whole.macs)
+            )
+            share = 100 * part / total if total else 0.0
+            shown = f"{share:.{quantity.decimals + 1}f}%"
+            step = 10.0**-quantity.decimals
+            if abs(share - quantity.value) <= step / 2 + 1e-9:
+                out.append((ClaimRow(quantity.span, subject, label, quantity.text, shown, "holds"), []))
+                continue
+            what = "parameters" if kind == "params" else "multiply-adds"
+            message = f"{subject} has {shown} of the network's {what} ({part:,} of {total:,}), not {quantity.text}"
+            swapped = _swapped_share(quantity, share)
+            help_lines = [swapped] if swapped else []
+            problem = Diagnostic("P309", message, quantity.span, tuple(help_lines))
+            out.append((ClaimRow(quantity.span, subject, label, quantity.text, shown, "fails"), [problem]))
+    return out
+
+
+def _swapped_share(quantity: Quantity, share: float) -> str:
+    digits = re.sub(r"\D", "", quantity.text)
+    step = 10.0**-quantity.decimals
+    for i in range(len(digits) - 1):
+        if digits[i] == digits[i + 1]:
+            continue
+        swapped = _with_digits(quantity.text, digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+        if abs(float(swapped.rstrip("%")) - share) <= step / 2 + 1e-9:
+            return f"{swapped} fits: are two digits of {quantity.text} swapped?"
+    return ""
 
 
 # ---- params and ops ---------------------------------------------------------------
@@ -250,12 +680,18 @@ class _Counted:
     biases: int  # parameters that are conv or FC biases
     missing_biases: int  # biases that layers without one would have
     bn_channels: int  # C summed over batch norms: counted as 4C (keras) or 2C (torch)
+    bn_params: int  # what the inference counted for those batch norms
     groupable: int  # weights of ungrouped convs with an even input depth (half of them go if grouped in 2)
-    layers: tuple[tuple[str, int, int], ...]  # (name, params, macs) per spec row, for dropped/duplicated layers
+    layers: tuple[tuple[str, int, int], ...]  # (the table's name, params, macs) per spec row
+    variants: tuple[tuple[str, int, int], ...] = ()  # (a residual layout, params Δ, multiply-adds Δ), for totals
+
+    @property
+    def weights(self) -> int:
+        return self.params - self.biases - self.bn_params
 
     @staticmethod
     def of(graph: Graph, inference: Inference, extent: Iterable[int]) -> _Counted:
-        params = macs = biases = missing = bn = groupable = 0
+        params = macs = biases = missing = bn = bn_params = groupable = 0
         rows: dict[Span, list[int]] = {}
         for i in extent:
             node, info = graph.nodes[i], inference.layers[i]
@@ -270,10 +706,119 @@ class _Counted:
                 missing += 0 if node.use_bias else units
             if isinstance(node, ir.BatchNorm) and info.shape is not None:
                 bn += info.shape[-1]
+                bn_params += info.params
             if isinstance(node, ir.Conv2D) and node.groups == 1 and info.shape is not None:
                 groupable += info.params - (node.filters if node.use_bias else 0)
-        layers = tuple((ir.describe(graph.nodes[index]), p, m) for p, m, index in rows.values() if p or m)
-        return _Counted(params, macs, biases, missing, bn, groupable, layers)
+        layers = tuple((_subject(graph, [index]), p, m) for p, m, index in rows.values() if p or m)
+        return _Counted(params, macs, biases, missing, bn, bn_params, groupable, layers)
+
+
+def _residual_variants(graph: Graph, inference: Inference) -> tuple[tuple[str, int, int], ...]:
+    """The residual layouts a paper's total may count instead of the spec's: the shortcut
+    option (A, a zero-padded identity; B, a 1×1 projection where the shape changes) and where a
+    bottleneck's stride sits (the first 1×1, as in the paper and Keras, or the 3×3, "v1.5")."""
+    nodes, layers = graph.nodes, inference.layers
+    found: list[tuple[str, int, int]] = []
+    projections = [i for i, n in enumerate(nodes) if n.scope and n.name.endswith(("_0_conv", "_0_bn"))]
+    if projections:
+        params = sum(layers[i].params for i in projections)
+        found.append(
+            ("shortcut A (zero-padded identities, no projections)", -params, -sum(layers[i].macs for i in projections))
+        )
+    pads = [(i, n) for i, n in enumerate(nodes) if isinstance(n, ir.ShortcutPad)]
+    if pads:
+        params = macs = 0
+        for i, node in pads:
+            source, out = layers[node.inputs[0]].shape, layers[i].shape
+            if source is None or out is None:
+                return tuple(found)
+            per_channel = 4 if inference.convention == "keras" else 2
+            params += source[-1] * out[-1] + per_channel * out[-1]
+            macs += out[0] * out[1] * source[-1] * out[-1]
+        found.append(("shortcut B (1×1 projections where the shape changes)", params, macs))
+    moved = 0
+    for conv, info in zip(nodes, layers, strict=True):
+        if isinstance(conv, ir.Conv2D) and conv.template == "bottleneck_block" and conv.name.endswith("_1_conv"):
+            stride = conv.strides[0] * conv.strides[1]
+            moved += info.macs * (stride - 1) if stride > 1 else 0
+    if moved:
+        found.append(("the stride on each bottleneck's 3×3 (v1.5)", 0, moved))
+    first_convs = {n.name.removesuffix("_1_conv"): i for i, n in enumerate(nodes) if n.name.endswith("_1_conv")}
+    saved = 0
+    for middle in nodes:
+        if isinstance(middle, ir.Conv2D) and middle.template == "bottleneck_block" and middle.name.endswith("_2_conv"):
+            stride = middle.strides[0] * middle.strides[1]
+            first = first_convs.get(middle.name.removesuffix("_2_conv"))
+            if stride > 1 and first is not None:
+                saved += layers[first].macs - layers[first].macs // stride
+    if saved:
+        found.append(("the stride on each bottleneck's first 1×1 (v1, as the paper)", 0, -saved))
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Convention:
+    """How a table counts parameters: biases or not, batch norm as 0, 2C or 4C, K = 1000 or 1024.
+    `base` None: each figure as printed, 1000 or (with a note) 1024 — a table with one figure."""
+
+    biases: bool = True
+    batch_norm: int = 4
+    base: int | None = 1000
+
+    def count(self, counted: _Counted) -> int:
+        return counted.weights + (counted.biases if self.biases else 0) + self.batch_norm * counted.bn_channels
+
+    def describe(self, batch_norm: bool = False) -> str:
+        """`weights without biases, K = 1024`, `weights and biases, batch norm as 4C, K = 1000`."""
+        if not self.biases and (self.batch_norm == 0 or not batch_norm):
+            words = "weights only" if batch_norm else "weights without biases"
+        else:
+            words = "weights and biases" if self.biases else "weights without biases"
+            if batch_norm:
+                words += ", batch norm not counted" if self.batch_norm == 0 else f", batch norm as {self.batch_norm}C"
+        return words if self.base is None else f"{words}, K = {self.base}"
+
+
+@dataclass(frozen=True, slots=True)
+class TableReading:
+    """How the table prints its figures, found from them (or stated in `defaults: params:`):
+    one counting convention and one rounding for every row."""
+
+    convention: Convention
+    source: Literal["stated", "found", "default"]
+    held: int = 0  # params figures that hold under the convention
+    figures: int = 0  # params figures
+    truncated: bool = False  # figures cut, not rounded (ResNet-50's 3.858×10⁹ printed 3.8)
+    batch_norm: bool = False  # whether the table's rows have batch norms to count
+    rounding_found: bool = False  # whether the table has figures enough to tell rounding from truncation
+
+    def describe(self) -> str:
+        return self.convention.describe(self.batch_norm)
+
+    def sentence(self) -> str:
+        """`this table counts weights without biases, K = 1024: 3 of 12 params figures hold under it`."""
+        parts = []
+        if self.source == "stated":
+            parts.append(f"this table counts {self.describe()}, as its `defaults:` say")
+        elif self.source == "found":
+            held = f"{self.held} of {self.figures} params figures hold under it"
+            parts.append(f"this table counts {self.describe()}: {held}")
+        if self.truncated:
+            parts.append("its figures are truncated, not rounded")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A params or ops figure of the table, with what the architecture counts for it."""
+
+    quantity: Quantity
+    counted: _Counted
+    kind: Literal["params", "ops"]
+    subject: str
+    known: bool
+    total: bool
+    extent: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,100 +829,389 @@ class _Reading:
     value: int
     base: int = 1000
 
-    def describe(self, unit: str) -> str:
-        changes = [*self.changes] + ([f"{unit} = 1024"] if self.base == 1024 and unit else [])
+    def describe(self, unit: str, usual: int = 1000) -> str:
+        other = f"{unit} = {self.base}" if self.base != usual and unit else ""
+        changes = [*self.changes] + ([other] if other else [])
         return " and ".join(changes)
 
 
-def _quantity_row(
-    quantity: Quantity,
-    counted: _Counted,
-    kind: Literal["params", "ops"],
-    subject: str,
-    known: bool,
-    graph: Graph,
-    *,
-    total: bool = False,
-) -> tuple[ClaimRow, list[Diagnostic]]:
+def _default_convention(inference: Inference) -> Convention:
+    return Convention(True, 4 if inference.convention == "keras" else 2, 1000)
+
+
+def _value(claim: _Claim, reading: TableReading, graph: Graph) -> int:
+    """The claim's figure as the table counts it."""
+    if claim.kind == "params":
+        return reading.convention.count(claim.counted)
+    return claim.counted.macs * _flops_convention(claim.quantity, graph)[0]
+
+
+def _table_reading(claims: list[_Claim], graph: Graph, default: Convention) -> TableReading:
+    """The convention and rounding under which most of the table's figures hold, fewest
+    departures from papernet's own count first; a stated `defaults: params:` line fixes what it says."""
+    params = [c for c in claims if c.kind == "params" and c.known]
+    batch_norm = any(c.counted.bn_channels for c in params)
+    stated = graph.counting
+    if stated is None and len(params) < 2:
+        candidates = [replace(default, base=None)]
+    else:
+        given = stated or ir.Counting()
+        other_bn = [default.batch_norm, 2 if default.batch_norm == 4 else 4, 0] if batch_norm else [default.batch_norm]
+        units = any(c.quantity.unit for c in params)
+        candidates = [
+            Convention(biases, bn, base)
+            for biases in ([given.biases] if given.biases is not None else [True, False])
+            for bn in ([given.batch_norm] if given.batch_norm is not None else other_bn)
+            for base in ([given.base] if given.base is not None else [1000, 1024] if units else [1000])
+        ]
+    known = [c for c in claims if c.known]
+
+    def score(convention: Convention, truncated: bool) -> int:
+        reading = TableReading(convention, "found", truncated=truncated)
+        return sum(
+            _fits_any(c.quantity, _value(c, reading, graph), convention.base if c.kind == "params" else 1000, truncated)
+            for c in known
+        )
+
+    def departures(convention: Convention) -> int:
+        return sum(
+            (convention.biases != default.biases, convention.batch_norm != default.batch_norm, convention.base == 1024)
+        )
+
+    best, truncated = max(
+        ((c, t) for t in (False, True) for c in candidates),
+        key=lambda pair: (score(*pair), -departures(pair[0]), not pair[1]),
+    )
+    if score(best, True) == score(best, False) or len(known) < 2:
+        truncated = False  # one figure cannot tell truncation from a wrong figure: a reading in its help
+    held = sum(_fits_any(c.quantity, best.count(c.counted), best.base, truncated) for c in params)
+    source: Literal["stated", "found", "default"] = (
+        "stated"
+        if stated is not None
+        else "found"
+        if replace(best, base=1000) != default or best.base == 1024
+        else "default"
+    )
+    if best.base is None:
+        source = "default"
+    return TableReading(best, source, held, len(params), truncated, batch_norm, len(known) >= 2)
+
+
+def _fits_any(quantity: Quantity, value: int, base: int | None, truncated: bool) -> bool:
+    if base is None:
+        return fits(quantity, value, truncated=truncated) or bool(
+            quantity.unit and fits(quantity, value, 1024, truncated=truncated)
+        )
+    return fits(quantity, value, base, truncated=truncated)
+
+
+def _quantity_row(claim: _Claim, reading: TableReading, graph: Graph) -> tuple[ClaimRow, list[Diagnostic]]:
+    quantity, counted, kind, subject, total = claim.quantity, claim.counted, claim.kind, claim.subject, claim.total
     word = "params" if kind == "params" else quantity.keyword
     label = f"total {word}" if total else word
-    if not known:
+    if not claim.known:
         return ClaimRow(quantity.span, subject, label, quantity.text, "unknown", "unknown"), []
     factor, convention_note = _flops_convention(quantity, graph)
-    actual = counted.params if kind == "params" else counted.macs * factor
-    inferred = f"{actual:,}"
-    if fits(quantity, actual):
-        return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", convention_note), []
-    if quantity.unit and fits(quantity, actual, base=1024):
+    papernets = counted.params if kind == "params" else counted.macs * factor
+    actual = _value(claim, reading, graph)
+    base = reading.convention.base if kind == "params" else 1000
+    own = kind == "params" and reading.source != "default"
+    as_counted = f"{actual:,} ({_in_unit(actual, quantity, base or 1000)})" if own else ""
+    inferred = f"{papernets:,}"
+    truncated = reading.truncated
+    if fits(quantity, actual, base or 1000, truncated=truncated):
+        note = _join(convention_note, _truncation_note(quantity, actual, base or 1000) if truncated else "")
+        return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", note, as_counted), []
+    if base is None and quantity.unit and fits(quantity, actual, 1024, truncated=truncated):
         note = _join(f"{quantity.unit} = 1024", convention_note)
         unit = f"{quantity.unit} = {_power_text(quantity)}"
         message = f"{quantity.text} fits {actual:,} {_unit_word(kind, quantity)} only with {unit}"
         diagnostic = Diagnostic(_code(kind, total), message, quantity.span, severity=Severity.NOTE)
         return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", note), [diagnostic]
+    if loose := _significant_figures(quantity, actual, base or 1000):
+        return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "holds", loose, as_counted), []
     verb = "has" if kind == "params" else "costs"
-    message = (
-        f"{subject if subject != 'network' else 'the network'} {verb} {actual:,} {_unit_word(kind, quantity)} "
-        f"({_in_unit(actual, quantity)}), not {quantity.text}"
-    )
-    readings = _readings(counted, kind, factor, quantity, total)
-    help_lines = [f"{quantity.text} fits {r.describe(quantity.unit)} ({r.value:,})" for r in readings[:3]]
+    whom = subject if subject != "network" else "the network"
+    if own:
+        message = (
+            f"{whom} {verb} {actual:,} parameters as this table counts them "
+            f"({_in_unit(actual, quantity, base or 1000)}{_base_words(quantity, base)}), not {quantity.text}"
+        )
+        notes: tuple[str, ...] = (f"papernet's count ({_default_words(counted)}): {papernets:,}",)
+    else:
+        in_unit = f" ({_in_unit(actual, quantity)})" if quantity.unit else ""
+        message = f"{whom} {verb} {actual:,} {_unit_word(kind, quantity)}{in_unit}, not {quantity.text}"
+        notes = (convention_note,) if convention_note else ()
+    readings = _readings(counted, kind, factor, quantity, reading)
+    if total:
+        readings += _layer_readings(counted, kind, factor, quantity, reading)
+    readings.sort(key=lambda r: len(r.changes) + (r.base != (base or 1000)))
+    departs = " — not how the rest of this table counts" if reading.source == "found" and kind == "params" else ""
+    help_lines = [
+        f"{quantity.text} fits {r.describe(quantity.unit, base or 1000)} ({r.value:,}){departs if r.changes else ''}"
+        for r in readings[:3]
+    ]
     if not help_lines:
         help_lines = [f"no counting convention papernet knows gives {quantity.text}: the table may be wrong"]
-    notes = (convention_note,) if convention_note else ()
     diagnostic = Diagnostic(_code(kind, total), message, quantity.span, tuple(help_lines), notes=notes)
-    return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "fails", convention_note), [diagnostic]
+    return ClaimRow(quantity.span, subject, label, quantity.text, inferred, "fails", convention_note, as_counted), [
+        diagnostic
+    ]
 
 
-def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, total: bool) -> list[_Reading]:
+def _base_words(quantity: Quantity, base: int | None) -> str:
+    return f" at {quantity.unit} = {_power_text(quantity)}" if base == 1024 and quantity.unit else ""
+
+
+def _default_words(counted: _Counted) -> str:
+    return "weights and biases" + (", batch norm as 4C" if counted.bn_channels else "")
+
+
+def _truncation_note(quantity: Quantity, value: int, base: int) -> str:
+    if fits(quantity, value, base):
+        return ""
+    return f"truncated: {_in_unit(value, quantity, base)} printed {quantity.text}"
+
+
+def _significant_figures(quantity: Quantity, value: int, base: int) -> str:
+    """A figure whose trailing zeros are not significant (`60M`, "60 million"), read to its
+    significant figures where that is within 5%: a prose total, not a table's exact figure."""
+    digits = f"{quantity.value / base ** _power(quantity):.{quantity.decimals}f}"
+    if quantity.decimals or not digits.endswith("0"):
+        return ""
+    zeros = len(digits) - len(digits.rstrip("0"))
+    step = 10**zeros * base ** _power(quantity)
+    printed = quantity.value / 1000 ** _power(quantity) * base ** _power(quantity)
+    if abs(value - printed) <= step / 2 and abs(value - printed) <= 0.05 * printed:
+        figures = len(digits) - zeros
+        return (
+            f"read to {figures} significant figure{'s' if figures > 1 else ''} (its trailing zeros are not significant)"
+        )
+    return ""
+
+
+def _readings(counted: _Counted, kind: str, factor: int, quantity: Quantity, reading: TableReading) -> list[_Reading]:
     """The other ways of counting that give the printed figure, fewest changes first."""
     options: list[tuple[str, int]] = []
+    convention = reading.convention
+    base = convention.base if kind == "params" else 1000
     if kind == "params":
-        value = counted.params
-        if counted.biases:
+        value = convention.count(counted)
+        if counted.biases and convention.biases:
             options.append(("biases not counted", -counted.biases))
-        if counted.missing_biases:
+        if counted.biases and not convention.biases:
+            options.append(("biases counted", counted.biases))
+        if counted.missing_biases and convention.biases:
             options.append(("biases counted", counted.missing_biases))
         if counted.bn_channels:
-            options.append(("batch norm counted as 2C", -2 * counted.bn_channels))
-        if counted.groupable and not total:
+            for per_channel in (2, 4, 0):
+                if per_channel != convention.batch_norm:
+                    name = "batch norm not counted" if per_channel == 0 else f"batch norm counted as {per_channel}C"
+                    options.append((name, (per_channel - convention.batch_norm) * counted.bn_channels))
+        if counted.groupable:
             options.append(("convs grouped in 2 (AlexNet's two GPUs)", -counted.groupable // 2))
+        options += [(name, delta) for name, delta, _ in counted.variants if delta]
     else:
         value = counted.macs * factor
         other = 2 if factor == 1 else 1
         name = "FLOPs = 2 × multiply-adds" if other == 2 else "FLOPs = multiply-adds"
         options.append((name, counted.macs * other - value))
-    found = _fitting_readings((), value, quantity, only_1024=True)
+        if counted.groupable:
+            options.append(("convs grouped in 2 (AlexNet's two GPUs)", -_grouped_macs(counted) * factor))
+        options += [(name, delta * factor) for name, _, delta in counted.variants if delta]
+    bases = [1000, 1024] if base is None or kind == "params" else [1000]
+    found = [
+        _Reading((), value, other_base)
+        for other_base in bases
+        if other_base != (base or 1000) and quantity.unit and fits(quantity, value, other_base)
+    ]
+    cut = "truncated rather than rounded" + (" — the rest of this table rounds" if reading.rounding_found else "")
+    if not reading.truncated and fits(quantity, value, base or 1000, truncated=True):
+        found.append(_Reading((cut,), value, base or 1000))
     for size in range(1, len(options) + 1):
         for chosen in combinations(options, size):
+            if len({name for name, _ in chosen}) < size or _exclusive(chosen):
+                continue
             changed = value + sum(delta for _, delta in chosen)
-            found += _fitting_readings(tuple(name for name, _ in chosen), changed, quantity)
-    if total:
-        found += _layer_readings(counted, kind, factor, quantity)
-    return sorted(found, key=lambda r: len(r.changes) + (r.base == 1024))
+            names = tuple(name for name, _ in chosen)
+            fitting_bases = [
+                b
+                for b in bases
+                if (b == (base or 1000) or quantity.unit) and fits(quantity, changed, b, truncated=reading.truncated)
+            ]
+            found += [_Reading(names, changed, b) for b in fitting_bases]
+            if not fitting_bases and not reading.truncated and fits(quantity, changed, base or 1000, truncated=True):
+                found.append(_Reading((*names, cut), changed, base or 1000))
+    return found
 
 
-def _fitting_readings(
-    changes: tuple[str, ...], value: int, quantity: Quantity, only_1024: bool = False
+def _exclusive(chosen: tuple[tuple[str, int], ...]) -> bool:
+    """Two counts of the same batch norms cannot both apply."""
+    return sum(name.startswith("batch norm") for name, _ in chosen) > 1
+
+
+def _grouped_macs(counted: _Counted) -> int:
+    """Multiply-adds saved by grouping: in proportion to the weights grouping saves."""
+    return 0 if not counted.params else counted.macs * (counted.groupable // 2) // max(counted.weights, 1)
+
+
+def _layer_readings(
+    counted: _Counted, kind: str, factor: int, quantity: Quantity, reading: TableReading
 ) -> list[_Reading]:
-    bases = [1024] if only_1024 else [1000, 1024]
-    return [
-        _Reading(changes, value, base)
-        for base in bases
-        if (base == 1000 or quantity.unit) and fits(quantity, value, base)
-    ]
-
-
-def _layer_readings(counted: _Counted, kind: str, factor: int, quantity: Quantity) -> list[_Reading]:
     """A layer that the total leaves out or counts twice, offered only where exactly one
     layer's figure fits: in a deep network many would, and then none of them explains it."""
-    total = counted.params if kind == "params" else counted.macs * factor
+    total = reading.convention.count(counted) if kind == "params" else counted.macs * factor
+    base = (reading.convention.base or 1000) if kind == "params" else 1000
     found: dict[tuple[str, int], _Reading] = {}
     for name, params, macs in counted.layers:
         amount = params if kind == "params" else macs * factor
         for verb, value in (("left out", total - amount), ("counted twice", total + amount)):
-            if amount and fits(quantity, value):
-                found.setdefault((verb, amount), _Reading((f"{name} {verb}",), value))
+            if amount and fits(quantity, value, base):
+                found.setdefault((verb, amount), _Reading((f"{name} {verb}",), value, base))
     return list(found.values()) if len(found) == 1 else []
+
+
+def _other_padding_reading(
+    graph: Graph,
+    inference: Inference,
+    claims: list[_Claim],
+    results: list[tuple[ClaimRow, list[Diagnostic]]],
+    reading: TableReading,
+) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """A failing total that the other reading of the assumed padding explains (VGG-11 typed
+    with no `defaults:` and convs assumed `padding valid`): that reading, as its first help."""
+    failing = [
+        i
+        for i, (c, (row, problems)) in enumerate(zip(claims, results, strict=True))
+        if c.total and problems and row.verdict == "fails"
+    ]
+    assumed = [
+        i
+        for i, n in enumerate(graph.nodes)
+        if isinstance(n, solve.Spatial) and n.origin("padding") is Origin.ASSUMED and n.padding in ("same", "valid")
+    ]
+    if not failing or not assumed:
+        return results
+    nodes = list(graph.nodes)
+    first = nodes[assumed[0]]
+    assert isinstance(first, solve.Spatial)
+    other: ir.Padding = "valid" if first.padding == "same" else "same"
+    for i in assumed:
+        node = nodes[i]
+        assert isinstance(node, solve.Spatial)
+        nodes[i] = replace(node, padding=other)
+    changed = replace(graph, nodes=tuple(nodes))
+    from papernet.infer import infer
+
+    again = infer(changed, inference.convention)
+    if any(layer.shape is None for layer in again.layers):
+        return results
+    whole = _Counted.of(changed, again, range(len(changed.nodes)))
+    out = list(results)
+    for i in failing:
+        claim = claims[i]
+        moved = replace(claim, counted=whole, known=True)
+        value = _value(moved, reading, changed)
+        base = (reading.convention.base or 1000) if claim.kind == "params" else 1000
+        if not fits(claim.quantity, value, base, truncated=reading.truncated):
+            continue
+        row, problems = results[i]
+        kinds = " and ".join(
+            dict.fromkeys(
+                f"`{_defaults_kind(n)}: padding {other}`"
+                for n in (graph.nodes[j] for j in assumed)
+                if isinstance(n, solve.Spatial)
+            )
+        )
+        line = (
+            f"{claim.quantity.text} fits `padding {other}` on the {len(assumed)} layers whose padding was assumed "
+            f"({value:,}): write under `defaults:` {kinds}"
+        )
+        kept = tuple(h for h in problems[0].help if "the table may be wrong" not in h)
+        out[i] = (row, [replace(problems[0], help=(line, *kept)), *problems[1:]])
+    return out
+
+
+def _totals_traced(
+    claims: list[_Claim],
+    results: list[tuple[ClaimRow, list[Diagnostic]]],
+    reading: TableReading,
+    graph: Graph,
+    inference: Inference,
+    wrong_sizes: Sequence[ClaimRow] = (),
+) -> list[tuple[ClaimRow, list[Diagnostic]]]:
+    """Each total against the sum of the table's own column, and a failing total traced to the
+    failing rows inside it: the total it would have with their printed figures, or the rows
+    whose declared size does not hold (the total counts the network those rows describe)."""
+    out = list(results)
+    for position, (claim, (row, problems)) in enumerate(zip(claims, results, strict=True)):
+        if not claim.total or not claim.known:
+            continue
+        if row.verdict == "fails" and problems and wrong_sizes:
+            names = ", ".join(f"{r.layer} (line {r.span.line})" for r in wrong_sizes[:4])
+            line = (
+                f"first fix the row{'s' if len(wrong_sizes) > 1 else ''} whose size does not hold: {names}; "
+                "the total counts the network as those rows are written"
+            )
+            kept = tuple(h for h in problems[0].help if "the table may be wrong" not in h)
+            problems = [replace(problems[0], help=(line, *kept)), *problems[1:]]
+            out[position] = (row, problems)
+        column = [
+            (c, r)
+            for c, (r, _) in zip(claims, results, strict=True)
+            if not c.total
+            and c.kind == claim.kind
+            and c.known
+            and c.quantity.keyword.lower() == claim.quantity.keyword.lower()
+        ]
+        if not column:
+            continue
+        base = (reading.convention.base or 1000) if claim.kind == "params" else 1000
+        failing = [(c, r) for c, r in column if r.verdict == "fails"]
+        if row.verdict == "fails" and failing and problems:
+            actual = _value(claim, reading, graph)
+            adjusted = round(actual + sum(_printed(c.quantity, base) - _value(c, reading, graph) for c, _ in failing))
+            names = ", ".join(f"{r.layer} (line {r.span.line})" for _, r in failing[:4])
+            names += ", …" if len(failing) > 4 else ""
+            verdict = "fits" if fits(claim.quantity, adjusted, base) else "still does not fit"
+            line = (
+                f"{len(failing)} row{'s' if len(failing) > 1 else ''} inside it fail{'' if len(failing) > 1 else 's'}: "
+                f"{names}; with their printed figures the total is {adjusted:,} "
+                f"({_in_unit(adjusted, claim.quantity, base)}), which {verdict} {claim.quantity.text}"
+            )
+            first = problems[0]
+            others = [h for h in first.help if "the table may be wrong" not in h]
+            ordered = [line, *others] if verdict == "fits" else [*others, line]
+            out[position] = (row, [replace(first, help=tuple(ordered)), *problems[1:]])
+        covered = {i for c, _ in column for i in c.extent}
+        layer_amounts = [info.params if claim.kind == "params" else info.macs for info in inference.layers]
+        uncovered = [i for i in claim.extent if i not in covered and layer_amounts[i] > 0]
+        if len(column) < 2 or uncovered:
+            continue
+        column_sum = sum(_printed(c.quantity, base) for c, _ in column)
+        slack = sum(_half_step(c.quantity, base) for c, _ in column) + _half_step(claim.quantity, base)
+        holds = abs(column_sum - _printed(claim.quantity, base)) <= slack
+        word = "params" if claim.kind == "params" else claim.quantity.keyword
+        label = f"total {word} = the column's sum"
+        text = f"{column_sum:,.0f} ({_in_unit(round(column_sum), claim.quantity, base)})"
+        note = "" if holds else "the table's total is not the sum of its own column"
+        out.append(
+            (ClaimRow(row.span, "network", label, claim.quantity.text, text, "holds" if holds else "fails", note), [])
+        )
+    return out
+
+
+def _printed(quantity: Quantity, base: int) -> float:
+    power = _power(quantity)
+    return float(quantity.value / 1000**power * base**power)
+
+
+def _half_step(quantity: Quantity, base: int) -> float:
+    return float(10.0**-quantity.decimals * base ** _power(quantity) / 2)
+
+
+def _power(quantity: Quantity) -> int:
+    return "_KMGT".index(quantity.unit) if quantity.unit else 0
 
 
 def _flops_convention(quantity: Quantity, graph: Graph) -> tuple[int, str]:
@@ -459,27 +1293,34 @@ def _comparable(inferred: tuple[int, ...], declared: tuple[int, ...]) -> tuple[i
     return spatial if len(declared) == 3 else inferred
 
 
-def fits(quantity: Quantity, actual: int, base: int = 1000) -> bool:
-    """Whether `actual` rounds to the printed figure, with K/M/G as powers of `base`.
+def fits(quantity: Quantity, actual: int, base: int = 1000, *, truncated: bool = False) -> bool:
+    """Whether `actual` rounds (or, for a table that truncates, cuts) to the printed figure,
+    with K/M/G as powers of `base`.
 
     >>> from papernet.span import Span
     >>> q = Quantity("138M", 138e6, "M", 0, "params", Span("a", 1, 1, 1, 2))
-    >>> fits(q, 138_357_544), fits(q, 135_000_000)
-    (True, False)
+    >>> fits(q, 138_357_544), fits(q, 135_000_000), fits(q, 138_957_544), fits(q, 138_957_544, truncated=True)
+    (True, False, False, True)
     """
-    power = "_KMGT".index(quantity.unit) if quantity.unit else 0
+    power = _power(quantity)
     scale = base**power
     printed = quantity.value / (1000**power) if power else quantity.value
     step = 10.0**-quantity.decimals
+    if truncated:
+        return bool(printed - 1e-9 <= actual / scale < printed + step - 1e-9)
     return bool(abs(actual / scale - printed) <= step / 2 + 1e-9)
 
 
-def _in_unit(value: int, quantity: Quantity) -> str:
-    """`value` in the claim's unit, one decimal finer than it was printed.
+def _in_unit(value: int, quantity: Quantity, base: int = 1000) -> str:
+    """`value` in the claim's unit, one decimal finer than it was printed; a figure printed
+    without a unit, as a whole number.
 
     >>> from papernet.span import Span
     >>> _in_unit(1_043_456, Quantity("1072K", 1072e3, "K", 0, "params", Span("a", 1, 1, 1, 2)))
     '1043.5K'
+    >>> _in_unit(2416, Quantity("2,400", 2400, "", 0, "params", Span("a", 1, 1, 1, 2)))
+    '2,416'
     """
-    power = "_KMGT".index(quantity.unit) if quantity.unit else 0
-    return f"{value / 1000**power:.{quantity.decimals + 1}f}{quantity.unit}"
+    if not quantity.unit:
+        return f"{value:,}"
+    return f"{value / base ** _power(quantity):.{quantity.decimals + 1}f}{quantity.unit}"

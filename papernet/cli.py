@@ -1,11 +1,15 @@
-"""The command line: `papernet check|summary|compile|build|train|import-table|specs`.
+"""The command line: `papernet check|summary|diagram|compile|build|train|import-table|import-keras|specs`.
 
-Exit codes, the same for every command: 0 no errors (warnings and notes may be printed), 1 the
-spec has errors (syntax, meaning, shape, or a claim the architecture contradicts), 2 usage
-error (bad option, missing file, unwritable output). A claim that the table gets wrong (P3xx)
-leaves the architecture well defined: `compile`, `build` and `train` still do their job, and
-exit 1. Diagnostics go to stderr; a user never sees a traceback, and an output file is written
-whole or not at all.
+Exit codes, the same for every command: 0 no errors (warnings and notes may be printed), 1 an
+error was printed (syntax, meaning, shape, or, for `check` and `summary`, a claim the
+architecture contradicts), 2 usage error (bad option, missing file, unwritable output). A claim
+that the table gets wrong (P3xx) leaves the architecture well defined: `compile`, `build` and
+`train` print it as a warning and do their job. Diagnostics go to stderr; a user never sees a
+traceback.
+
+Output files (`-o FILE`): written if and only if the command exits 0, whole or not at all
+(`papernet.files`); on any other exit the file is left as it was. A special file (`/dev/null`,
+a FIFO) is written into, never replaced.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
 from papernet.diagnostics import Diagnostic, KerasNotInstalled, SpecError, UsageError, printable, render
-from papernet.files import replace_atomically, write_atomically
+from papernet.files import is_special, name_problem, replace_atomically, write_atomically
 
 if TYPE_CHECKING:
     from papernet.tables import TableFormat
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+MODEL_HELP = "a saved model.keras, keras:Name (a keras.applications model, no weights) or file.py:function"
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 32  # `papernet train`, where neither the option nor the spec says
 
 
@@ -51,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("papernet: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the user named: unreadable, unwritable, the disk full
+        where = f"'{printable(str(exc.filename))}': " if exc.filename is not None else ""
+        print(f"papernet: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # pragma: no cover - a bug; say so instead of a traceback
         print(
             f"papernet: internal error: {type(exc).__name__}: {exc}\n"
@@ -89,8 +98,12 @@ def exit_now(code: int) -> NoReturn:
 def run_check(args: argparse.Namespace) -> int:
     from papernet import report
 
-    output = _writable(args.output, "") if args.output else None
+    output = _output(args, "")
     network = _load(args)
+    if args.against:
+        if args.format != "table":
+            raise UsageError(f"--against prints a table of stages; --format {args.format} is for the reconciliation")
+        return _check_against(args, network, output)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
     errors = _print_error_count(found)
@@ -101,7 +114,7 @@ def run_check(args: argparse.Namespace) -> int:
             "json": report.reconciliation_json,
             "markdown": report.reconciliation_markdown,
         }[args.format]
-        _emit(render(network.name, network.file, reconciliation), output)
+        _emit(render(network.name, network.file, reconciliation), output, failed=bool(errors))
     if errors:
         return EXIT_SPEC_ERRORS
     if args.format == "table":
@@ -114,11 +127,35 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_against(args: argparse.Namespace, network: Network, output: Path | None) -> int:
+    """`check SPEC --against MODEL`: the spec's own problems, then the model against it."""
+    from papernet.keras_import import ImportFailure, ModelNotFound
+
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    if any(d.is_error and not d.code.startswith("P3") for d in found):
+        _print_error_count(found)
+        return EXIT_SPEC_ERRORS
+    try:
+        comparison = network.against(args.against, args.convention)
+    except ModelNotFound as exc:
+        raise UsageError(str(exc)) from None
+    except ImportFailure as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    _print_diagnostics(comparison.diagnostics, network.sources, sys.stderr)
+    _emit(comparison.table(), output)
+    errors = [*(d for d in found if d.is_error), *(d for d in comparison.diagnostics if d.is_error)]
+    _print_error_count(errors)
+    return EXIT_SPEC_ERRORS if errors else EXIT_OK
+
+
 def run_summary(args: argparse.Namespace) -> int:
-    output = _writable(args.output, "") if args.output else None
+    output = _output(args, "")
     network = _load(args)
     found = network.check(args.convention)
     _print_diagnostics(found, network.sources, sys.stderr)
+    failed = any(d.is_error for d in found)
     report = network.summary(args.convention, args.depth)
     render: Callable[[], str] = {
         "table": lambda: report.to_text(width=_width(output)),
@@ -127,46 +164,58 @@ def run_summary(args: argparse.Namespace) -> int:
         "csv": report.to_csv,
         "html": report.to_html,
     }[args.format]
-    _emit(render(), output)
-    return EXIT_SPEC_ERRORS if any(d.is_error for d in found) else EXIT_OK
+    _emit(render(), output, failed)
+    return EXIT_SPEC_ERRORS if failed else EXIT_OK
+
+
+def run_diagram(args: argparse.Namespace) -> int:
+    output = _writable(args.output, "") if args.output else None
+    network = _load(args)
+    found = network.check(args.convention)
+    _print_diagnostics(found, network.sources, sys.stderr)
+    _emit(network.diagram(args.depth, args.format, args.convention), output)
+    # as for compile: a claim the table gets wrong (P3xx) leaves the network, and its drawing, well defined
+    return EXIT_SPEC_ERRORS if any(d.is_error and not d.code.startswith("P3") for d in found) else EXIT_OK
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    output = _writable(args.output, ".py") if args.output else None
+    output = _output(args, ".py")
     network = _load(args)
-    status = _report_and_stop_on_errors(network)
+    _report_and_stop_on_errors(network)
     _emit(network.to_source(), output)
-    return status
+    return EXIT_OK
 
 
 def run_build(args: argparse.Namespace) -> int:
-    output = _writable(args.output, ".keras")
+    output = _output(args, ".keras")
+    assert output is not None  # -o is required
     network = _load(args)
-    status = _report_and_stop_on_errors(network)
+    _report_and_stop_on_errors(network)
     from papernet.backends.keras_import import import_keras
 
     import_keras("papernet build", quiet=True)
     model = network.to_keras()
     replace_atomically(output, model.save)
     print(f"{output}: {model.count_params():,} parameters", file=sys.stderr)
-    return status
+    return EXIT_OK
 
 
 def run_train(args: argparse.Namespace) -> int:
     from papernet.train import run
 
     network = _load(args)
-    status = _report_and_stop_on_errors(network)
+    _report_and_stop_on_errors(network)
     from papernet.backends.keras_import import import_keras
 
     import_keras("papernet train", quiet=True)
-    return run(network, args) or status
+    return run(network, args)
 
 
 def run_import_table(args: argparse.Namespace) -> int:
-    from papernet.tables import import_table
+    from papernet.tables import import_table_with_warnings
 
-    output = _writable(args.output, ".pn") if args.output else None
+    output = _output(args, ".pn")
+    _check_name(args.table, "table file")
     path = Path(args.table)
     if not path.is_file():
         raise UsageError(f"no such table file: '{args.table}'")
@@ -175,7 +224,7 @@ def run_import_table(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read '{args.table}': {exc}") from None
     table_format: TableFormat | None = args.table_format or _table_format(path)
-    spec = import_table(
+    spec, warnings = import_table_with_warnings(
         text,
         str(path),
         table_format=table_format,
@@ -183,7 +232,25 @@ def run_import_table(args: argparse.Namespace) -> int:
         input_shape=args.input,
         title=args.name,
     )
+    _print_diagnostics(warnings, {str(path): text}, sys.stderr)
     _emit(spec, output)
+    return EXIT_OK
+
+
+def run_import_keras(args: argparse.Namespace) -> int:
+    from papernet.keras_import import ImportFailure, ModelNotFound, import_keras
+
+    output = _writable(args.output, ".pn") if args.output else None
+    try:
+        imported = import_keras(args.model)
+    except ModelNotFound as exc:
+        raise UsageError(str(exc)) from None
+    except ImportFailure as exc:
+        print(f"papernet: error: {exc}", file=sys.stderr)
+        return EXIT_SPEC_ERRORS
+    for note in imported.notes:
+        print(f"papernet: note: the model has {note}", file=sys.stderr)
+    _emit(imported.text, output)
     return EXIT_OK
 
 
@@ -211,21 +278,32 @@ def run_specs(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> Network:
+    _check_name(args.spec, "spec")
     network = load(args.spec)
+    if args.head == "conv" and not args.regression:
+        raise UsageError("--head conv shapes a regression head: give --regression HxWxC with it")
     if args.input or args.classes or args.regression:
-        network = network.adapt(input=args.input, classes=args.classes, regression=args.regression)
+        network = network.adapt(input=args.input, classes=args.classes, regression=args.regression, head=args.head)
     return network
 
 
-def _report_and_stop_on_errors(network: Network) -> int:
-    """Stop on errors that leave the network undefined; claims that the table gets wrong
-    (P3xx) are reported, and the network is still built. Returns the exit code the command
-    ends with if it succeeds: 1 if a claim failed, else 0."""
+def _report_and_stop_on_errors(network: Network) -> None:
+    """Stop on errors that leave the network undefined. A claim that the table gets wrong
+    (P3xx) does not: the network is still well defined, so it is shown as a warning (the
+    command exits 0 and writes its output; `papernet check` reports it as an error)."""
     found = network.check()
     if any(d.is_error and not d.code.startswith("P3") for d in found):
         raise SpecError(found, network.sources)
-    _print_diagnostics(found, network.sources, sys.stderr)
-    return EXIT_SPEC_ERRORS if _print_error_count(found) else EXIT_OK
+    _print_diagnostics([_as_warning(d) if d.is_error else d for d in found], network.sources, sys.stderr)
+
+
+def _as_warning(claim: Diagnostic) -> Diagnostic:
+    from dataclasses import replace
+
+    from papernet.diagnostics import Severity
+
+    note = "a claim of the table, not a fault of the network: it is built as written (`papernet check` fails on it)"
+    return replace(claim, severity=Severity.WARNING, notes=(*claim.notes, note))
 
 
 def _print_diagnostics(found: Sequence[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
@@ -241,21 +319,42 @@ def _print_error_count(found: Sequence[Diagnostic]) -> int:
     return len(errors)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, failed: bool = False) -> None:
+    """To standard output, or to the `-o` file, which is written only by a command that exits 0:
+    a failed command leaves it as it was (a build system must not take it for up to date)."""
     if output is None:
         sys.stdout.write(text)
-        return
-    write_atomically(output, text)
+    elif failed:
+        print(f"papernet: {printable(str(output))} not written: the spec has errors", file=sys.stderr)
+    else:
+        write_atomically(output, text)
+
+
+def _output(args: argparse.Namespace, suffix: str) -> Path | None:
+    """The `-o` file, checked before any work; None without `-o` (`-o ''` is a usage error)."""
+    return _writable(args.output, suffix) if args.output is not None else None
+
+
+def _check_name(name: str, what: str) -> None:
+    problem = name_problem(name)
+    if problem is not None:
+        shown = printable(name if len(name) <= 60 else name[:40] + "…" + name[-12:])
+        raise UsageError(f"cannot use the {what} '{shown}': {problem}")
 
 
 def _writable(name: str, suffix: str) -> Path:
     if not name.strip():
         raise UsageError("the output file name is empty")
+    _check_name(name, "output file")
     path = Path(name)
-    if suffix == ".keras" and path.suffix != ".keras":
+    if suffix == ".keras" and path.suffix != ".keras" and not is_special(path):
         raise UsageError(f"'{name}': a Keras model file must end in .keras")
     if path.is_dir():
         raise UsageError(f"'{name}' is a directory; give a file name")
+    if is_special(path):  # written into, so only the file itself must be writable
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write '{name}': permission denied")
+        return path
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"cannot write '{name}': directory '{parent}' does not exist")
@@ -285,6 +384,18 @@ def shape_argument(text: str) -> tuple[int, ...]:
     dims = tuple(int(part) for part in re.split(r"[x×X]", text.strip()))
     if any(not 1 <= d <= 1_000_000 for d in dims):
         raise argparse.ArgumentTypeError(f"'{text}': every size must be from 1 to 1,000,000")
+    return dims
+
+
+def input_shape_argument(text: str) -> tuple[int, ...]:
+    """An input shape: H×W×C, or N for a flat vector. H×W alone is refused: it has two readings."""
+    dims = shape_argument(text)
+    if len(dims) == 2:
+        height, width = dims
+        raise argparse.ArgumentTypeError(
+            f"'{text}' gives no channel count: write {height}x{width}x1 for a gray image "
+            f"or {height}x{width}x3 for an RGB one"
+        )
     return dims
 
 
@@ -430,13 +541,19 @@ def _parser() -> argparse.ArgumentParser:
                 help="how parameters are counted: keras (BN = 4C, 2C non-trainable) or torch (BN = 2C)",
             )
         group = sub.add_argument_group("adaptation")
-        group.add_argument("--input", type=shape_argument, metavar="HxWxC", help="a new input shape")
+        group.add_argument("--input", type=input_shape_argument, metavar="HxWxC", help="a new input shape")
         group.add_argument("--classes", type=positive_int, metavar="N", help="a new N-class softmax head")
         group.add_argument(
             "--regression",
             type=shape_argument,
             metavar="HxWxC",
             help="a regression head: a linear FC of H·W·C units reshaped to H×W×C",
+        )
+        group.add_argument(
+            "--head",
+            choices=["dense", "conv"],
+            default="dense",
+            help="the regression head: dense (an FC, reshaped) or conv (the FCs as 1×1 convs, then upsampling)",
         )
 
     check = command("check", "check a spec: syntax, shapes and the table's claims, reconciled row by row", run_check)
@@ -445,6 +562,9 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "json", "markdown"], default="table", help="the reconciliation's format"
     )
     check.add_argument("-o", "--output", metavar="FILE", help="write the reconciliation to this file")
+    check.add_argument(
+        "--against", metavar="MODEL", help=f"compare an implementation with the spec: {MODEL_HELP} (imports TensorFlow)"
+    )
     summary = command("summary", "per-layer shapes, parameters, multiply-adds and receptive fields", run_summary)
     spec_and_adaptation(summary)
     summary.add_argument("--format", choices=["table", "json", "markdown", "csv", "html"], default="table")
@@ -452,6 +572,13 @@ def _parser() -> argparse.ArgumentParser:
         "--depth", type=positive_int, metavar="N", help="collapse blocks nested deeper than N into one row (1: stages)"
     )
     summary.add_argument("-o", "--output", metavar="FILE", help="write to this file instead of standard output")
+    diagram = command("diagram", "draw the network as SVG (or Graphviz DOT), one box per layer", run_diagram)
+    spec_and_adaptation(diagram)
+    diagram.add_argument("--format", choices=["svg", "dot"], default="svg")
+    diagram.add_argument(
+        "--depth", type=positive_int, metavar="N", help="draw blocks nested deeper than N as one box (1: stages)"
+    )
+    diagram.add_argument("-o", "--output", metavar="FILE", help="write to this file instead of standard output")
     compile_ = command("compile", "generate Keras source for the network", run_compile)
     spec_and_adaptation(compile_, convention=False)
     compile_.add_argument("-o", "--output", metavar="FILE.py", help="write to this file instead of standard output")
@@ -478,9 +605,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ROLE=HEADER",
         help="read ROLE from the column headed HEADER, e.g. output='output size' (repeatable)",
     )
-    table.add_argument("--input", type=shape_argument, metavar="HxWxC", help="the network's input shape")
+    table.add_argument("--input", type=input_shape_argument, metavar="HxWxC", help="the network's input shape")
     table.add_argument("--name", metavar="TITLE", help="the network's name in the spec")
     table.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
+    keras_model = command(
+        "import-keras", "turn a Keras model into a spec in the paper's notation (imports TensorFlow)", run_import_keras
+    )
+    keras_model.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    keras_model.add_argument("-o", "--output", metavar="SPEC.pn", help="write to this file instead of standard output")
     command("specs", "list the shipped specs", run_specs)
     return parser
 

@@ -99,6 +99,10 @@ def infer_node(
     """One node, given what the nodes before it pass on (`flow`, indexed like `nodes`)."""
     if isinstance(node, ir.Add | ir.Concat):
         return _merge(node, [flow[i] for i in node.inputs], [nodes[i] for i in node.inputs])
+    if isinstance(node, ir.Multiply):
+        return _multiply(node, [flow[i] for i in node.inputs], [nodes[i] for i in node.inputs])
+    if isinstance(node, ir.Crop2D) and node.match is not None:
+        return _crop_to_partner(node, flow[node.inputs[0]], flow[node.match], nodes[node.match])
     return _infer_node(node, [flow[i] for i in node.inputs], convention)
 
 
@@ -106,7 +110,11 @@ def continue_from_declared(node: Node, info: LayerInfo) -> LayerInfo:
     """After a layer whose declared shape differs from the inferred one, later layers start
     from the declared shape, so that one early mismatch does not turn every later row red."""
     declared = node.claims.shape
-    if declared is None or info.shape is None or len(declared) != len(info.shape) or declared == info.shape:
+    if declared is None or info.shape is None or declared == info.shape:
+        return info
+    if len(declared) == 2 and len(info.shape) == 3:  # ResNet's Table 1 gives H×W without channels
+        return replace(info, shape=(*declared, info.shape[2]))
+    if len(declared) != len(info.shape):
         return info
     return replace(info, shape=declared)
 
@@ -124,14 +132,30 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             return _conv(node, source, shape)
         case ir.DepthwiseConv2D():
             return _depthwise(node, source, shape)
+        case ir.SeparableConv2D():
+            return _separable(node, source, shape)
+        case ir.Conv2DTranspose():
+            return _transposed(node, source, shape)
+        case ir.UpSample2D():
+            return _upsample(node, source, shape)
+        case ir.Crop2D(cropping=cropping):
+            if len(shape) != 3:
+                return LayerInfo(None), [_needs_image(node, shape)]
+            assert cropping is not None, "a crop to a partner is inferred by _crop_to_partner"
+            (top, bottom), (left, right) = cropping
+            out = (shape[0] - top - bottom, shape[1] - left - right, shape[2])
+            if out[0] < 1 or out[1] < 1:
+                message = f"{ir.describe(node)} on {dims(shape)} leaves {out[0]}×{out[1]}: nothing is left"
+                return LayerInfo(None), [diag.error("P220", message, node.span)]
+            return LayerInfo(out, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.ShortcutPad():
             if len(shape) != 3 or shape[2] > node.channels:
                 return LayerInfo(None), [_needs_image(node, shape)]
             (sh, sw), channels = node.strides, node.channels
             out = (shapes.same_output_size(shape[0], sh), shapes.same_output_size(shape[1], sw), channels)
             return LayerInfo(out, receptive_field=source.receptive_field, jump=_times(source.jump, node.strides)), []
-        case ir.Add() | ir.Concat():
-            raise AssertionError("merges are inferred by _merge")
+        case ir.Add() | ir.Concat() | ir.Multiply():
+            raise AssertionError("merges are inferred by _merge and _multiply")
         case ir.Pool2D():
             return _pool(node, source, shape)
         case ir.GlobalPool2D():
@@ -146,9 +170,8 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
                 (node.units,), params, params, shape[0] * node.units, source.receptive_field, source.jump
             ), []
         case ir.BatchNorm():
-            channels = shape[-1]
-            params = 4 * channels if convention == "keras" else 2 * channels
-            return LayerInfo(shape, params, 2 * channels, 0, source.receptive_field, source.jump), []
+            params, trainable = batchnorm_params(shape[-1], node.scale, node.center, convention)
+            return LayerInfo(shape, params, trainable, 0, source.receptive_field, source.jump), []
         case ir.Flatten():
             if len(shape) == 3:
                 return _whole_extent(source, shape, (prod(shape),)), []
@@ -167,12 +190,28 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
             if len(shape) != 3:
                 return LayerInfo(None), [_needs_image(node, shape)]
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
-        case ir.ActivationLayer() | ir.Dropout():
+        case ir.Normalization():
+            params = 2 * shape[-1] + 1 if convention == "keras" else 0  # mean, variance, count: not trained
+            return LayerInfo(shape, params, 0, 0, source.receptive_field, source.jump), []
+        case ir.ActivationLayer() | ir.Dropout() | ir.Rescaling():
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.Input() | ir.Invalid():
             raise AssertionError("handled above")
         case _:
             assert_never(node)
+
+
+def batchnorm_params(channels: int, scale: bool, center: bool, convention: Convention) -> tuple[int, int]:
+    """(parameters, trainable) of a batch norm over `channels`: γ and β where on, and under
+    Keras's convention the moving mean and variance, which are not trainable.
+
+    >>> batchnorm_params(64, True, True, "keras"), batchnorm_params(64, False, True, "keras")
+    ((256, 128), (192, 64))
+    >>> batchnorm_params(64, False, False, "keras"), batchnorm_params(64, False, True, "torch")
+    ((128, 0), (64, 64))
+    """
+    trainable = channels * (int(scale) + int(center))
+    return (trainable + 2 * channels if convention == "keras" else trainable), trainable
 
 
 def _conv(node: ir.Conv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
@@ -225,6 +264,78 @@ def _depthwise(node: ir.DepthwiseConv2D, source: LayerInfo, shape: Shape) -> tup
     return LayerInfo((*spatial, channels), params, params, macs, rf, jump), problems
 
 
+def _separable(node: ir.SeparableConv2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    """Keras's SeparableConv2D: depthwise k·k·C·m, pointwise C·m·K, and K biases."""
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    spatial, problems = _spatial(
+        node, node.kernel_size, node.strides, node.padding, node.dilation, node.rounding, shape
+    )
+    if spatial is None:
+        return LayerInfo(None), problems
+    params = shapes.separable_params(shape[2], node.filters, node.kernel_size, node.depth_multiplier, node.use_bias)
+    middle = shape[2] * node.depth_multiplier
+    per_pixel = middle * node.kernel_size[0] * node.kernel_size[1] + middle * node.filters
+    rf, jump = _advance(source, node.kernel_size, node.strides, node.dilation)
+    return LayerInfo((*spatial, node.filters), params, params, spatial[0] * spatial[1] * per_pixel, rf, jump), problems
+
+
+def _transposed(node: ir.Conv2DTranspose, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    """Keras's Conv2DTranspose: F·F·C·K weights and K biases; each input pixel is spread over an
+    F×F patch of every output channel, so C·K·F·F multiply-adds per input pixel."""
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    (kh, kw), (sh, sw) = node.kernel_size, node.strides
+    out = (
+        shapes.transposed_output_size(shape[0], kh, sh, node.padding),
+        shapes.transposed_output_size(shape[1], kw, sw, node.padding),
+        node.filters,
+    )
+    weights = kh * kw * shape[2] * node.filters
+    params = weights + (node.filters if node.use_bias else 0)
+    rf, jump = _upsampled(source, node.kernel_size, node.strides)
+    return LayerInfo(out, params, params, shape[0] * shape[1] * weights, rf, jump), []
+
+
+def _crop_to_partner(
+    node: ir.Crop2D, source: LayerInfo, partner: LayerInfo, partner_node: Node
+) -> tuple[LayerInfo, list[Diagnostic]]:
+    """U-Net's copy and crop: the skip cropped centrally to its partner's height and width."""
+    if source.shape is None or partner.shape is None:
+        return LayerInfo(None), []
+    if len(source.shape) != 3 or len(partner.shape) != 3:
+        return LayerInfo(None), [_needs_image(node, source.shape if len(source.shape) != 3 else partner.shape)]
+    if source.shape[0] < partner.shape[0] or source.shape[1] < partner.shape[1]:
+        message = (
+            f"crop: the skip is {dims(source.shape[:2])}, smaller than its partner's {dims(partner.shape[:2])} "
+            f"from {partner_node.name} (line {partner_node.span.line}); a crop can only shrink it"
+        )
+        return LayerInfo(None), [diag.error("P220", message, node.span, "crop the other branch, or pad this one")]
+    out = (partner.shape[0], partner.shape[1], source.shape[2])
+    return LayerInfo(out, receptive_field=source.receptive_field, jump=source.jump), []
+
+
+def _upsample(node: ir.UpSample2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
+    if len(shape) != 3:
+        return LayerInfo(None), [_needs_image(node, shape)]
+    (sh, sw) = node.size
+    reach = (1, 1) if node.interpolation == "nearest" else (sh + 1, sw + 1)  # interpolation sees a neighbour
+    rf, jump = _upsampled(source, reach, node.size)
+    return LayerInfo((shape[0] * sh, shape[1] * sw, shape[2]), receptive_field=rf, jump=jump), []
+
+
+def _upsampled(
+    source: LayerInfo, kernel: ir.Pair, strides: ir.Pair
+) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    if source.receptive_field is None or source.jump is None:
+        return None, None
+    axes = [
+        shapes.upsampled_receptive_field(source.receptive_field[a], kernel[a], strides[a], source.jump[a])
+        for a in (0, 1)
+    ]
+    return (axes[0][0], axes[1][0]), (axes[0][1], axes[1][1])
+
+
 def _merge(
     node: ir.Add | ir.Concat, inputs: list[LayerInfo], sources: list[Node]
 ) -> tuple[LayerInfo, list[Diagnostic]]:
@@ -241,6 +352,24 @@ def _merge(
         out = (*first[:-1], sum(s[-1] for s in shapes_in))
     if mismatch is not None:
         return LayerInfo(None), [_merge_mismatch(node, shapes_in, sources, mismatch)]
+    rf = _widest([info.receptive_field for info in inputs])
+    jump = _widest([info.jump for info in inputs])
+    return LayerInfo(out, receptive_field=rf, jump=jump), []
+
+
+def _multiply(node: ir.Multiply, inputs: list[LayerInfo], sources: list[Node]) -> tuple[LayerInfo, list[Diagnostic]]:
+    """An element-wise product; a size of 1 is broadcast (SE's 1×1×C weights over H×W×C)."""
+    if any(info.shape is None for info in inputs):
+        return LayerInfo(None), []
+    shapes_in = [info.shape for info in inputs if info.shape is not None]
+    out = shapes.broadcast(shapes_in)
+    if out is None:
+        listed = " and ".join(
+            f"{dims(s)} from {source.name} (line {source.span.line})"
+            for s, source in zip(shapes_in, sources, strict=True)
+        )
+        message = f"multiply of {listed}: each size must match or be 1"
+        return LayerInfo(None), [diag.error("P221", message, node.span)]
     rf = _widest([info.receptive_field for info in inputs])
     jump = _widest([info.jump for info in inputs])
     return LayerInfo(out, receptive_field=rf, jump=jump), []
@@ -273,7 +402,7 @@ def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, 
 
 
 def _spatial(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
     kernel: ir.Pair,
     strides: ir.Pair,
     padding: ir.Padding,
@@ -354,7 +483,7 @@ def _axis_word(shape: Shape, axis: int) -> str:
 
 
 def _not_an_integer(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
     shape: Shape,
     axis: int,
     exact: Fraction,
@@ -375,7 +504,11 @@ def _not_an_integer(
 
 
 def _kernel_too_large(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D, shape: Shape, axis: int, k_eff: int, pads: tuple[int, int]
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
+    shape: Shape,
+    axis: int,
+    k_eff: int,
+    pads: tuple[int, int],
 ) -> Diagnostic:
     stride = node.strides[axis]
     formula = arithmetic(shape[axis], pads, k_eff, stride)

@@ -59,6 +59,13 @@ class Claims:
     shape_span: Span | None = None
     params: Quantity | None = None
     ops: Quantity | None = None
+    neurons: Quantity | None = None  # H·W·C of the output
+    memory: Quantity | None = None  # activation values (or bytes, 4 a value) the row's output holds
+    params_share: Quantity | None = None  # the row's share of the network's params, in %
+    ops_share: Quantity | None = None
+    extent: tuple[int, int] | None = None
+    """For a claim on a group, block use, merge or repeated layer: the first and last node it
+    lowered to, whose params and ops the claim totals. None: the nodes of the claim's line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +134,74 @@ class DepthwiseConv2D(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SeparableConv2D(NodeBase):
+    """Xception's separable conv, one Keras `SeparableConv2D`: a depthwise k×k conv (`depth_multiplier`
+    filters per input channel) and a 1×1 pointwise conv to `filters`, with one bias."""
+
+    filters: int
+    kernel_size: Pair
+    strides: Pair
+    padding: Padding
+    dilation: Pair = (1, 1)
+    depth_multiplier: int = 1
+    use_bias: bool = True
+    activation: Activation = LINEAR
+    rounding: Rounding = "exact"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conv2DTranspose(NodeBase):
+    """A transposed conv (U-Net's up-conv, FCN's deconvolution), Keras's `Conv2DTranspose`:
+    `valid` gives W·S + max(F − S, 0), `same` gives W·S."""
+
+    filters: int
+    kernel_size: Pair
+    strides: Pair
+    padding: Literal["same", "valid"]
+    use_bias: bool = True
+    activation: Activation = LINEAR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpSample2D(NodeBase):
+    """Keras's `UpSampling2D`: each pixel repeated (nearest) or interpolated `size` times."""
+
+    size: Pair
+    interpolation: Literal["nearest", "bilinear", "bicubic"] = "nearest"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crop2D(NodeBase):
+    """Keras's `Cropping2D`: `cropping` ((top, bottom), (left, right)) as stated; or, where None,
+    U-Net's copy-and-crop: centrally to the height and width of node `match` (its partner in a concat)."""
+
+    cropping: tuple[Pair, Pair] | None = None
+    match: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rescaling(NodeBase):
+    """Keras's `Rescaling`: x·scale + offset (`rescale 1/255`). No parameters."""
+
+    scale: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Normalization(NodeBase):
+    """Keras's `Normalization` over the channels, adapted to the data: (x − mean)/√variance. Keras
+    keeps the mean, the variance (C each) and the sample count as weights that are not trained (2C + 1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
     """Element-wise sum of same-shaped inputs: the merge of a residual block."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Multiply(NodeBase):
+    """Element-wise product of its inputs, broadcast where a size is 1: squeeze-and-excitation's
+    scaling of a feature map (H×W×C) by its channel weights (1×1×C)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,8 +246,13 @@ class ActivationLayer(NodeBase):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchNorm(NodeBase):
+    """Batch normalisation; `scale` is the learnt γ and `center` the learnt β (Keras's names):
+    Inception v3 turns the scale off, leaving β and the moving mean and variance (3C)."""
+
     epsilon: float = 1e-3
     momentum: float = 0.99
+    scale: bool = True
+    center: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,8 +297,15 @@ Node: TypeAlias = (
     Input
     | Conv2D
     | DepthwiseConv2D
+    | SeparableConv2D
+    | Conv2DTranspose
+    | UpSample2D
+    | Crop2D
+    | Rescaling
+    | Normalization
     | Add
     | Concat
+    | Multiply
     | ShortcutPad
     | Pool2D
     | GlobalPool2D
@@ -245,10 +330,24 @@ def kind_of(node: Node) -> str:
             return "conv"
         case DepthwiseConv2D():
             return "dwconv"
+        case SeparableConv2D():
+            return "sepconv"
+        case Conv2DTranspose():
+            return "deconv"
+        case UpSample2D():
+            return "upsample"
+        case Crop2D():
+            return "crop"
+        case Rescaling():
+            return "rescale"
+        case Normalization():
+            return "normalize"
         case Add():
             return "add"
         case Concat():
             return "concat"
+        case Multiply():
+            return "multiply"
         case ShortcutPad():
             return "shortcut"
         case Pool2D(op=op):
@@ -292,6 +391,21 @@ def describe(node: Node) -> str:
         case DepthwiseConv2D(kernel_size=(kh, kw), strides=(sh, sw)):
             stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"conv dw {kh}×{kw}{stride}"
+        case SeparableConv2D(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
+            stride = "" if (sh, sw) == (1, 1) else f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"sep conv {kh}×{kw}{stride}, {filters}"
+        case Conv2DTranspose(kernel_size=(kh, kw), strides=(sh, sw), filters=filters):
+            stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+            return f"up-conv {kh}×{kw}{stride}, {filters}"
+        case Rescaling(scale=scale, offset=offset):
+            shown = f"1/{1 / scale:g}" if scale < 1 and (1 / scale).is_integer() else f"{scale:g}"
+            return f"rescale {shown}" + (f" offset {offset:g}" if offset else "")
+        case Crop2D(cropping=None):
+            return "crop to partner"
+        case Crop2D(cropping=((top, bottom), (left, right))):
+            return f"crop {top},{bottom},{left},{right}"
+        case UpSample2D(size=(sh, sw), interpolation=interpolation):
+            return f"upsample {sh}×{sw} {interpolation}"
         case ShortcutPad(strides=(sh, _), channels=channels):
             return f"identity shortcut /{sh}, zero-padded to {channels}"
         case Pool2D(op=op, pool_size=(kh, kw), strides=(sh, sw)):
@@ -303,13 +417,25 @@ def describe(node: Node) -> str:
             return activation.describe()
         case Reshape(target_shape=shape):
             return "reshape " + "×".join(map(str, shape))
+        case BatchNorm(scale=scale, center=center) if not (scale and center):
+            return "BN" + ("" if scale else " scale off") + ("" if center else " center off")
         case _:
             return kind_of(node)
 
 
 @dataclass(frozen=True, slots=True)
+class Counting:
+    """How a table counts parameters, as its `defaults: params:` line states it
+    (`weights only, K = 1024`); None where the line is silent."""
+
+    biases: bool | None = None
+    batch_norm: int | None = None  # parameters per channel: 0, 2 or 4
+    base: int | None = None  # what K, M, G are powers of: 1000 or 1024
+
+
+@dataclass(frozen=True, slots=True)
 class TotalClaim:
-    kind: Literal["params", "ops"]
+    kind: Literal["params", "ops", "memory"]
     quantity: Quantity
 
 
@@ -330,6 +456,7 @@ class Graph:
     totals: tuple[TotalClaim, ...] = ()
     train: tuple[TrainLine, ...] = ()
     flops_per_mac: int | None = None  # how the spec's `FLOPs` claims count: 1 or 2 per multiply-add; None unstated
+    counting: Counting | None = None  # how the spec's `params` claims count, from `defaults: params:`
 
     @property
     def output(self) -> int:

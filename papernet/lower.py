@@ -17,14 +17,16 @@ Problems are reported as diagnostics; a layer that cannot be lowered becomes an
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from papernet import diagnostics as diag
 from papernet import ir
 from papernet.diagnostics import Diagnostic
+from papernet.expressions import substitute
 from papernet.ir import Activation, Claims, Node, Origin
 from papernet.parse import LAYER_WORDS, MAX_DIGITS, OPTION_WORDS
 from papernet.span import Span
@@ -35,6 +37,10 @@ MAX_DIMENSION = 1_000_000
 MAX_REPEAT = 10_000
 MAX_LAYERS = 100_000
 """Largest number of layers a spec may expand to."""
+MAX_WIDTH = 16.0
+"""Largest width multiplier α (MobileNet's are at most 1.4)."""
+MAX_INPUT_VALUES = 1_000_000_000
+"""Largest input a spec may state, in values (H·W·C): 4 GB of float32 per example."""
 MAX_NESTING = 32
 """Deepest nesting of brackets."""
 
@@ -61,6 +67,11 @@ _DEFAULT_KINDS = {
     "dense": "fc",
     "dropout": "dropout",
     "flops": "flops",
+    "batchnorm": "batchnorm",
+    "batchnormalization": "batchnorm",
+    "bn": "batchnorm",
+    "params": "params",
+    "parameters": "params",
 }
 
 _ALLOWED_OPTIONS = {
@@ -80,25 +91,33 @@ _ALLOWED_OPTIONS = {
         "width",
     },
     "dwconv": {"kernel", "stride", "padding", "activation", "batchnorm", "bias", "rounding"},
+    "sepconv": {"kernel", "filters", "stride", "padding", "dilation", "activation", "batchnorm", "bias", "rounding"},
+    "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
+    "upsample": {"kernel", "interpolation"},
+    "crop": {"cropping"},
+    "se": {"ratio", "squeeze", "of", "activation"},
+    "rescale": {"scale", "offset"},
     "residual": set(),
     "merge": set(),
     "reference": set(),
     "block": set(),
     "inception": {"inception", "name"},
-    "shortcuts": {"shortcut", "stride_on", "preactivation"},
+    "shortcuts": {"shortcut", "stride_on", "preactivation", "stride_block"},
     "maxpool": {"kernel", "stride", "padding", "rounding"},
     "avgpool": {"kernel", "stride", "padding", "rounding"},
     "pool": {"kernel", "stride", "padding", "rounding"},
     "fc": {"units", "activation", "batchnorm", "bias"},
     "dropout": {"rate"},
     "flops": {"factor", "counts"},
+    "params": {"weights_only", "bias", "batchnorm", "base"},
     "input": {"shape", "channels"},
     "reshape": {"shape"},
     "zeropad": {"padding"},
     "activation": {"activation"},
+    "batchnorm": {"scale", "center", "epsilon", "momentum"},
 }
 
-_FUSABLE = {"conv", "dwconv", "fc"}
+_FUSABLE = {"conv", "dwconv", "fc", "sepconv", "deconv"}
 
 _OPTION_WORDS = {
     "kernel": "a kernel size",
@@ -117,20 +136,40 @@ _OPTION_WORDS = {
     "size": "a size",
     "factor": "a factor",
     "counts": "what is counted",
+    "weights_only": "weights only",
+    "base": "K = 1000 or 1024",
     "reduce": "a reduce (1×1 conv first)",
     "width": "a width multiplier",
     "shortcut": "a shortcut option",
     "stride_on": "a stride placement",
+    "stride_block": "a stride placement",
+    "interpolation": "an interpolation",
+    "cropping": "a crop size",
+    "ratio": "a squeeze ratio",
+    "squeeze": "a squeeze width",
+    "of": "the channels a squeeze ratio applies to",
+    "offset": "an offset",
     "preactivation": "pre-activation",
     "inception": "inception columns",
     "name": "a name",
     "shape": "a size",
     "channels": "a colour",
+    "scale": "scale (γ)",
+    "center": "center (β)",
+    "epsilon": "epsilon",
+    "momentum": "momentum",
 }
 
 _KIND_WORDS = {
     "conv": "a conv",
     "dwconv": "a depthwise conv",
+    "sepconv": "a separable conv",
+    "deconv": "a transposed conv",
+    "upsample": "upsampling",
+    "crop": "a crop",
+    "se": "squeeze-and-excitation",
+    "rescale": "rescaling",
+    "normalize": "normalization",
     "residual": "a residual bracket",
     "inception": "an inception module",
     "shortcuts": "residual blocks",
@@ -165,6 +204,10 @@ class _Flat:
     graph: Merge | Reference | BlockUse | None = None  # a merge, a reference or a block use
     stride: int = 1  # the residual block's stride
     index: int = 1  # which repetition of the bracket this block is
+    opens: int = 0  # how many claimed items (a group, a block use, `x3`) begin with this layer
+    closes: tuple[Claims, ...] = ()  # the claims of the items that end with it, innermost first
+    count: int = 1  # how many repetitions the bracket has
+    stage_stride: int = 1  # the bracket's `/2`, whichever block carries it
 
 
 @dataclass
@@ -186,6 +229,7 @@ class _Lowering:
     scope: tuple[str, ...] = ()
     template: str = ""
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
+    crop_partner: int | None = None  # in a concat branch that crops: the partner branch's output
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
         self.diagnostics.append(diag.error(code, message, span, *help))
@@ -196,7 +240,7 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
     state = _Lowering(spec.file, {})
     state.defaults = _read_defaults(spec.defaults, state)
     state.blocks = _read_blocks(spec.blocks, state)
-    items = [item for chain in spec.chains for item in chain]
+    items = _with_head(spec, [item for chain in spec.chains for item in chain], state)
     too_deep = _too_deep(items)
     if too_deep is not None:
         state.error("P104", f"brackets nest more than {MAX_NESTING} deep", too_deep.span)
@@ -224,7 +268,14 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
             "check the repetition counts and the blocks they repeat",
         )
         return ir.Graph(name, ()), _unique(state.diagnostics)
-    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state))
+    if not state.nodes:
+        state.error(
+            "P005",
+            "the spec has no layers",
+            Span(spec.file, 1, 1, 1, 2),
+            "a spec starts with `input H×W×C` and lists layers, e.g. `conv3-64, maxpool, FC-10`",
+        )
+    graph = ir.Graph(name, tuple(state.nodes), spec.totals, spec.train, _flops_per_mac(state), _counting(state))
     return graph, _unique(state.diagnostics)
 
 
@@ -243,6 +294,71 @@ def _flops_per_mac(state: _Lowering) -> int | None:
     return int(factor.value)
 
 
+def _with_head(spec: Spec, items: list[Item], state: _Lowering) -> list[Item]:
+    """A spec's own `classes N` or `regression H×W×C` line: the head it names replaces the
+    table's classifier (its last FC and the softmax after it), or follows the last layer where
+    the table stops before one (VGG's Table 1 typed up to FC-4096). A spec that starts `from`
+    another adapts that network instead (papernet.api)."""
+    if spec.base is not None or (spec.classes is None and spec.regression is None):
+        return items
+    if spec.classes is not None and spec.regression is not None:
+        state.error("P113", "choose one head: classes or regression, not both", spec.regression[1])
+        return items
+    items = _without_classifier(items)
+    if spec.classes is not None:
+        classes, span = spec.classes
+        softmax = Option("activation", Activation("softmax"), span)
+        head = [Layer("fc", (Option("units", classes, span), softmax), span)]
+    else:
+        assert spec.regression is not None
+        shape, span = spec.regression
+        units = 1
+        for size in shape:
+            units *= size
+        head = [Layer("fc", (Option("units", units, span), Option("activation", ir.LINEAR, span)), span)]
+        if len(shape) > 1:
+            head.append(Layer("reshape", (Option("shape", shape, span),), span))
+    return [*items, *(Item(layer, None, None, 1, None, Claims(), span) for layer in head)]
+
+
+def _without_classifier(items: list[Item]) -> list[Item]:
+    """The items before a trailing classifier: an FC with softmax, or an FC and a softmax."""
+    end = len(items)
+    if end and _is_layer(items[end - 1], "activation") and _activation_named(items[end - 1], "softmax"):
+        end -= 1
+        if end and _is_layer(items[end - 1], "fc"):
+            return items[: end - 1]
+        return items[: end + 1]
+    if end and _is_layer(items[end - 1], "fc") and _activation_named(items[end - 1], "softmax"):
+        return items[: end - 1]
+    return items
+
+
+def _is_layer(item: Item, kind: str) -> bool:
+    return isinstance(item.element, Layer) and item.element.kind == kind and item.repeat == 1
+
+
+def _activation_named(item: Item, name: str) -> bool:
+    assert isinstance(item.element, Layer)
+    return any(
+        o.key == "activation" and isinstance(o.value, Activation) and o.value.name == name for o in item.element.options
+    )
+
+
+def _counting(state: _Lowering) -> ir.Counting | None:
+    """`params: weights only, K = 1024`: how the table counts its params column; None unstated."""
+    setting = state.defaults.get("params")
+    if not setting:
+        return None
+    only = "weights_only" in setting
+    bias, batchnorm, base = setting.get("bias"), setting.get("batchnorm"), setting.get("base")
+    return ir.Counting(
+        biases=False if only else None if bias is None else bool(bias.value),
+        batch_norm=0 if only else None if batchnorm is None else 4,
+        base=None if base is None else int(base.value),  # type: ignore[call-overload]
+    )
+
+
 class _TooLarge(Exception):
     def __init__(self, span: Span) -> None:
         self.span = span
@@ -254,10 +370,40 @@ def _lower_items(items: Sequence[Item], state: _Lowering, top: bool = False) -> 
     state.reserved |= {state.prefix + f.label for f in flat if f.label is not None}
     _check_duplicate_labels(flat, state)
     last_fc = max((i for i, f in enumerate(flat) if f.layer.kind == "fc"), default=-1) if top else -1
+    starts: list[int] = []  # where each claimed item that is still open began
     for index, entry in enumerate(flat):
+        starts += [len(state.nodes)] * entry.opens
         _lower_layer(entry, index == last_fc, top and index == 0 and not state.nodes, state)
         if entry.label is not None and entry.layer.kind != "input":
             state.labels[state.prefix + entry.label] = state.head
+        for claims in entry.closes:
+            _claim_element(claims, starts.pop(), state)
+
+
+def _claim_element(claims: Claims, start: int, state: _Lowering) -> None:
+    """Claims written after a group, block use, merge or repeated layer: its output shape is the
+    last node's, its params and ops the total of the nodes from `start` on."""
+    span = claims.shape_span or next(q.span for q in (claims.params, claims.ops) if q is not None)
+    end = len(state.nodes) - 1
+    if end < start:
+        state.error(
+            "P125",
+            "a reference adds no layer of its own to claim anything about",
+            span,
+            "write the claim on the layer the reference names",
+        )
+        return
+    node = state.nodes[end]
+    if node.claims != Claims():
+        first = node.claims.shape_span or node.span
+        state.error(
+            "P125",
+            f"this claim and the one on line {first.line} both describe the output of {node.name}",
+            span,
+            "keep one of them",
+        )
+        return
+    state.nodes[end] = replace(node, claims=replace(claims, extent=(start, end)))
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -358,8 +504,12 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
             expanded += _expand_element(item, repeat, round_, state, stage)
         if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
-        if expanded and (item.claims.shape or item.claims.params or item.claims.ops):
-            expanded[-1] = replace(expanded[-1], claims=item.claims)
+        if expanded and item.claims != Claims():
+            if isinstance(item.element, Layer) and repeat == 1:
+                expanded[-1] = replace(expanded[-1], claims=item.claims)
+            else:  # a claim on a group, a block use, a merge or `x3` is about all of it
+                expanded[0] = replace(expanded[0], opens=expanded[0].opens + 1)
+                expanded[-1] = replace(expanded[-1], closes=(*expanded[-1].closes, item.claims))
         yield from expanded
 
 
@@ -372,12 +522,20 @@ def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering, stag
         return [_Flat(Layer(kind, (), element.span), None, Claims(), graph=element)]
     if len(element.parts) > 1:  # a residual bracket: each repetition is one block
         block = Layer("residual", (), element.span)
-        stride = item.stride if round_ == 0 else 1
-        return [_Flat(block, stage, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)]
+        stride = item.stride if round_ == _strided_round(repeat, state) else 1
+        block_entry = _Flat(block, stage, Claims(), item.label_span, block=element, stride=stride, index=round_ + 1)
+        return [replace(block_entry, count=repeat, stage_stride=item.stride)]
     inner = list(_expand(element.parts[0], state))
     if repeat > 1:
         inner = [replace(f, label=f"{f.label}_{round_ + 1}") if f.label else f for f in inner]
     return inner
+
+
+def _strided_round(repeat: int, state: _Lowering) -> int:
+    """Which block of a stage carries its stride: the first (ResNet, torchvision), or with
+    `residual: stride on last` the last (Keras's ResNetV2)."""
+    setting = state.defaults.get("shortcuts", {}).get("stride_block")
+    return repeat - 1 if setting is not None and setting.value == "last" else 0
 
 
 def _apply_label(expanded: list[_Flat], label: str, span: Span | None) -> list[_Flat]:
@@ -415,7 +573,15 @@ def _fuse_activations(flat: list[_Flat]) -> list[_Flat]:
         if entry.layer.kind in _FUSABLE and not _has(entry.layer, "activation"):
             if following is not None and _is_fusable_activation(following.layer):
                 claims = _merged_claims(entry.claims, following.claims)
-                out.append(replace(entry, fused=following.layer.options[0], claims=claims))
+                out.append(
+                    replace(
+                        entry,
+                        fused=following.layer.options[0],
+                        claims=claims,
+                        opens=entry.opens + following.opens,
+                        closes=(*entry.closes, *following.closes),
+                    )
+                )
                 index += 2
                 continue
             after = flat[index + 2] if index + 2 < len(flat) else None
@@ -433,7 +599,15 @@ def _merged_claims(layer: Claims, activation: Claims) -> Claims:
     """`FC-1000 params 1000K, softmax -> 1×1×1000`: one layer, and every claim about it kept."""
     if activation.shape is not None:
         layer = replace(layer, shape=activation.shape, shape_span=activation.shape_span)
-    return replace(layer, params=activation.params or layer.params, ops=activation.ops or layer.ops)
+    return replace(
+        layer,
+        params=activation.params or layer.params,
+        ops=activation.ops or layer.ops,
+        neurons=activation.neurons or layer.neurons,
+        memory=activation.memory or layer.memory,
+        params_share=activation.params_share or layer.params_share,
+        ops_share=activation.ops_share or layer.ops_share,
+    )
 
 
 def _is_fusable_activation(layer: Layer) -> bool:
@@ -505,6 +679,20 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_conv(entry, attrs, is_last_fc, state)
         case "dwconv":
             _lower_depthwise(entry, attrs, state)
+        case "sepconv":
+            _lower_separable(entry, attrs, is_last_fc, state)
+        case "deconv":
+            _lower_transposed(entry, attrs, state)
+        case "upsample":
+            _lower_upsample(entry, attrs, state)
+        case "crop":
+            _lower_crop(entry, attrs, state)
+        case "se":
+            _lower_squeeze_excite(entry, attrs, state)
+        case "rescale":
+            _lower_rescale(entry, attrs, state)
+        case "normalize":
+            _emit(state, node=ir.Normalization(**_common(entry, state, "normalize", attrs)))
         case "residual":
             _lower_residual(entry, state)
         case "merge":
@@ -530,7 +718,7 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             node = ir.ActivationLayer(activation=activation, **_common(entry, state, _short(activation), attrs))
             _emit(state, node=node)
         case "batchnorm":
-            _emit(state, node=ir.BatchNorm(**_common(entry, state, "bn")))
+            _lower_batchnorm(entry, attrs, state)
         case "lrn":
             _emit(state, node=ir.LRN(**_common(entry, state, "lrn")))
         case "dropout":
@@ -588,6 +776,14 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
     if len(shape) > 3:
         state.error("P102", f"an input has at most 3 dimensions (H×W×C); got {len(shape)}", stated["shape"].span)
         valid = False
+    elif math.prod(shape) > MAX_INPUT_VALUES:
+        state.error(
+            "P102",
+            f"an input of {'×'.join(map(str, shape))} is {math.prod(shape):,} values, "
+            f"more than papernet's bound of {MAX_INPUT_VALUES:,}",
+            stated["shape"].span,
+        )
+        valid = False
     if not valid:
         _emit(state, node=ir.Invalid(name="input", inputs=(), span=layer.span, text="input"))
         return
@@ -597,6 +793,11 @@ def _lower_input(entry: _Flat, is_first: bool, valid: bool, state: _Lowering) ->
 
 
 def _defaults_for(kind: str, state: _Lowering) -> dict[str, Option]:
+    if kind in (
+        "sepconv",
+        "deconv",
+    ):  # a separable or transposed conv is a conv: `conv: batchnorm, bias off` governs it too
+        return state.defaults.get("conv", {})
     if kind in ("dwconv", "inception"):  # a depthwise conv and the convs of a module are convs
         return state.defaults.get("conv", {})
     if kind == "pool":  # a bare POOL is a max pool, as in cs231n's notation
@@ -627,7 +828,7 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
         _emit_invalid(entry, state)
         return
     stride = attrs.get("stride", "strides", (1, 1))
-    padding = _padding(attrs.get("padding", "padding", "valid"))
+    padding = _padding(attrs.get("padding", "padding", "same"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
     dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
     groups = attrs.get("groups", "groups", 1, assumed=False)
@@ -685,13 +886,246 @@ def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     node = ir.DepthwiseConv2D(
         kernel_size=kernel,
         strides=attrs.get("stride", "strides", (1, 1)),
-        padding=_padding(attrs.get("padding", "padding", "valid")),
+        padding=_padding(attrs.get("padding", "padding", "same")),
         use_bias=attrs.get("bias", "use_bias", True, assumed=False),
         activation=ir.LINEAR if batchnorm else activation,
         rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
         **_common(entry, state, "dwconv", attrs),
     )
     _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
+    """`separable conv 3×3, 728`: one Keras SeparableConv2D, with batch norm and activation as a conv's."""
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = attrs.get("filters", "filters")
+    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
+        filters = entry.claims.shape[2]
+        attrs.mark("filters", Origin.INFERRED)
+    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
+    if missing:
+        state.error(
+            "P103",
+            f"this separable conv has no {' and no '.join(missing)}",
+            entry.layer.span,
+            "write both on the layer, e.g. `separable conv 3×3, 728`",
+        )
+        _emit_invalid(entry, state)
+        return
+    stride = attrs.get("stride", "strides", (1, 1))
+    dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
+    if stride != (1, 1) and dilation != (1, 1):
+        state.error(
+            "P105",
+            f"Keras cannot combine stride {stride[0]} with dilation {dilation[0]} in one separable conv",
+            entry.layer.span,
+        )
+        _emit_invalid(entry, state)
+        return
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, is_last, state)
+    node = ir.SeparableConv2D(
+        filters=filters,
+        kernel_size=kernel,
+        strides=stride,
+        padding=_padding(attrs.get("padding", "padding", "same")),
+        dilation=dilation,
+        use_bias=attrs.get("bias", "use_bias", True, assumed=False),
+        activation=ir.LINEAR if batchnorm else activation,
+        rounding=attrs.get("rounding", "rounding", "exact", assumed=False),
+        **_common(entry, state, "sepconv", attrs),
+    )
+    _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _lower_transposed(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`up-conv 2×2, 512`, `deconv 4x4/2, 256`: a Keras Conv2DTranspose. Unstated, the stride is
+    assumed 2 (an up-conv doubles the size, as U-Net's and FCN's do) and the padding `same`."""
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = attrs.get("filters", "filters")
+    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
+        filters = entry.claims.shape[2]
+        attrs.mark("filters", Origin.INFERRED)
+    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
+    if missing:
+        state.error(
+            "P103",
+            f"this transposed conv has no {' and no '.join(missing)}",
+            entry.layer.span,
+            "write both on the layer, e.g. `up-conv 2×2, 512` or `deconv 4x4/2, 256`",
+        )
+        _emit_invalid(entry, state)
+        return
+    stride = attrs.get("stride", "strides", (2, 2))
+    padding = _transposed_padding(attrs.get("padding", "padding", "same"), kernel, stride)
+    if padding is None:
+        where = attrs.stated.get("padding") or attrs.defaults.get("padding")
+        state.error(
+            "P105",
+            "Keras's Conv2DTranspose pads `same` (output W·S) or `valid` (W·S + F − S); this padding is neither",
+            where.span if where is not None else entry.layer.span,
+            "write `padding same` or `padding valid` (for a pad P that trims the output, a `crop P` after it)",
+        )
+        _emit_invalid(entry, state)
+        return
+    batchnorm = bool(attrs.get("batchnorm", "batchnorm", False, assumed=False))
+    activation = _activation(entry, attrs, False, state)
+    node = ir.Conv2DTranspose(
+        filters=filters,
+        kernel_size=kernel,
+        strides=stride,
+        padding=padding,
+        use_bias=attrs.get("bias", "use_bias", True, assumed=False),
+        activation=ir.LINEAR if batchnorm else activation,
+        **_common(entry, state, "upconv", attrs),
+    )
+    _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
+
+
+def _transposed_padding(value: object, kernel: ir.Pair, stride: ir.Pair) -> Literal["same", "valid"] | None:
+    """A transposed conv's padding as Keras has it: explicit P is `valid` at 0 and `same` where
+    2P = F − S (PyTorch's `ConvTranspose2d(4, stride=2, padding=1)` doubles the size); else None.
+
+    >>> _transposed_padding(1, (4, 4), (2, 2)), _transposed_padding(0, (2, 2), (2, 2))
+    ('same', 'valid')
+    >>> _transposed_padding(2, (3, 3), (1, 1)) is None
+    True
+    """
+    if value in ("same", "valid"):
+        return value
+    assert isinstance(value, int), value
+    if value == 0:
+        return "valid"
+    if all(2 * value == kernel[axis] - stride[axis] for axis in (0, 1)):
+        return "same"
+    return None
+
+
+def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`se 0.25`: squeeze-and-excitation (Hu et al. 2018) as Keras's EfficientNet builds it:
+    global average pool → reshape to 1×1×C → 1×1 conv to the squeeze width with the block's
+    activation → 1×1 conv back to C with sigmoid → multiply the input by it. The squeeze width is
+    max(1, int(N·ratio)), N the SE's input channels or, with `of N`, N (EfficientNet squeezes the
+    block's input filters, `se 0.25 of 16`); `se 4` states it."""
+    channels = state.channels[state.head] if state.nodes else None
+    if channels is None or state.rank != 3:
+        state.error(
+            "P131",
+            "squeeze-and-excitation needs a feature map whose channels the spec states"
+            if state.rank == 3
+            else "squeeze-and-excitation needs an H×W×C input",
+            entry.layer.span,
+            "put it after a conv, whose filters say how many channels it weighs",
+        )
+        _emit_invalid(entry, state)
+        return
+    width = _squeeze_width(attrs, channels, state)
+    if width is None:
+        _emit_invalid(entry, state)
+        return
+    activation = attrs.stated["activation"].value if "activation" in attrs.stated else None
+    if activation is None and "activation" in state.defaults.get("conv", {}):
+        activation = state.defaults["conv"]["activation"].value
+        attrs.mark("activation", Origin.DEFAULT)
+    if activation is None:
+        activation = ir.RELU
+        attrs.mark("activation", Origin.ASSUMED)
+    common = _common(entry, state, "se", attrs)
+    name, span, source = common["name"], common["span"], state.head
+
+    def conv(suffix: str, filters: int, act: Activation) -> ir.Conv2D:
+        return ir.Conv2D(
+            name=f"{name}_{suffix}",
+            inputs=(state.head,),
+            span=span,
+            filters=filters,
+            kernel_size=(1, 1),
+            strides=(1, 1),
+            padding="same",
+            activation=act,
+        )
+
+    _emit(state, rank=1, node=ir.GlobalPool2D(name=f"{name}_squeeze", inputs=(source,), span=span, op="avg"))
+    shape = (1, 1, channels)
+    _emit(state, rank=3, node=ir.Reshape(name=f"{name}_reshape", inputs=(state.head,), span=span, target_shape=shape))
+    assert isinstance(activation, Activation)
+    _emit(state, node=conv("reduce", width, activation))
+    weights = _emit(state, node=conv("expand", channels, ir.Activation("sigmoid")))
+    excite = ir.Multiply(name=name, inputs=(source, weights), span=span, origins=common["origins"], claims=entry.claims)
+    _emit(state, rank=3, node=excite)
+
+
+def _squeeze_width(attrs: _Attributes, channels: int, state: _Lowering) -> int | None:
+    if "squeeze" in attrs.stated:
+        squeeze = attrs.stated["squeeze"].value
+        assert isinstance(squeeze, int)
+        return squeeze
+    ratio = attrs.stated["ratio"]
+    assert isinstance(ratio.value, float)
+    if not 0 < ratio.value <= 1:
+        state.error(
+            "P102",
+            f"a squeeze ratio is a fraction in (0, 1]; got {ratio.value:g}",
+            ratio.span,
+            "for a squeeze width write a whole number: `se 16`",
+        )
+        return None
+    base = attrs.stated["of"].value if "of" in attrs.stated else channels
+    assert isinstance(base, int)
+    return max(1, int(base * ratio.value))
+
+
+def _lower_rescale(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    numerator, denominator = attrs.get("scale", "scale")
+    offset = attrs.get("offset", "offset", 0.0, assumed=False)
+    node = ir.Rescaling(scale=numerator / denominator, offset=offset, **_common(entry, state, "rescale", attrs))
+    _emit(state, node=node)
+
+
+def _lower_crop(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`crop 4` (all sides), `crop 4x8` (H×W), `crop 1x2x3x4` (top×bottom×left×right), as zeropad
+    reads them; a bare `crop` ends a concat's branch and crops it centrally to its partner."""
+    values = attrs.get("cropping", "cropping")
+    if values is None:
+        if state.crop_partner is None:
+            state.error(
+                "P130",
+                "a `crop` without a size crops a skip to its partner's size, inside a concat",
+                entry.layer.span,
+                "write it as U-Net's copy and crop, `concat(crop @conv4 | up-conv 2×2, 512)`, or give a size: `crop 4`",
+            )
+            _emit_invalid(entry, state)
+            return
+        _emit(state, rank=3, node=ir.Crop2D(match=state.crop_partner, **_common(entry, state, "crop", attrs)))
+        return
+    sides = _four_sides(values)
+    if sides is None:
+        state.error("P102", "a crop takes 1 (all sides), 2 (H×W) or 4 (top×bottom×left×right) sizes", entry.layer.span)
+        _emit_invalid(entry, state)
+        return
+    _emit(state, rank=3, node=ir.Crop2D(cropping=sides, **_common(entry, state, "crop", attrs)))
+
+
+def _four_sides(values: tuple[int, ...]) -> tuple[ir.Pair, ir.Pair] | None:
+    """1, 2 or 4 sizes as ((top, bottom), (left, right)), the way zero padding and crops read them.
+
+    >>> _four_sides((4,)), _four_sides((1, 2)), _four_sides((1, 2, 3, 4)), _four_sides((1, 2, 3))
+    (((4, 4), (4, 4)), ((1, 1), (2, 2)), ((1, 2), (3, 4)), None)
+    """
+    if len(values) == 1:
+        return ((values[0], values[0]), (values[0], values[0]))
+    if len(values) == 2:
+        return ((values[0], values[0]), (values[1], values[1]))
+    if len(values) == 4:
+        return ((values[0], values[1]), (values[2], values[3]))
+    return None
+
+
+def _lower_upsample(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    size = attrs.get("kernel", "size", (2, 2))
+    interpolation = attrs.get("interpolation", "interpolation", "nearest", assumed=False)
+    node = ir.UpSample2D(size=size, interpolation=interpolation, **_common(entry, state, "upsample", attrs))
+    _emit(state, rank=3, node=node)
 
 
 def _lower_residual(entry: _Flat, state: _Lowering) -> None:
@@ -719,12 +1153,18 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
         )
         _emit_invalid(entry, state)
         return
+    parts = _bracket_part_settings(convs, state)
+    placed = None if parts is None else _placed_stride(entry, convs, strided, state)
+    if parts is None or placed is None:
+        _emit_invalid(entry, state)
+        return
+    entry, strided = placed
     stage = entry.label or _stage_name(state)
     scope = (*state.scope, stage, f"block{entry.index}")
     outer_template = state.template
     state.template = {2: "basic_block", 3: "bottleneck_block"}.get(len(convs), "residual_block")
     try:
-        _emit_residual(entry, state, convs, settings, option, strided, stage, scope, preactivation)
+        _emit_residual(entry, state, convs, settings, option, strided, stage, scope, preactivation, parts)
     finally:
         state.template = outer_template
 
@@ -739,6 +1179,7 @@ def _emit_residual(
     stage: str,
     scope: tuple[str, ...],
     preactivation: bool = False,
+    parts: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Post-activation (ResNet v1): conv → BN → ReLU, the last ReLU after the add. Pre-activation
     (v2, He et al. 2016b): BN → ReLU first, then conv → BN → ReLU …, the last conv straight into
@@ -773,6 +1214,8 @@ def _emit_residual(
             use_bias=use_bias,
             origins=tuple(settings.origins),
         )
+        if parts:
+            conv = replace(conv, **parts[j])  # what the part states: `1×1, 64 bias off`
         _emit(state, node=conv, rank=3)
         if preactivation and j == len(convs) - 1:
             break  # in v2 the last conv feeds the add directly
@@ -792,7 +1235,21 @@ def _emit_residual(
     changes = entry.stride != 1 or state.channels[block_input] != out_channels
     shortcut = block_input
     span = entry.block.span
-    if option == "C" or (option == "B" and changes):
+    pooled = option == "pool" and entry.stride != 1 and state.channels[block_input] == out_channels
+    if pooled:  # Keras's ResNetV2: a strided identity is a 1×1 max pool with the block's stride
+        pool = ir.Pool2D(
+            name=f"{prefix}_0_pool",
+            inputs=(block_input,),
+            span=span,
+            scope=scope,
+            op="max",
+            pool_size=(1, 1),
+            strides=stride,
+            padding="valid",
+            rounding="floor",
+        )
+        shortcut = _emit(state, node=pool)
+    elif option == "C" or (option in ("B", "pool") and changes):
         projection = ir.Conv2D(
             name=f"{prefix}_0_conv",
             inputs=(projection_input,),
@@ -823,6 +1280,71 @@ def _emit_residual(
         name=f"{prefix}_out", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU, claims=entry.claims
     )
     _emit(state, node=out, rank=3)
+
+
+_BRACKET_PART_OPTIONS = {"bias": "use_bias", "padding": "padding", "dilation": "dilation", "groups": "groups"}
+"""Options a conv in a residual bracket may state, and the Conv2D field each sets; `kernel`,
+`filters` and `stride` are read elsewhere."""
+
+
+def _bracket_part_settings(convs: list[tuple[ir.Pair, int, Layer]], state: _Lowering) -> list[dict[str, Any]] | None:
+    """Per part of a bracket, the Conv2D fields its options set (`1×1, 64 bias off`); an option
+    that cannot apply to a conv of a bracket (its BN and ReLU come with the bracket) is P105."""
+    parts: list[dict[str, Any]] = []
+    valid = True
+    for _, _, layer in convs:
+        fields: dict[str, Any] = {}
+        for option in layer.options:
+            if option.key in ("kernel", "filters", "stride"):
+                valid = _validate(option, state) and valid
+                continue
+            if option.key not in _BRACKET_PART_OPTIONS:
+                state.error(
+                    "P105",
+                    f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to a conv in a residual bracket",
+                    option.span,
+                    "each conv of a bracket has batch norm and ReLU (the last ReLU after the add); "
+                    "write the block out with `add(… | identity)` to change them",
+                )
+                valid = False
+                continue
+            if _validate(option, state):
+                value = _padding(option.value) if option.key == "padding" else option.value
+                fields[_BRACKET_PART_OPTIONS[option.key]] = value
+            else:
+                valid = False
+        parts.append(fields)
+    return parts if valid else None
+
+
+def _placed_stride(
+    entry: _Flat, convs: list[tuple[ir.Pair, int, Layer]], strided: int, state: _Lowering
+) -> tuple[_Flat, int] | None:
+    """A stride written on a part (`[1×1, 64; 3×3/2, 64; 1×1, 256]`) puts the block's stride on
+    that conv, in the block of the stage that strides; the bracket's `/2`, if any, must agree."""
+    marked = [
+        (j, option) for j, (_, _, layer) in enumerate(convs) for option in layer.options if option.key == "stride"
+    ]
+    if not marked:
+        return entry, strided
+    if len(marked) > 1:
+        state.error("P123", "two convs of one residual block carry a stride", marked[1][1].span, "stride one of them")
+        return None
+    j, option = marked[0]
+    value = _ints(option.value)
+    if value[0] != value[1]:
+        state.error("P123", "a residual block's stride is the same along both axes", option.span)
+        return None
+    if entry.stage_stride not in (1, value[0]):
+        state.error(
+            "P123",
+            f"this conv strides by {value[0]}, but the bracket's stage stride is /{entry.stage_stride}",
+            option.span,
+            "write the stride once: on the conv, or after the bracket",
+        )
+        return None
+    strides_here = entry.index - 1 == _strided_round(entry.count, state)
+    return replace(entry, stride=value[0] if strides_here else 1), j
 
 
 def _default_bias(state: _Lowering) -> bool:
@@ -923,17 +1445,41 @@ def _lower_merge(entry: _Flat, state: _Lowering) -> None:
     """`add(a | b)`, `concat(a | b | c)`: each branch starts from the same tensor."""
     merge = entry.graph
     assert isinstance(merge, Merge)
-    source, rank = state.head, state.rank
-    outputs = []
-    for branch in merge.branches:
-        state.head, state.rank = source, rank
-        if branch is not None:
-            _lower_items(branch, state)
-        outputs.append(state.head)
+    outputs = _lower_branches(merge, state)
     common = _common(entry, state, merge.op)
     common["inputs"] = tuple(outputs)
     node = ir.Add(**common) if merge.op == "add" else ir.Concat(**common)
     _emit(state, node=node)
+
+
+def _lower_branches(merge: Merge, state: _Lowering) -> list[int]:
+    """Each branch from the same tensor, in order, except that a branch that ends in a bare `crop`
+    (U-Net's copy and crop) comes after the others, so that it can crop to its partner's size;
+    the merge's inputs keep the branches' order."""
+    source, rank = state.head, state.rank
+    cropping = [_crops_to_partner(branch) for branch in merge.branches]
+    outputs: list[int] = [source] * len(merge.branches)
+    for index in sorted(range(len(merge.branches)), key=lambda i: cropping[i]):
+        branch = merge.branches[index]
+        state.head, state.rank = source, rank
+        outer, state.crop_partner = state.crop_partner, None
+        if cropping[index]:
+            partners = [outputs[i] for i in range(len(merge.branches)) if not cropping[i]]
+            state.crop_partner = partners[0] if partners and merge.op == "concat" else None
+        try:
+            if branch is not None:
+                _lower_items(branch, state)
+        finally:
+            state.crop_partner = outer
+        outputs[index] = state.head
+    return outputs
+
+
+def _crops_to_partner(branch: Sequence[Item] | None) -> bool:
+    if not branch:
+        return False
+    last = branch[-1].element
+    return isinstance(last, Layer) and last.kind == "crop" and not last.options
 
 
 def _lower_reference(entry: _Flat, state: _Lowering) -> None:
@@ -1032,9 +1578,17 @@ def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> list[I
     from papernet.parse import ParseFailure, parse
 
     values = dict(zip(definition.params, use.args, strict=True))
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, values)) + r")\b") if values else None
     first = definition.lines[0][0]
-    lines = [pattern.sub(lambda m: str(values[m.group(1)]), text) if pattern else text for _, text in definition.lines]
+    lines, wrong = [], False
+    for number, written in definition.lines:
+        line, problems = substitute(written, values)
+        lines.append(line)
+        for message in problems:
+            where = Span(state.file, number, 1, number, len(written) + 1)
+            state.error("P124", f"in block {use.name}, used on line {use.span.line}: {message}", where)
+            wrong = True
+    if wrong:
+        return None
     text = "\n" * (first - 1) + "\n".join(lines)  # the body keeps its line numbers
     try:
         spec = parse(text, state.file)
@@ -1062,7 +1616,7 @@ def _lower_pool(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
         return
     window = attrs.get("kernel", "pool_size", (2, 2))
     stride = attrs.get("stride", "strides", window)
-    padding = _padding(attrs.get("padding", "padding", "valid"))
+    padding = _padding(attrs.get("padding", "padding", "same"))
     rounding = attrs.get("rounding", "rounding", "exact", assumed=False)
     node = ir.Pool2D(
         op=op,
@@ -1180,6 +1734,8 @@ def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> int:
         raise _TooLarge(node.span)
     if state.scope and not node.scope:
         node = replace(node, scope=state.scope)
+    if isinstance(node, ir.BatchNorm) and "batchnorm" in state.defaults:
+        node = _with_batchnorm_defaults(node, state.defaults["batchnorm"])
     if state.template and not node.template:
         node = replace(node, template=state.template)
     state.channels.append(_output_channels(node, state.channels))
@@ -1198,7 +1754,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
     match node:
         case ir.Input(shape=shape):
             return shape[-1]
-        case ir.Conv2D(filters=filters):
+        case ir.Conv2D(filters=filters) | ir.SeparableConv2D(filters=filters) | ir.Conv2DTranspose(filters=filters):
             return filters
         case ir.Dense(units=units):
             return units
@@ -1218,7 +1774,7 @@ def _output_channels(node: Node, channels: list[int | None]) -> int | None:
 
 def _emit_with_batchnorm(
     entry: _Flat,
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Dense,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Conv2DTranspose | ir.Dense,
     batchnorm: bool,
     activation: Activation,
     state: _Lowering,
@@ -1246,6 +1802,29 @@ def _emit_with_batchnorm(
     following[-1] = replace(following[-1], claims=claims)
     for extra in following:
         _emit(state, node=extra)
+
+
+_BATCHNORM_SETTINGS = ("scale", "center", "epsilon", "momentum")
+
+
+def _lower_batchnorm(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`BN scale off, epsilon 1.001e-5`: what the layer states, else `defaults: batchnorm:`,
+    else Keras's (γ and β on, ε 1e-3, momentum 0.99)."""
+    settings = {key: attrs.get(key, key, assumed=False) for key in _BATCHNORM_SETTINGS}
+    attrs.origins += [(key, Origin.STATED) for key in _BATCHNORM_SETTINGS if key in attrs.stated]
+    node = ir.BatchNorm(**_common(entry, state, "bn", attrs), **{k: v for k, v in settings.items() if v is not None})
+    _emit(state, node=node)
+
+
+def _with_batchnorm_defaults(node: ir.BatchNorm, defaults: Mapping[str, Option]) -> ir.BatchNorm:
+    """A batch norm that a construct adds (`conv: batchnorm`, a bracket) takes the settings of
+    `defaults: batchnorm:`; one the spec writes keeps what it states."""
+    settled = {key for key, _ in node.origins}
+    changes = {key: option.value for key, option in defaults.items() if key not in settled}
+    if not changes:
+        return node
+    origins = (*node.origins, *((key, Origin.DEFAULT) for key in changes))
+    return replace(node, origins=origins, **changes)  # type: ignore[arg-type]
 
 
 def _insert_flatten(entry: _Flat, state: _Lowering) -> None:
@@ -1279,8 +1858,29 @@ def _validate(option: Option, state: _Lowering) -> bool:
     if key == "rate":
         assert isinstance(value, float)
         return _check_rate(value, span, state)
+    if key == "width":
+        assert isinstance(value, float)
+        if not 0 < value <= MAX_WIDTH:
+            state.error("P102", f"a width multiplier is above 0 and at most {MAX_WIDTH:g}; got {value:g}", span)
+            return False
+        return True
+    if key == "activation" and isinstance(value, Activation) and value.alpha is not None:
+        if not math.isfinite(value.alpha) or abs(value.alpha) > MAX_DIMENSION:
+            state.error("P102", f"an activation's slope must be a finite number; got {value.alpha:g}", span)
+            return False
+        return True
     if key == "kernel_depth":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    if key == "cropping":
+        return _check_sizes(word, _ints(value), span, state, minimum=0)
+    if key == "scale" and isinstance(value, tuple) and value[1] == 0:
+        state.error("P102", "a rescaling divides by zero", span)
+        return False
+    if key in ("squeeze", "of"):
+        return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
+    if key in ("epsilon", "momentum"):
+        assert isinstance(value, float)
+        return _check_batchnorm_setting(key, value, span, state)
     return True
 
 
@@ -1293,6 +1893,16 @@ def _check_sizes(word: str, values: tuple[int, ...], span: Span, state: _Lowerin
             shown = f"{value:,}" if value < 10**MAX_DIGITS else f"with {MAX_DIGITS + 1} or more digits"
             state.error("P102", f"{word} {shown} is larger than papernet's bound of {MAX_DIMENSION:,}", span)
             return False
+    return True
+
+
+def _check_batchnorm_setting(key: str, value: float, span: Span, state: _Lowering) -> bool:
+    if key == "epsilon" and not 0 < value < 1:
+        state.error("P102", f"a batch norm's epsilon is a small positive number; got {value:g}", span)
+        return False
+    if key == "momentum" and not 0 <= value < 1:
+        state.error("P102", f"a batch norm's momentum is a fraction in [0, 1); got {value:g}", span)
+        return False
     return True
 
 

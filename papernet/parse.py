@@ -12,6 +12,7 @@ import difflib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
 
@@ -74,6 +75,60 @@ def parse(text: str, file: str = "<string>") -> Spec:
                 )
             ]
         )
+    spec = parse_recovering(text, file)
+    if spec.problems:
+        raise ParseFailure(spec.problems)
+    return spec
+
+
+MAX_SYNTAX_ERRORS = 50
+"""A file with more lines that do not parse stops there; the rest is not worth reading."""
+
+
+def parse_recovering(text: str, file: str = "<string>") -> Spec:
+    """Like `parse`, but a line that does not parse is reported and left out (with the lines
+    indented under it), and the rest is still read, so one run reports every syntax error and
+    still checks everything else. Raises `ParseFailure` only where nothing is left to read."""
+    text = normalise_newlines(text.removeprefix("\ufeff")).translate(_CASE_FOLDS_TO_ASCII)
+    if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
+        parse(text, file)  # raises P005
+    lines = text.split("\n")
+    problems: list[Diagnostic] = []
+    while True:
+        try:
+            spec = _parse_once("\n".join(lines), file)
+        except ParseFailure as failure:
+            problem = failure.diagnostics[0]
+            problems.append(problem)
+            line = problem.span.line if problem.span is not None else 0
+            if not 1 <= line <= len(lines) or not lines[line - 1].strip() or len(problems) >= MAX_SYNTAX_ERRORS:
+                raise ParseFailure(problems) from None
+            _leave_out(lines, line - 1)
+            if all(_is_blank_or_comment(text) for text in lines):
+                raise ParseFailure(problems) from None
+            continue
+        return replace(spec, problems=tuple(problems))
+
+
+_CASE_FOLDS_TO_ASCII = str.maketrans({"ſ": "s", "K": "K", "ı": "i", "İ": "I"})
+"""The letters that case-insensitive matching takes for ASCII ones (`padding ſame`): read as
+those, so that every word the lexer accepts is one the rest of papernet knows."""
+
+
+def _leave_out(lines: list[str], index: int) -> None:
+    """Blank line `index` and the lines indented under it (a section or block whose header is bad)."""
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    lines[index] = ""
+    for following in range(index + 1, len(lines)):
+        text = lines[following]
+        if _is_blank_or_comment(text):
+            continue
+        if len(text) - len(text.lstrip()) <= indent:
+            break
+        lines[following] = ""
+
+
+def _parse_once(text: str, file: str) -> Spec:
     with _LOCK:
         builder = _parser_and_builder()
         builder[1].file = file
@@ -101,8 +156,8 @@ _LOCK = threading.Lock()
 
 class _SpecIndenter(Indenter):
     NL_type = "_NL"
-    OPEN_PAREN_types: ClassVar[list[str]] = []
-    CLOSE_PAREN_types: ClassVar[list[str]] = []
+    OPEN_PAREN_types: ClassVar[list[str]] = ["LPAR"]  # a merge may span lines inside its parentheses
+    CLOSE_PAREN_types: ClassVar[list[str]] = ["RPAR"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
@@ -168,6 +223,9 @@ _ACTIVATION_NAMES = {
     "softplus": "softplus",
     "linear": "linear",
     "softmax": "softmax",
+    "hardswish": "hard_silu",
+    "hardsilu": "hard_silu",
+    "hardsigmoid": "hard_sigmoid",
 }
 
 
@@ -181,6 +239,23 @@ def activation_name(text: str) -> str:
 
 
 _UNITS = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def _memory(token: Token, span: Span) -> Quantity:
+    """`3.2M` activation values, or `12.8MB` bytes (keyword `memory bytes`, 4 a value)."""
+    text = str(token)
+    if not text.rstrip().endswith("B"):
+        return quantity(token, "memory", span)
+    figure = quantity(Token("QUANTITY", text.rstrip()[:-1].rstrip()), "memory bytes", span)
+    return Quantity(text, figure.value, figure.unit, figure.decimals, "memory bytes", span)
+
+
+def _share(token: Token, keyword: str, span: Span) -> Quantity:
+    """`1.19%`: a share of the network's total, in percent."""
+    text = str(token)
+    number = text.rstrip("%").strip()
+    decimals = len(number.partition(".")[2])
+    return Quantity(text, float(number), "%", decimals, keyword, span)
 
 
 def quantity(token: Token, keyword: str, span: Span) -> Quantity:
@@ -227,6 +302,7 @@ class _Builder(Transformer[Token, Any]):
 
     def start(self, children: list[Any]) -> Spec:
         title = base = classes = regression = None
+        regression_head = "dense"
         chains: list[tuple[Item, ...]] = []
         defaults: list[DefaultsLine] = []
         totals: list[TotalClaim] = []
@@ -244,6 +320,8 @@ class _Builder(Transformer[Token, Any]):
                     classes = (n, span)
                 case ("regression", tuple() as shape, Span() as span):
                     regression = (shape, span)
+                case ("regression", tuple() as shape, Span() as span, str() as head):
+                    regression, regression_head = (shape, span), head
                 case ("defaults", lines):
                     defaults.extend(lines)
                 case ("train", lines):
@@ -263,6 +341,7 @@ class _Builder(Transformer[Token, Any]):
             tuple(totals),
             tuple(train),
             tuple(blocks),
+            regression_head,
         )
 
     def network_stmt(self, children: list[Token]) -> tuple[str, str]:
@@ -278,11 +357,16 @@ class _Builder(Transformer[Token, Any]):
     def classes_stmt(self, children: list[Token]) -> tuple[str, int, Span]:
         return ("classes", to_int(children[1]), self._span(children))
 
-    def regression_stmt(self, children: list[Token]) -> tuple[str, tuple[int, ...], Span]:
-        return ("regression", dims_of(children[1]), self._span(children))
+    def regression_stmt(self, children: list[Token]) -> tuple[Any, ...]:
+        statement = ("regression", dims_of(children[1]), self._span(children))
+        if len(children) > 2:  # `head conv` or `head dense`
+            return (*statement, "conv" if children[3].type == "CONV_KW" else "dense")
+        return statement
 
     def total_claim(self, children: list[Token]) -> TotalClaim:
         keyword = str(children[1])
+        if children[1].type == "MEMORY_KW":
+            return TotalClaim("memory", _memory(children[2], self._span(children)))
         claim = quantity(children[2], keyword, self._span(children))
         return TotalClaim("params" if children[1].type == "PARAMS_KW" else "ops", claim)
 
@@ -301,6 +385,12 @@ class _Builder(Transformer[Token, Any]):
 
     def counts(self, children: list[Token]) -> Option:
         return Option("counts", "multiply-adds", self._tok(children[0]))
+
+    def weights_only(self, children: list[Token]) -> Option:
+        return Option("weights_only", True, self._tok(children[0]))
+
+    def prefix_base(self, children: list[Token]) -> Option:
+        return Option("base", 1024 if str(children[0]).endswith("1024") else 1000, self._tok(children[0]))
 
     def window(self, children: list[Any]) -> _Kernel:
         kernel = children[0]
@@ -335,12 +425,13 @@ class _Builder(Transformer[Token, Any]):
         element: Layer | Group | Merge | Reference | BlockUse | None = None
         shape = shape_span = None
         params = ops = None
+        more: dict[str, Quantity] = {}
         for child in children:
             match child:
                 case Token(type="LABEL"):
                     label, label_span = str(child), self._tok(child)
-                case Token(type="REPEAT"):
-                    repeat, repeat_span = to_int(re.sub(r"\D", "", child)), self._tok(child)
+                case Token(type="REPEAT" | "PREFIX_REPEAT"):
+                    repeat, repeat_span = repeat * to_int(re.sub(r"\D", "", child)), self._tok(child)
                 case Layer() | Group() | Merge() | Reference() | BlockUse():
                     element = child
                 case ("shape", tuple() as dims, Span() as span):
@@ -351,8 +442,19 @@ class _Builder(Transformer[Token, Any]):
                     params = q
                 case ("ops", Quantity() as q):
                     ops = q
+                case (("neurons" | "memory" | "params_share" | "ops_share") as what, Quantity() as q):
+                    more[what] = q
         assert element is not None
-        claims = Claims(shape, shape_span, params, ops)
+        claims = Claims(
+            shape,
+            shape_span,
+            params,
+            ops,
+            neurons=more.get("neurons"),
+            memory=more.get("memory"),
+            params_share=more.get("params_share"),
+            ops_share=more.get("ops_share"),
+        )
         return Item(element, label, label_span, repeat, repeat_span, claims, self._span(children), stride, stride_span)
 
     def stage_stride(self, children: list[Token]) -> tuple[str, int, Span] | None:
@@ -372,7 +474,9 @@ class _Builder(Transformer[Token, Any]):
         return Reference(str(children[0])[1:], self._tok(children[0]))
 
     def block_use(self, children: list[Token]) -> BlockUse:
-        args = tuple(to_int(c) for c in children if c.type == "INT")
+        args = tuple(
+            to_int(c) if c.type == "BLOCK_INT" else float(c) for c in children if c.type in ("BLOCK_INT", "BLOCK_FLOAT")
+        )
         return BlockUse(str(children[0]), args, self._span(children))
 
     def block_def(self, children: list[Token]) -> BlockDef:
@@ -392,6 +496,18 @@ class _Builder(Transformer[Token, Any]):
 
     def ops_claim(self, children: list[Token]) -> tuple[str, Quantity]:
         return ("ops", quantity(children[1], str(children[0]), self._span(children)))
+
+    def neurons_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("neurons", quantity(children[1], "neurons", self._span(children)))
+
+    def memory_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("memory", _memory(children[1], self._span(children)))
+
+    def params_share_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("params_share", _share(children[1], "params", self._span(children)))
+
+    def ops_share_claim(self, children: list[Token]) -> tuple[str, Quantity]:
+        return ("ops_share", _share(children[1], str(children[0]), self._span(children)))
 
     # -- layers --
 
@@ -440,6 +556,56 @@ class _Builder(Transformer[Token, Any]):
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
         return self._make_layer("dwconv", children, *options)
 
+    def conv_transpose(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="deconv")
+
+    def squeeze_excite(self, children: list[Any]) -> Layer:
+        number = children[1]
+        assert isinstance(number, _Number)
+        key = "squeeze" if isinstance(number.value, int) else "ratio"
+        options = [Option(key, number.value if key == "squeeze" else float(number.value), number.span)]
+        of = [c for c in children if isinstance(c, Token) and c.type == "INT"]
+        if of:
+            options.append(Option("of", to_int(of[0]), self._tok(of[0])))
+        return self._make_layer("se", children, *options)
+
+    def rescale(self, children: list[Any]) -> Layer:
+        numbers = [c for c in children if isinstance(c, _Number)]
+        ratio = (float(numbers[0].value), float(numbers[1].value) if len(numbers) > 1 else 1.0)
+        options = [Option("scale", ratio, numbers[0].span.to(numbers[-1].span))]
+        offset = [c for c in children if isinstance(c, Token) and c.type == "SIGNED_NUMBER"]
+        if offset:
+            text = re.sub("[–−]", "-", str(offset[0]))
+            options.append(Option("offset", float(text), self._tok(offset[0])))
+        return Layer("rescale", tuple(options), self._span(children))
+
+    def normalize(self, children: list[Token]) -> Layer:
+        return Layer("normalize", (), self._span(children))
+
+    def crop(self, children: list[Token]) -> Layer:
+        options = [Option("cropping", dims_of(c), self._tok(c)) for c in children[1:]]
+        return Layer("crop", tuple(options), self._span(children))
+
+    def crop_branch(self, children: list[Any]) -> tuple[Item, ...]:
+        """`crop @conv4`: the branch, then a crop to its partner's size (written `@conv4 -> crop` too)."""
+        word, chain = children[0], children[1]
+        span = self._tok(word)
+        crop = Item(Layer("crop", (), span), None, None, 1, None, Claims(), span)
+        return (*chain, crop)
+
+    def upsample(self, children: list[Token]) -> Layer:
+        options = []
+        for child in children[1:]:
+            if child.type == "INTERPOLATION_KW":
+                options.append(Option("interpolation", str(child).lower(), self._tok(child)))
+            else:
+                size = dims_of(child)
+                options.append(Option("kernel", (size[0], size[-1]), self._tok(child)))
+        return Layer("upsample", tuple(options), self._span(children))
+
+    def conv_separable(self, children: list[Any]) -> Layer:
+        return replace(self.conv_kw(children), kind="sepconv")
+
     def inception(self, children: list[Token]) -> Layer:
         name = re.search(r"\(([^)]*)\)", str(children[0]))
         columns = tuple(to_int(c) for c in children[1:])
@@ -461,13 +627,16 @@ class _Builder(Transformer[Token, Any]):
 
     def shortcut(self, children: list[Token]) -> Option:
         word = str(children[-1]).upper()
-        option = {"IDENTITY": "identity", "PROJECTION": "C"}.get(word, word)
+        option = {"IDENTITY": "identity", "PROJECTION": "C", "POOL": "pool"}.get(word, word)
         return Option("shortcut", option, self._span(children))
 
     def stride_on(self, children: list[Token]) -> Option:
         last = children[-1]
         value: object = "first" if last.type == "FIRST_KW" else dims_of(last)[:2]
         return Option("stride_on", value, self._span(children))
+
+    def stride_last(self, children: list[Token]) -> Option:
+        return Option("stride_block", "last", self._span(children))
 
     def pool(self, children: list[Any]) -> Layer:
         options = [o for c in children if isinstance(c, _Kernel) for o in self._kernel_options(c)]
@@ -506,8 +675,23 @@ class _Builder(Transformer[Token, Any]):
         value = Activation(activation_name(children[0]), None if alpha is None else float(alpha))
         return Option("activation", value, self._span(children))
 
-    def batchnorm(self, children: list[Token]) -> Layer:
-        return Layer("batchnorm", (), self._span(children))
+    def batchnorm(self, children: list[Any]) -> Layer:
+        return self._make_layer("batchnorm", children)
+
+    def option(self, children: list[Option]) -> Option:  # an option rule without an alias: a batch norm's
+        return children[0]
+
+    def bn_scale(self, children: list[Token]) -> Option:
+        return Option("scale", children[-1].type == "ON_KW", self._span(children))
+
+    def bn_center(self, children: list[Token]) -> Option:
+        return Option("center", children[-1].type == "ON_KW", self._span(children))
+
+    def bn_epsilon(self, children: list[Any]) -> Option:
+        return Option("epsilon", float(children[-1].value), self._span(children))
+
+    def bn_momentum(self, children: list[Any]) -> Option:
+        return Option("momentum", float(children[-1].value), self._span(children))
 
     def batchnorm_option(self, children: list[Token]) -> Option:
         return Option("batchnorm", True, self._span(children))
@@ -537,13 +721,26 @@ class _Builder(Transformer[Token, Any]):
 
     def input_layer(self, children: list[Token]) -> Layer:
         options = []
-        if len(children) > 1:
-            options.append(Option("shape", dims_of(children[1]), self._tok(children[1])))
-        if len(children) > 2:
-            color = str(children[2]).lower()
-            channels = 3 if color in ("rgb", "bgr") else 1
-            options.append(Option("channels", channels, self._tok(children[2])))
+        for child in children:
+            if child.type in ("DIMS", "INT"):
+                options.append(Option("shape", dims_of(child), self._tok(child)))
+            elif child.type == "COLOR":
+                channels = 3 if str(child).lower() in ("rgb", "bgr") else 1
+                options.append(Option("channels", channels, self._tok(child)))
         return Layer("input", tuple(options), self._span(children))
+
+    def conv_window_first(self, children: list[Any]) -> Layer:  # `3x3 conv, 64` (ResNet's Fig. 3)
+        size = dims_of(children[0])
+        span = self._tok(children[0])
+        options = [Option("kernel", (size[0], size[-1]), span)]
+        options += [
+            Option("filters", to_int(c), self._tok(c)) for c in children[2:] if isinstance(c, Token) and c.type == "INT"
+        ]
+        return self._make_layer("conv", children, *options)
+
+    def slash_stride(self, children: list[Token]) -> Option:
+        value = to_int(str(children[0]).lstrip("/ \t"))
+        return Option("stride", (value, value), self._tok(children[0]))
 
     # -- options --
 
@@ -660,6 +857,9 @@ LAYER_WORDS = (
     "sigmoid",
     "gelu",
     "swish",
+    "silu",
+    "hard swish",
+    "hard sigmoid",
     "softplus",
     "linear",
     "softmax",
@@ -681,6 +881,18 @@ LAYER_WORDS = (
     "block",
     "identity",
     "dw",
+    "separable conv",
+    "up-conv",
+    "deconv",
+    "conv transpose",
+    "upsample",
+    "upsampling",
+    "crop",
+    "rescale",
+    "normalize",
+    "se",
+    "squeeze excite",
+    "sep conv",
     "max pool",
     "average pool",
     "leaky relu",
@@ -713,7 +925,13 @@ OPTION_WORDS = (
     "on",
     "off",
     "first",
+    "last",
+    "head",
     "no bias",
+    "scale",
+    "center",
+    "epsilon",
+    "momentum",
 )
 
 _LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "POOL_WORD", "DROPOUT_KW", "FLATTEN_KW"}

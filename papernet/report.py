@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import io
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from papernet import ir
@@ -52,6 +53,7 @@ class Report:
     total_trainable: int
     total_macs: int
     total_activations: int
+    diagram: Callable[[], str] | None = field(default=None, repr=False, compare=False)  # the SVG, drawn when asked
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,28 +142,17 @@ class Report:
             )
         return out.getvalue()
 
-    def to_html(self) -> str:
-        header = ["#", "name", "layer", "output", "params", "MACs", "RF", "assumed"]
-        rows = []
-        for index, row in enumerate(self.rows):
-            cells = [
-                str(index),
-                _display_name(row),
-                row.layer,
-                _shape(row.output_shape),
-                f"{row.params:,}",
-                f"{row.macs:,}",
-                _int(row.receptive_field),
-                ", ".join(row.assumed + row.notes),
-            ]
-            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-        footer = "".join(f"<li>{html.escape(line)}</li>" for line in self.footer())
+    def to_html(self, document: bool = True) -> str:
+        """The report as a styled HTML table with the diagram: a whole page, or (`document=False`,
+        as a notebook shows it) one self-contained `<div>`."""
+        fragment = _html_report(self)
+        if not document:
+            return fragment
+        title = _h(self.network)
         return (
-            f'<div class="papernet-report"><strong>{html.escape(self.network)}</strong><table><thead><tr>'
-            + "".join(f"<th>{h}</th>" for h in header)
-            + "</tr></thead><tbody>"
-            + "".join(rows)
-            + f"</tbody></table><ul>{footer}</ul></div>"
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{title}</title>\n</head>\n<body>\n{fragment}</body>\n</html>\n"
         )
 
     def footer(self) -> list[str]:
@@ -215,7 +206,7 @@ class Report:
         return self.to_table()
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        return self.to_html(document=False)
 
 
 # ---- the table as text, fitted to a width ------------------------------------------
@@ -383,7 +374,14 @@ def build_report(graph: Graph, inference: Inference, depth: int | None = None) -
         inference.total_trainable,
         inference.total_macs,
         inference.total_activations,
+        diagram=lambda: _draw(graph, inference, depth),
     )
+
+
+def _draw(graph: Graph, inference: Inference, depth: int | None) -> str:
+    from papernet.diagram import draw
+
+    return draw(graph, inference, depth)
 
 
 def collapse(rows: tuple[Row, ...], depth: int) -> tuple[Row, ...]:
@@ -557,6 +555,183 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+# ---- HTML -------------------------------------------------------------------------------
+
+_HTML_COLUMNS = (  # header, right-aligned
+    ("#", True),
+    ("name", False),
+    ("layer", False),
+    ("line", True),
+    ("output", False),
+    ("params", True),
+    ("MACs", True),
+    ("RF", True),
+    ("assumed", False),
+    ("notes", False),
+)
+
+_CSS = """
+.papernet-report{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#0f172a;
+  max-width:100%;box-sizing:border-box}
+.papernet-report *{box-sizing:border-box}
+.papernet-report h3{margin:0 0 2px;font-size:16px}
+.papernet-report .pn-meta{margin:0 0 8px;color:#475569}
+.papernet-report .pn-scroll{max-width:100%;overflow:auto;border:1px solid #cbd5e1;border-radius:6px}
+.papernet-report details.pn-diagram{margin:0 0 10px}
+.papernet-report details.pn-diagram summary{cursor:pointer;color:#334155;font-weight:600;margin-bottom:4px}
+.papernet-report details.pn-diagram .pn-scroll{max-height:70vh;background:#fff}
+.papernet-report details.pn-diagram svg{display:block}
+.papernet-report table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+.papernet-report th,.papernet-report td{padding:3px 8px;border-bottom:1px solid #e2e8f0;text-align:left;
+  vertical-align:top;white-space:nowrap}
+.papernet-report thead th{position:sticky;top:0;background:#f1f5f9;border-bottom:2px solid #94a3b8;font-weight:600}
+.papernet-report .num{text-align:right}
+.papernet-report td.pn-text{white-space:normal;min-width:10em;color:#475569}
+.papernet-report tbody tr.pn-row:hover{background:#f8fafc}
+.papernet-report tr.pn-block td{background:#eef2ff;font-weight:600}
+.papernet-report tr.pn-block label{cursor:pointer}
+.papernet-report tr.pn-block input{appearance:none;width:0;height:0;margin:0;position:absolute}
+.papernet-report tr.pn-block label::before{content:"\\25BE\\00A0"}
+.papernet-report tr.pn-block:has(input:not(:checked)) label::before{content:"\\25B8\\00A0"}
+.papernet-report tr.pn-block .pn-count{font-weight:400;color:#475569}
+.papernet-report tfoot td,.papernet-report tfoot th{border-top:2px solid #94a3b8;border-bottom:0;font-weight:700;
+  background:#f8fafc}
+.papernet-report ul.pn-notes{margin:8px 0 0;padding-left:20px;color:#475569}
+"""
+
+
+def _html_report(report: Report) -> str:
+    """One `<div>`: title, diagram, the table (block rows fold, without script) and the notes."""
+    parts = [f'<div class="papernet-report">\n<style>{_CSS}{_fold_css(report.rows)}</style>\n']
+    parts.append(f'<h3>{_h(report.network)}</h3>\n<p class="pn-meta">{_h(_html_meta(report))}</p>\n')
+    if report.diagram is not None:
+        parts.append(
+            '<details class="pn-diagram" open><summary>diagram</summary><div class="pn-scroll">\n'
+            f"{report.diagram()}</div></details>\n"
+        )
+    header = "".join(f'<th{_num(right)} scope="col">{name}</th>' for name, right in _HTML_COLUMNS)
+    parts.append(f'<div class="pn-scroll pn-table">\n<table>\n<thead><tr>{header}</tr></thead>\n<tbody>\n')
+    parts += _html_rows(report.rows)
+    parts.append(f"</tbody>\n{_html_total(report)}</table>\n</div>\n")
+    parts.append('<ul class="pn-notes">' + "".join(f"<li>{_h(line)}</li>" for line in report.footer()) + "</ul>\n")
+    parts.append("</div>\n")
+    return "".join(parts)
+
+
+def _html_meta(report: Report) -> str:
+    shape = f"input {_shape(report.input)} · " if report.input else ""
+    count = len(report.rows)
+    return f"{shape}{count} row{'s' if count != 1 else ''} · {report.convention} convention"
+
+
+def _html_rows(rows: tuple[Row, ...]) -> list[str]:
+    """A row per layer; before the first layer of each block, a block row with the block's totals,
+    whose box folds the block's layers away (`_fold_css`)."""
+    out: list[str] = []
+    open_blocks: list[tuple[tuple[str, ...], int]] = []  # (path, block number), outermost first
+    starts = _block_starts(rows)
+    for index, row in enumerate(rows):
+        path = row.block if row.kind != "block" else ()
+        while open_blocks and path[: len(open_blocks[-1][0])] != open_blocks[-1][0]:
+            open_blocks.pop()
+        for level in range(len(open_blocks), len(path)):
+            number = starts[(index, level)]
+            members = _block_members(rows, index, path[: level + 1])
+            out.append(_html_block_row(path[: level + 1], number, members, [n for _, n in open_blocks]))
+            open_blocks.append((path[: level + 1], number))
+        classes = " ".join(["pn-row", *(f"pn-in-{n}" for _, n in open_blocks)])
+        out.append(f'<tr class="{classes}">{_html_cells(index, row)}</tr>\n')
+    return out
+
+
+def _block_starts(rows: tuple[Row, ...]) -> dict[tuple[int, int], int]:
+    """Where each block starts, (row index, nesting level) → its number, in reading order."""
+    starts: dict[tuple[int, int], int] = {}
+    previous: tuple[str, ...] = ()
+    for index, row in enumerate(rows):
+        path = row.block if row.kind != "block" else ()
+        shared = next((i for i, (a, b) in enumerate(zip(previous, path, strict=False)) if a != b), None)
+        first_new = min(len(previous), len(path)) if shared is None else shared
+        for level in range(first_new, len(path)):
+            starts[(index, level)] = len(starts) + 1
+        previous = path
+    return starts
+
+
+def _block_members(rows: tuple[Row, ...], start: int, path: tuple[str, ...]) -> list[Row]:
+    members = []
+    for row in rows[start:]:
+        if row.kind == "block" or row.block[: len(path)] != path:
+            break
+        members.append(row)
+    return members
+
+
+def _html_block_row(path: tuple[str, ...], number: int, members: list[Row], outer: list[int]) -> str:
+    classes = " ".join([f"pn-block pn-b{number}", *(f"pn-in-{n}" for n in outer)])
+    indent = f' style="padding-left:{8 + 14 * (len(path) - 1)}px"'
+    count = f"{len(members)} layer{'s' if len(members) != 1 else ''}"
+    title = (
+        f'<label><input type="checkbox" checked aria-label="show the layers of {_h("/".join(path))}">'
+        f'{_h(path[-1])} <span class="pn-count">· {count}</span></label>'
+    )
+    last = members[-1]
+    cells = [
+        "<td></td>",
+        f'<td colspan="2"{indent}>{title}</td>',
+        f'<td class="num">{members[0].line}</td>',
+        f"<td>{_h(_shape(last.output_shape))}</td>",
+        f'<td class="num">{sum(r.params for r in members):,}</td>',
+        f'<td class="num">{sum(r.macs for r in members):,}</td>',
+        f'<td class="num">{_int(last.receptive_field)}</td>',
+        "<td></td><td></td>",
+    ]
+    return f'<tr class="{classes}">{"".join(cells)}</tr>\n'
+
+
+def _html_cells(index: int, row: Row) -> str:
+    indent = f' style="padding-left:{8 + 14 * len(row.block)}px"' if row.block and row.kind != "block" else ""
+    cells = [
+        f'<td class="num">{index}</td>',
+        f"<td{indent}>{_h(_display_name(row))}</td>",
+        f"<td>{_h(row.layer)}</td>",
+        f'<td class="num">{row.line}</td>',
+        f"<td>{_h(_shape(row.output_shape))}</td>",
+        f'<td class="num">{row.params:,}</td>',
+        f'<td class="num">{row.macs:,}</td>',
+        f'<td class="num">{_int(row.receptive_field)}</td>',
+        f'<td class="pn-text">{_h(", ".join(row.assumed))}</td>',
+        f'<td class="pn-text">{_h("; ".join(row.notes))}</td>',
+    ]
+    return "".join(cells)
+
+
+def _html_total(report: Report) -> str:
+    count = len(report.rows)
+    return (
+        f'<tfoot><tr class="pn-total"><th scope="row" colspan="5">total · {count} row{"s" if count != 1 else ""}</th>'
+        f'<td class="num">{report.total_params:,}</td><td class="num">{report.total_macs:,}</td>'
+        "<td></td><td></td><td></td></tr></tfoot>\n"
+    )
+
+
+def _fold_css(rows: tuple[Row, ...]) -> str:
+    """One rule per block: while its box is unticked, the rows after it that belong to it hide."""
+    rules = [
+        f".papernet-report tr.pn-b{n}:has(input:not(:checked))~tr.pn-in-{n}{{display:none}}"
+        for n in range(1, len(_block_starts(rows)) + 1)
+    ]
+    return "\n".join(rules) + ("\n" if rules else "")
+
+
+def _num(right: bool) -> str:
+    return ' class="num"' if right else ""
+
+
+def _h(text: str) -> str:
+    return html.escape(printable(text))
+
+
 # ---- the check's reconciliation ---------------------------------------------------
 
 _MARK = {"holds": "✓", "fails": "✗", "unknown": "?"}
@@ -564,9 +739,28 @@ _MARK = {"holds": "✓", "fails": "✗", "unknown": "?"}
 
 def reconciliation_text(network: str, file: str, reconciliation: Reconciliation) -> str:
     """The claims as an aligned plain-text table (no rich: `papernet check` stays light)."""
-    header = ("line", "layer", "claim", "declared", "inferred", "", "note")
+    counted = any(r.counted for r in reconciliation.rows)
+    header = (
+        "line",
+        "layer",
+        "claim",
+        "declared",
+        "inferred",
+        *(("as the table counts",) if counted else ()),
+        "",
+        "note",
+    )
     rows = [
-        (str(r.span.line), r.layer, r.quantity, r.declared, r.inferred, _MARK[r.verdict], r.note)
+        (
+            str(r.span.line),
+            r.layer,
+            r.quantity,
+            r.declared,
+            r.inferred,
+            *((r.counted,) if counted else ()),
+            _MARK[r.verdict],
+            r.note,
+        )
         for r in reconciliation.rows
     ]
     widths = [max(len(printable(cells[i])) for cells in [header, *rows]) for i in range(len(header))]
@@ -605,11 +799,13 @@ def reconciliation_dict(network: str, file: str, reconciliation: Reconciliation)
                 "claim": r.quantity,
                 "declared": r.declared,
                 "inferred": r.inferred,
+                "counted": r.counted,
                 "holds": None if r.verdict == "unknown" else r.verdict == "holds",
                 "note": r.note,
             }
             for r in rows
         ],
+        "convention": _reading_dict(reconciliation),
         "inferred": [{"line": i.span.line, "layer": i.layer, "value": i.value} for i in reconciliation.inferred],
         "verdict": {
             "claims": len(rows),
@@ -618,6 +814,24 @@ def reconciliation_dict(network: str, file: str, reconciliation: Reconciliation)
             "unknown": sum(r.verdict == "unknown" for r in rows),
             "text": reconciliation.verdict(),
         },
+    }
+
+
+def _reading_dict(reconciliation: Reconciliation) -> dict[str, Any] | None:
+    """How the table counts: found from its figures, stated in its `defaults:`, or papernet's own."""
+    reading = reconciliation.reading
+    if reading is None:
+        return None
+    convention = reading.convention
+    return {
+        "params": reading.describe(),
+        "source": reading.source,
+        "biases": convention.biases,
+        "batch_norm_per_channel": convention.batch_norm,
+        "base": convention.base,
+        "truncated": reading.truncated,
+        "params_figures": reading.figures,
+        "params_figures_holding": reading.held,
     }
 
 
@@ -630,9 +844,16 @@ def reconciliation_json(network: str, file: str, reconciliation: Reconciliation)
 def reconciliation_markdown(network: str, file: str, reconciliation: Reconciliation) -> str:
     lines = [f"## {_md(network)}: the table's claims", ""]
     if reconciliation.rows:
-        lines += ["| line | layer | claim | declared | inferred | | note |", "|---:|---|---|---:|---:|---|---|"]
+        counted = any(r.counted for r in reconciliation.rows)
+        extra = " as the table counts |" if counted else ""
+        lines += [
+            f"| line | layer | claim | declared | inferred |{extra} | note |",
+            "|---:|---|---|---:|---:|" + ("---:|" if counted else "") + "---|---|",
+        ]
         for r in reconciliation.rows:
-            cells = [str(r.span.line), r.layer, r.quantity, r.declared, r.inferred, _MARK[r.verdict], r.note]
+            cells = [str(r.span.line), r.layer, r.quantity, r.declared, r.inferred]
+            cells += [r.counted] if counted else []
+            cells += [_MARK[r.verdict], r.note]
             lines.append("| " + " | ".join(_md(printable(c)) for c in cells) + " |")
         lines.append("")
     if reconciliation.inferred:

@@ -171,3 +171,69 @@ def integer_fixes(
             f"or write `floor` to get {floor_size} (TensorFlow, PyTorch) or `ceil` to get {ceil_size} (Caffe pooling)"
         )
     return lines
+
+
+def separable_params(
+    channels: int, filters: int, kernel: tuple[int, int], multiplier: int = 1, bias: bool = True
+) -> int:
+    """Parameters of a separable conv as Keras counts them: depthwise k·k·C·m, pointwise C·m·K, bias K.
+
+    >>> separable_params(728, 728, (3, 3))  # 728·9 + 728·728 + 728
+    537264
+    >>> separable_params(728, 728, (3, 3), bias=False)  # Xception's middle flow
+    536536
+    """
+    middle = channels * multiplier
+    return kernel[0] * kernel[1] * middle + middle * filters + (filters if bias else 0)
+
+
+def transposed_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """A transposed conv's output size, as Keras computes it: `same` W·S, `valid` W·S + max(F − S, 0).
+
+    >>> transposed_output_size(28, 2, 2, "valid"), transposed_output_size(28, 4, 2, "valid")
+    (56, 58)
+    >>> transposed_output_size(28, 4, 2, "same"), transposed_output_size(28, 3, 1, "valid")
+    (56, 30)
+    """
+    return size * stride + (max(kernel - stride, 0) if padding == "valid" else 0)
+
+
+def upsampled_receptive_field(previous: int, kernel: int, stride: int, jump: int) -> tuple[int, int]:
+    """Receptive field and input-pixel stride after a transposed conv or an upsampling by `stride`:
+    an output pixel sees ceil(F/S) input pixels along an axis, and neighbouring outputs step
+    1/S of an input pixel (rounded up to one, the finest step this model keeps).
+
+    >>> upsampled_receptive_field(16, 2, 2, 8), upsampled_receptive_field(16, 4, 2, 8)
+    ((16, 4), (24, 4))
+    """
+    seen = -(-kernel // stride)
+    return previous + (seen - 1) * jump, max(1, jump // stride)
+
+
+def center_crop(size: int, target: int) -> tuple[int, int]:
+    """(before, after) that crop `size` centrally to `target`; an odd difference leaves the extra
+    pixel at the end, as TensorFlow's central crop does.
+
+    >>> center_crop(64, 56), center_crop(568, 392), center_crop(7, 4)
+    ((4, 4), (88, 88), (1, 2))
+    """
+    excess = size - target
+    return excess // 2, excess - excess // 2
+
+
+def broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The shape of an element-wise product, where a size of 1 stretches to the other's; None if
+    the shapes do not broadcast.
+
+    >>> broadcast([(56, 56, 96), (1, 1, 96)]), broadcast([(56, 56, 96), (1, 1, 24)])
+    ((56, 56, 96), None)
+    """
+    if len({len(shape) for shape in shapes}) != 1:
+        return None
+    out = []
+    for sizes in zip(*shapes, strict=True):
+        wider = {size for size in sizes if size != 1}
+        if len(wider) > 1:
+            return None
+        out.append(wider.pop() if wider else 1)
+    return tuple(out)

@@ -63,14 +63,22 @@ class Geometry:
 
 
 def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
-    """The graph with unstated padding and strides inferred from declared output sizes."""
+    """The graph with unstated padding and strides inferred from declared output sizes, and an
+    assumed padding on a window that covers its whole input read as none (`avgpool 7x7/1` on a
+    7×7 map is ResNet's global pool, not a `same` blur)."""
     rows = [i for i, node in enumerate(graph.nodes) if node.claims.shape is not None and _open_row(graph.nodes, i)]
-    if not rows:
+    windows = [i for i, node in enumerate(graph.nodes) if _may_cover_its_input(node)]
+    if not rows and not windows:
         return graph, []
     nodes = list(graph.nodes)
     flow: list[LayerInfo] = []
     notes: list[Diagnostic] = []
-    for index, node in enumerate(nodes[: rows[-1] + 1]):
+    changed = False
+    for index, node in enumerate(nodes[: max(rows[-1:] + windows[-1:]) + 1]):
+        if _may_cover_its_input(node) and _covers_its_input(node, flow):
+            assert isinstance(node, Spatial)
+            node = nodes[index] = replace(node, padding="valid")
+            changed = True
         info, found = infer_node(node, flow, nodes)
         if node.claims.shape is not None:
             solved = _solve_row(nodes, index, spatial_source(nodes, index), flow, info, found)
@@ -79,12 +87,25 @@ def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
                 old = nodes[position]
                 assert isinstance(old, Spatial)
                 nodes[position] = _with_geometry(old, geometry)
-                notes.append(_inferred_note(old, geometry, also, node.claims.shape))
+                changed = True
+                if geometry != Geometry.of(old) or also:  # a confirmed assumption with no rival needs no note
+                    notes.append(_inferred_note(old, geometry, also, node.claims.shape))
                 info, found = _replay(nodes, position, index, flow)
         flow.append(continue_from_declared(node, info))
-    if not notes:
+    if not notes and not changed:
         return graph, []
     return replace(graph, nodes=tuple(nodes)), notes
+
+
+def _may_cover_its_input(node: Node) -> bool:
+    return isinstance(node, Spatial) and node.origin("padding") is Origin.ASSUMED and max(_window(node)) > 1
+
+
+def _covers_its_input(node: Node, flow: list[LayerInfo]) -> bool:
+    assert isinstance(node, Spatial)
+    source = flow[node.inputs[0]].shape if node.inputs else None
+    window = _window(node)
+    return source is not None and len(source) == 3 and window[0] >= source[0] and window[1] >= source[1]
 
 
 def inferred(node: Node) -> str | None:
@@ -229,19 +250,34 @@ def _solve_row(
     if source is None or len(source) != 3:
         return None
     target = (declared[0], declared[1])
+    size = (source[0], source[1])
     disagrees = info.shape is None or info.shape[:2] != target or any(d.is_error for d in found)
     if not disagrees:
-        return None
-    size = (source[0], source[1])
+        return _confirmed(node, spatial, size, target)
     candidates = fitting(node, size, target)
     if not candidates:
         return None
     chosen = candidates[0]
-    also = [g for g in fitting(node, size, target, any_rounding=True) if not _equivalent(node, g, chosen)]
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not equivalent(node, g, chosen)]
     return spatial, chosen, also
 
 
-def _equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
+def _confirmed(
+    node: Spatial, position: int, size: tuple[int, int], target: tuple[int, int]
+) -> tuple[int, Geometry, list[Geometry]] | None:
+    """An assumed padding that the row's declared size agrees with, where no padding would
+    not: the table pins it, so it is inferred, no longer assumed."""
+    if node.origin("padding") is not Origin.ASSUMED:
+        return None
+    unpadded = Geometry("valid", node.strides, node.rounding)
+    if output_size(node, unpadded, size) == target:
+        return None
+    current = Geometry.of(node)
+    also = [g for g in fitting(node, size, target, any_rounding=True) if not equivalent(node, g, current)]
+    return position, current, also
+
+
+def equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
     """Whether two geometries pad the same way: `pad 1` and `pad 1 with floor`, or `same`
     and `pad 1` for a 3×3 window at stride 1."""
     if one.strides != other.strides:
@@ -294,7 +330,7 @@ def _unstated(node: Spatial) -> bool:
 def _with_geometry(node: Spatial, geometry: Geometry) -> Spatial:
     marked = dict(node.origins)
     for attribute, changed in (
-        ("padding", geometry.padding != node.padding),
+        ("padding", geometry.padding != node.padding or geometry == Geometry.of(node)),
         ("strides", geometry.strides != node.strides),
         ("rounding", geometry.rounding != node.rounding and geometry.rounding != "exact"),
     ):
@@ -315,7 +351,34 @@ def _inferred_note(
     assert declared is not None
     message = f"{ir.describe(node)}: {geometry.describe(node)}, inferred from the table's {dims(declared)}"
     notes = (f"also fits: {'; '.join(g.describe(node) for g in also[:3])}",) if also else ()
+    if not padding_papers_use(node, geometry):
+        window = _window(node)
+        usual = sorted({0, (max(window) - 1) // 2})
+        message += (
+            f", but no paper pads a {window[0]}×{window[1]} window by that "
+            f"(pad {' or '.join(map(str, usual))}, or `same`): the printed size is more likely the error"
+        )
+        return Diagnostic("P313", message, node.span, severity=Severity.WARNING, notes=notes)
     return Diagnostic("P311", message, node.span, severity=Severity.NOTE, notes=notes)
+
+
+def padding_papers_use(node: Spatial, geometry: Geometry) -> bool:
+    """Padding 0, `same`, or the (F − 1)/2 (or F/2) that keeps the size: what tables mean.
+
+    >>> from papernet.span import Span
+    >>> conv = ir.Conv2D(name="c", inputs=(0,), span=Span("a", 1, 1, 1, 2), filters=8, kernel_size=(3, 3),
+    ...                  strides=(1, 1), padding="valid")
+    >>> [padding_papers_use(conv, Geometry(((p, p), (p, p)), (1, 1), "exact")) for p in (0, 1, 2)]
+    [True, True, False]
+    """
+    if isinstance(geometry.padding, str):
+        return True
+    window = _window(node)
+    return all(
+        side in (0, (window[axis] - 1) // 2, window[axis] // 2)
+        for axis, pads in enumerate(geometry.padding)
+        for side in pads
+    )
 
 
 # ---- text -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from papernet.diagnostics import Diagnostic
 from papernet.ir import Claims, TotalClaim, TrainLine
 from papernet.span import Span
 
@@ -58,7 +59,7 @@ class Reference:
 @dataclass(frozen=True, slots=True)
 class BlockUse:
     name: str
-    args: tuple[int, ...]
+    args: tuple[int | float, ...]
     span: Span
 
 
@@ -108,3 +109,5 @@ class Spec:
     totals: tuple[TotalClaim, ...]
     train: tuple[TrainLine, ...]
     blocks: tuple[BlockDef, ...] = ()
+    regression_head: str = "dense"  # `regression 224x224x1 head conv`: "conv"
+    problems: tuple[Diagnostic, ...] = ()  # syntax errors of lines left out (`parse_recovering`)

@@ -53,7 +53,7 @@ import io
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -72,6 +72,7 @@ ROLES = (
     "patch",
     "stride",
     "output",
+    "input",
     "depth",
     "1x1",
     "3x3_reduce",
@@ -113,6 +114,22 @@ def import_table(
     convolution 3×3/2, 8 -> 16×16×8  # row 1
     max pool 2×2/2       -> 8×8×8    # row 2
     """
+    return import_table_with_warnings(
+        text, file, table_format=table_format, columns=columns, input_shape=input_shape, title=title
+    )[0]
+
+
+def import_table_with_warnings(
+    text: str,
+    file: str = "<table>",
+    *,
+    table_format: TableFormat | None = None,
+    columns: Mapping[str, str] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    title: str | None = None,
+) -> tuple[str, list[Diagnostic]]:
+    """`import_table`, and the warnings about what the table seems to mean (P512: an output
+    column that holds input sizes)."""
     if input_shape is not None and not (1 <= len(input_shape) <= 3 and all(d >= 1 for d in input_shape)):
         raise ValueError(f"input_shape must be 1 to 3 positive sizes, got {input_shape}")
     text = normalise_newlines(text.removeprefix("\ufeff"))
@@ -120,12 +137,13 @@ def import_table(
         chosen = table_format or sniff_format(text)
         table = read_markdown(text, file) if chosen == "markdown" else read_csv(text, file)
         roles = assign_roles(table, columns or {})
-        rows = convert_rows(table, roles)
+        rows = shift_input_sizes(convert_rows(table, roles))
         header = input_header(input_shape, rows, table)
     except _Unreadable as problems:
         raise SpecError(problems.diagnostics, {file: text}) from None
     name = title or (Path(file).stem if not file.startswith("<") else None)
-    return render_spec(file, chosen, roles, name, header, rows)
+    warnings = _output_holds_inputs(rows, header, roles)
+    return render_spec(file, chosen, roles, name, header, rows), warnings
 
 
 class _Unreadable(Exception):
@@ -371,8 +389,9 @@ def _line_span(file: str, number: int, line: str) -> Span:
 
 
 _ROLE_PATTERNS = (
-    ("type", r"(layer )?type|layers?|operator|operation|kind"),
-    ("patch", r"(patch|kernel|filter|window)( size)?( stride)?|size stride"),
+    ("type", r"(layer )?type( stride)?|layers?|operator|operation|kind"),
+    ("patch", r"(patch|kernel|filter|window)( size| shape)?( stride)?|size stride"),
+    ("input", r"input( size| shape| dims| dimensions)?"),
     ("stride", r"strides?"),
     ("output", r"(output|out)( size| shape| dims| dimensions)?"),
     ("depth", r"depth"),
@@ -638,6 +657,8 @@ class SpecLine:
     params: str | None = None
     ops: str | None = None
     note: str | None = None  # a comment above the line
+    input_size: str | None = None  # the row's input, where the table prints inputs (MobileNet's "Input Size")
+    repeat: int = 1  # MobileNet's "5×": the row (with its neighbours of the same count) repeated
 
 
 def convert_rows(table: Table, roles: Roles) -> list[SpecLine]:
@@ -664,6 +685,7 @@ def convert_row(row: Row, roles: Roles) -> tuple[SpecLine | None, list[Diagnosti
     if type_cell is None:
         where = row.cells[roles.index["type"]].span
         return None, [diag.error("P510", f"row {row.number} has no layer type", where)]
+    type_cell, repeat, type_stride = split_type(type_cell)
     figures, problems = _claims(row, roles)
     kind = layer_kind(type_cell.text)
     shape = read_size(figures["output"]) if "output" in figures else None
@@ -674,11 +696,68 @@ def convert_row(row: Row, roles: Roles) -> tuple[SpecLine | None, list[Diagnosti
         return line, problems
     if kind == "total":
         return SpecLine(row, "total", "total", params=figures.get("params"), ops=figures.get("ops")), problems
-    layer, note = _layer(row, type_cell, kind, roles, shape, problems)
+    layer, note = _layer(row, type_cell, kind, roles, shape, problems, type_stride)
     if layer is None or problems:
         return None, problems
-    line = SpecLine(row, "layer", layer, figures.get("output"), figures.get("params"), figures.get("ops"), note)
+    line = SpecLine(
+        row,
+        "layer",
+        layer,
+        figures.get("output"),
+        figures.get("params"),
+        figures.get("ops"),
+        note,
+        figures.get("input"),
+        repeat,
+    )
     return line, _unparsable(line, type_cell, roles)
+
+
+def split_type(cell: Cell) -> tuple[Cell, int, int | None]:
+    """MobileNet's type cells: `5× Conv dw / s1` → (`Conv dw`, 5, 1).
+
+    >>> [split_type(Cell(t, command_line_span()))[1:] for t in ("Conv dw / s2", "5× Conv / s1", "FC")]
+    [(1, 2), (5, 1), (1, None)]
+    """
+    text = cell.text
+    repeat = 1
+    if match := re.match(r"(\d+)\s*[×x*]\s+(?=\S)", text):
+        repeat, text = int(match.group(1)), text[match.end() :]
+    stride = None
+    if match := re.search(r"\s*/\s*s(\d+)\s*$", text, re.I):
+        stride, text = int(match.group(1)), text[: match.start()]
+    return Cell(text.strip(), cell.span), repeat, stride
+
+
+def shift_input_sizes(lines: Sequence[SpecLine]) -> list[SpecLine]:
+    """Where a table prints each row's input (MobileNet's "Input Size"), a row's output is the
+    next row's input, and the first row's input is the network's."""
+    layers = [i for i, line in enumerate(lines) if line.kind == "layer"]
+    if not layers or not any(lines[i].input_size for i in layers):
+        return list(lines)
+    out = list(lines)
+    for here, after in itertools.pairwise(layers):
+        if out[here].shape is None and lines[after].input_size:
+            out[here] = replace(out[here], shape=lines[after].input_size)
+    first = lines[layers[0]]
+    if first.input_size and not any(line.kind == "input" for line in lines):
+        note = f"the input size of row {first.row.number}"
+        out.insert(0, SpecLine(first.row, "input", first.input_size, note=note))
+    return out
+
+
+def _output_holds_inputs(lines: Sequence[SpecLine], header: InputHeader, roles: Roles) -> list[Diagnostic]:
+    """P512: the column read as outputs starts with the network's input, so it holds inputs."""
+    first = next((line for line in lines if line.kind == "layer"), None)
+    if first is None or "output" not in roles.index or first.shape is None or first.shape != header.shape:
+        return []
+    heading = roles.heading("output")
+    cell = first.row.cells[roles.index["output"]]
+    message = (
+        f"column \"{printable(heading)}\" seems to hold each row's input: row {first.row.number}'s "
+        f"{first.shape} is the network's input"
+    )
+    return [diag.warning("P512", message, cell.span, f'read it as inputs with --column input="{printable(heading)}"')]
 
 
 def layer_kind(text: str) -> str:
@@ -713,6 +792,13 @@ def _claims(row: Row, roles: Roles) -> tuple[dict[str, str], list[Diagnostic]]:
             problems.append(_unreadable(row, roles, "output", cell, "an output size such as 112×112×64"))
         else:
             figures["output"] = dims(shape)
+    cell = roles.cell(row, "input")
+    if cell is not None:
+        shape = read_size(cell.text)
+        if shape is None:
+            problems.append(_unreadable(row, roles, "input", cell, "an input size such as 224×224×3"))
+        else:
+            figures["input"] = dims(shape)
     for role in ("params", "ops"):
         cell = roles.cell(row, role)
         if cell is None:
@@ -749,19 +835,37 @@ def _input_row(row: Row, type_cell: Cell, shape: tuple[int, ...] | None) -> Spec
 
 
 def _layer(
-    row: Row, type_cell: Cell, kind: str, roles: Roles, shape: tuple[int, ...] | None, problems: list[Diagnostic]
+    row: Row,
+    type_cell: Cell,
+    kind: str,
+    roles: Roles,
+    shape: tuple[int, ...] | None,
+    problems: list[Diagnostic],
+    type_stride: int | None = None,
 ) -> tuple[str | None, str | None]:
     """The layer text for a row, and a note to write above it; problems are appended."""
+    filter_shape = _filter_shape(roles.cell(row, "patch"))
     match kind:
+        case "conv" | "dwconv" if filter_shape is not None:
+            height, width, filters, depthwise = filter_shape
+            stride = "" if type_stride in (None, 1) else f"/{type_stride}"
+            if kind == "dwconv" or depthwise:
+                return f"conv dw {height}×{width}{stride}", None
+            if filters is None:
+                problems.append(_unreadable(row, roles, "patch", roles.cell(row, "patch"), "3 × 3 × 3 × 32"))  # type: ignore[arg-type]
+                return None, None
+            return f"conv {height}×{width}{stride}, {filters}", None
         case "conv" | "dwconv":
-            patch = _patch(row, roles, problems, required=True, what=type_cell.text)
+            patch = _patch(row, roles, problems, required=True, what=type_cell.text, type_stride=type_stride)
             if patch is None:
                 return None, None
             if kind == "dwconv":
                 return f"conv dw {patch[0]}", None
             return _conv(row, roles, patch, shape, problems, type_cell), None
+        case "fc" if (units := _fc_shape(roles.cell(row, "patch"))) is not None:
+            return f"FC-{units}", None
         case "maxpool" | "avgpool":
-            patch = _patch(row, roles, problems, required=False, what=type_cell.text)
+            patch = _patch(row, roles, problems, required=False, what=type_cell.text, type_stride=type_stride)
             if patch is None:  # the row gives no patch: the word as written, which the notation reads
                 return type_cell.text, None
             return f"{'max' if kind == 'maxpool' else 'avg'} pool {patch[0]}", None
@@ -780,12 +884,43 @@ def _layer(
     return None, None
 
 
+def _filter_shape(cell: Cell | None) -> tuple[int, int, int | None, bool] | None:
+    """MobileNet's "Filter Shape": `3 × 3 × 3 × 32` (k×k×depth×filters), `3 × 3 × 32 dw`.
+
+    >>> [_filter_shape(Cell(t, command_line_span())) for t in ("3 × 3 × 3 × 32", "3 × 3 × 64 dw", "7×7/2")]
+    [(3, 3, 32, False), (3, 3, None, True), None]
+    """
+    if cell is None:
+        return None
+    if match := re.fullmatch(rf"(\d+){_TIMES}(\d+){_TIMES}\d+{_TIMES}(\d+)", cell.text.strip()):
+        return int(match.group(1)), int(match.group(2)), int(match.group(3)), False
+    if match := re.fullmatch(rf"(\d+){_TIMES}(\d+){_TIMES}\d+\s+dw", cell.text.strip(), re.I):
+        return int(match.group(1)), int(match.group(2)), None, True
+    return None
+
+
+def _fc_shape(cell: Cell | None) -> int | None:
+    """An FC's "Filter Shape", inputs × units (`1024 × 1000`): the units."""
+    if cell is None:
+        return None
+    match = re.fullmatch(rf"\d+{_TIMES}(\d+)", cell.text.strip())
+    return int(match.group(1)) if match else None
+
+
 def _patch(
-    row: Row, roles: Roles, problems: list[Diagnostic], *, required: bool, what: str
+    row: Row,
+    roles: Roles,
+    problems: list[Diagnostic],
+    *,
+    required: bool,
+    what: str,
+    type_stride: int | None = None,
 ) -> tuple[str, tuple[int, int]] | None:
-    """The patch as the notation writes it, `7×7/2`, and its size; the stride from the patch or
-    the stride column."""
+    """The patch as the notation writes it, `7×7/2`, and its size; the stride from the patch,
+    the stride column or the type cell (`Avg Pool / s1`)."""
     cell = roles.cell(row, "patch")
+    if cell is not None and (pool := re.fullmatch(r"pool\s+(.*)", cell.text.strip(), re.I)):
+        cell = Cell(pool.group(1), cell.span)
     stride_cell = roles.cell(row, "stride")
     if cell is None:
         if required:
@@ -804,6 +939,7 @@ def _patch(
         problems.append(_unreadable(row, roles, "patch", cell, "a patch size and stride such as 7×7/2, or 3×3"))
         return None
     height, width, stride = patch
+    stride = stride if stride is not None else type_stride
     if stride_cell is not None:
         column = read_count(stride_cell.text)
         if column is None:
@@ -1026,7 +1162,7 @@ def render_spec(
     file: str, table_format: TableFormat, roles: Roles, name: str | None, header: InputHeader, lines: Sequence[SpecLine]
 ) -> str:
     """The spec text: where it came from, the title and input, then one aligned line per row."""
-    layers = [line for line in lines if line.kind == "layer"]
+    layers = _grouped([line for line in lines if line.kind == "layer"], roles.ops_word)
     totals = [line for line in lines if line.kind == "total"]
     out = _provenance(file, table_format, roles)
     if name:
@@ -1041,6 +1177,25 @@ def render_spec(
             claims = [("params", line.params), (roles.ops_word, line.ops)]
             out += [f"total {word} {figure}  # row {line.row.number}" for word, figure in claims if figure]
     return "\n".join(out) + "\n"
+
+
+def _grouped(lines: Sequence[SpecLine], ops_word: str) -> list[SpecLine]:
+    """Rows printed once with a count (MobileNet's `5×`), written out that many times, each copy
+    with the row's sizes, so that the checker can judge (and infer the padding of) every one."""
+    del ops_word
+    out: list[SpecLine] = []
+    for repeat, run in itertools.groupby(lines, key=lambda line: line.repeat):
+        group = list(run)
+        if repeat == 1:
+            out += group
+            continue
+        first, last = group[0].row.number, group[-1].row.number
+        rows = f"row {first}" if first == last else f"rows {first}–{last}"
+        for copy in range(repeat):
+            for position, line in enumerate(group):
+                note = f"{rows}, printed once with {repeat}×: copy {copy + 1} of {repeat}" if position == 0 else None
+                out.append(replace(line, note=note if copy == 0 or position == 0 else line.note))
+    return out
 
 
 def _provenance(file: str, table_format: TableFormat, roles: Roles) -> list[str]:

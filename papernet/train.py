@@ -55,6 +55,7 @@ from papernet.infer import dims
 
 if TYPE_CHECKING:
     import keras
+    from matplotlib.figure import Figure
     from numpy.typing import NDArray
 
     from papernet.backends.keras_args import Head
@@ -130,8 +131,13 @@ def run(network: Network, args: argparse.Namespace) -> int:
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     if plan.batch_size % replicas:
         raise UsageError(f"the global batch {plan.batch_size} does not split evenly over {replicas} replicas")
+    if args.distribute == "multiworker":
+        _build_before_fit(model, strategy, dataset, plan.batch_size // replicas)
     # Every input is valid: from here on, files are written.
     _print_plan(network, model, dataset, plan, args, replicas, strategy, transfer, frozen)
+    warning = batch_warning(plan, len(dataset.x))
+    if warning:
+        print(f"papernet: warning: {warning}", file=sys.stderr)
     note = schedule_note(training, head, dataset.validation is not None)
     if note:
         print(f"papernet: note: {note}", file=sys.stderr)
@@ -291,10 +297,12 @@ def _checked_pair(
 
 
 def load_array(name: str) -> Array:
-    """A .npy file's array, or a `UsageError` that says what is wrong with the file.
+    """A .npy file's array, memory-mapped, or a `UsageError` that says what is wrong with the file.
 
-    The file is memory-mapped, so a header that promises more data than the file holds is
-    found without reading it; nothing is unpickled."""
+    The header is read first: a negative dimension, a body shorter than the header promises, or
+    more data than this machine's memory could hold for training is refused before anything is
+    mapped; nothing is unpickled. The numbers are then checked in chunks, in float32 (what the
+    model sees), so a mapped file is never read into a second array of its size."""
     import numpy as np
 
     path = Path(name)
@@ -305,16 +313,65 @@ def load_array(name: str) -> Array:
     try:
         with path.open("rb") as handle:
             magic = handle.read(len(NPY_MAGIC))
-        if magic.startswith(ZIP_MAGIC):
-            raise UsageError(f"'{name}' is an .npz archive; save each array on its own with numpy.save")
-        if magic != NPY_MAGIC:
-            raise UsageError(f"'{name}' is not a .npy file (it lacks NumPy's header); save arrays with numpy.save")
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+            if magic.startswith(ZIP_MAGIC):
+                raise UsageError(f"'{name}' is an .npz archive; save each array on its own with numpy.save")
+            if magic != NPY_MAGIC:
+                raise UsageError(f"'{name}' is not a .npy file (it lacks NumPy's header); save arrays with numpy.save")
+            handle.seek(0)
+            shape, dtype = _npy_header(handle)
+            body = path.stat().st_size - handle.tell()
+        _check_size(name, shape, dtype, body)
+        array: Array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError, OverflowError) as exc:
         raise UsageError(f"'{name}' is not a readable .npy array: {_npy_problem(exc)}") from None
     _check_numbers(array, name)
-    loaded: Array = np.asarray(array)
-    return loaded
+    return array
+
+
+def _npy_header(handle: io.BufferedReader) -> tuple[tuple[int, ...], Any]:
+    """(shape, dtype) from a .npy header, which must describe a plain array of numbers."""
+    import numpy as np
+
+    version = np.lib.format.read_magic(handle)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(handle, max_header_size=10_000)
+    if dtype.hasobject:
+        raise ValueError("object")
+    if any(not isinstance(d, int) or d < 0 for d in shape):
+        raise ValueError(f"its header gives the shape {_tuple(shape)}, which has a negative dimension")
+    return tuple(shape), dtype
+
+
+def _check_size(name: str, shape: tuple[int, ...], dtype: Any, body: int) -> None:
+    """The header's promise against the file and the memory: training holds the samples in memory."""
+    values = math.prod(shape)
+    if values * dtype.itemsize > body:
+        raise EOFError("truncated")
+    memory = _physical_memory()
+    needed = values * 4  # float32, as the model sees them
+    if memory is not None and needed > memory:
+        raise UsageError(
+            f"'{name}' holds {_plural(values, 'number')} ({_bytes(needed)} as float32), more than this machine's "
+            f"memory ({_bytes(memory)}); papernet train holds the samples in memory: give a part of them"
+        )
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+def _bytes(count: int) -> str:
+    """
+    >>> _bytes(4 * 10**12), _bytes(2_500_000)
+    ('4.0 TB', '2.5 MB')
+    """
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def _npy_problem(exc: Exception) -> str:
@@ -326,9 +383,10 @@ def _npy_problem(exc: Exception) -> str:
     return text
 
 
-def _check_numbers(array: Array, name: str) -> None:
-    import numpy as np
+CHECK_CHUNK = 1 << 22  # numbers converted and checked at a time: 16 MB of float32
 
+
+def _check_numbers(array: Array, name: str) -> None:
     if array.dtype.kind not in "biuf":
         what = {"c": "complex numbers", "U": "text", "S": "bytes", "M": "dates", "m": "time spans"}
         raise UsageError(f"'{name}' holds {what.get(array.dtype.kind, f'{array.dtype} values')}, not real numbers")
@@ -336,13 +394,32 @@ def _check_numbers(array: Array, name: str) -> None:
         raise UsageError(f"'{name}' holds a single number; give an array with one sample per row")
     if array.size == 0:
         raise UsageError(f"'{name}' is empty: its shape is {_tuple(array.shape)}")
-    if array.dtype.kind == "f":
-        finite = np.isfinite(array)
-        if not finite.all():
-            bad = np.argwhere(~finite)
+    if array.dtype.kind == "f":  # integers always fit float32; floats may not (1e300 → inf)
+        bad, first = _non_finite_in_float32(array)
+        if bad:
             raise UsageError(
-                f"'{name}' holds {_plural(len(bad), 'NaN or infinite value')}, the first in sample {bad[0][0]}"
+                f"'{name}' holds {_plural(bad, 'NaN or infinite value')}, the first in sample {first}, "
+                "counted in float32, what the model sees (float32 reaches ±3.4e38)"
             )
+
+
+def _non_finite_in_float32(array: Array) -> tuple[int, int]:
+    """How many values are not finite once converted to float32, and the first such sample;
+    read a chunk of rows at a time."""
+    import numpy as np
+
+    per_row = max(1, math.prod(array.shape[1:]))
+    rows = max(1, CHECK_CHUNK // per_row)
+    count, first = 0, -1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(array), rows):
+            chunk = np.asarray(array[start : start + rows], dtype=np.float32)
+            finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+            if not finite.all():
+                count += int((~np.isfinite(chunk)).sum())
+                if first < 0:
+                    first = start + int(np.argmin(finite))
+    return count, first
 
 
 def _check_targets(y: Array, name: str, output_shape: tuple[int, ...], head: Head) -> None:
@@ -405,6 +482,41 @@ def _targets(y: Array, output_shape: tuple[int, ...], head: Head, sparse: bool) 
 
 
 # ---- the model --------------------------------------------------------------------
+
+
+def _build_before_fit(model: keras.Model, strategy: Any, dataset: Dataset, batch: int) -> None:
+    """Build the model's metrics and optimizer from one local batch's shapes, and skip the build
+    `fit` would do. Keras 3's `fit` builds them from the first distributed batch, reduced across
+    the workers, and under MultiWorkerMirroredStrategy that reduction of an (x, y) tuple fails
+    ("Attempt to convert a value (PerReplica…)", keras-team/keras#20585); the shapes are all the
+    build needs, and every worker has them."""
+    with strategy.scope():
+        model._symbolic_build(data_batch=(dataset.x[:batch], dataset.y[:batch]))
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    _reduce_scalars_across_workers()
+
+
+def _reduce_scalars_across_workers() -> None:
+    """Keras 3's train step averages each logged figure across workers with `reduce("MEAN", v,
+    axis=0)`, which fails for a scalar such as the loss ("Invalid reduction dimension 0 for input
+    with 0 dimensions"); average them with `axis=None` instead. Only under multi-worker
+    collectives; every other strategy keeps Keras's own reduction."""
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+    if getattr(original, "papernet", False):
+        return
+
+    def reduce_per_replica(values: Any, strategy: Any, reduction: str) -> Any:
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None) if trainer._is_per_replica_instance(v) else v, values
+            )
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.papernet = True  # type: ignore[attr-defined]
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 def _import_keras() -> Any:
@@ -587,6 +699,20 @@ class History:
         return out.getvalue()
 
 
+def batch_warning(plan: Plan, samples: int) -> str | None:
+    """A batch larger than the training data: every epoch is one step on all of it.
+
+    >>> print(batch_warning(Plan(1, "", 256, "--batch-size", Path(".")), 32))
+    the batch (256, from --batch-size) is larger than the 32 training samples: each epoch is one step on all 32
+    """
+    if plan.batch_size <= samples:
+        return None
+    return (
+        f"the batch ({plan.batch_size}, from {plan.batch_from}) is larger than the {samples:,} training samples: "
+        f"each epoch is one step on all {samples:,}"
+    )
+
+
 def schedule_note(training: TrainingSetup, head: Head, validation: bool) -> str | None:
     """What the `train:` section's plateau schedule watches in this run, where that is not what
     the spec says: the loss under a regression head (no accuracy), the training figure without
@@ -671,7 +797,13 @@ def _interrupted(history: History, plan: Plan, output: Path) -> int:
 
 
 def _plot(history: History, path: Path) -> None:
-    """Loss and each metric per epoch, training and validation, one panel each (headless)."""
+    figure = history_figure(history)
+    replace_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100))
+
+
+def history_figure(history: History) -> Figure:
+    """Loss and each metric per epoch, training and validation, one panel each (headless). The
+    epoch axis has whole-number ticks only, also for a run of one or two epochs."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -686,9 +818,11 @@ def _plot(history: History, path: Path) -> None:
             )
         axes.set_title(name)
         axes.set_xlabel("epoch")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if epochs:
+            axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True, min_n_ticks=1))
         axes.legend()
-    replace_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100))
+    return figure
 
 
 # ---- output -----------------------------------------------------------------------

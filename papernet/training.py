@@ -333,6 +333,7 @@ _NUMBER = re.compile(
       | (?P<superscript>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)                            # 10⁻²
       | \s*[·⋅×xX*]\s*10(?:\s*(?:\^|\*\*)\s*(?P<times_power>[-+−]?\d+)  # 5·10^-4
                         |(?P<times_superscript>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))  # 5×10⁻⁴
+      | \s*[·⋅×*]\s*(?P<factor>\d+(?:\.\d*)?)(?P<factor_exponent>[eE][-+−]?\d+)  # 5*10e-4, 5*1e-4
     )?
     (?P<percent>\s*%)?
     """,
@@ -351,6 +352,7 @@ class _Token:
     value: float = 0.0
     percent: bool = False
     exponent: int | None = None  # k when written 10e<k>: probably meant 1e<k>
+    times: float | None = None  # m when written m*10e<k>: probably meant m·10^k
 
     @property
     def word(self) -> str:
@@ -409,8 +411,51 @@ def _number_token(match: re.Match[str]) -> _Token:
         value = -value
     ten_e = mantissa == "10" and groups["exponent"] and not groups["power"] and not groups["times_power"]
     exponent = int(groups["exponent"][1:]) if ten_e and not groups["superscript"] else None
+    times = None
+    if groups["factor"]:  # a product a tutorial copies: 5*10e-4
+        value *= Decimal(groups["factor"] + groups["factor_exponent"])
+        if groups["factor"] == "10" and exponent is None:
+            exponent = int(groups["factor_exponent"].replace("−", "-")[1:])
+            times = float(Decimal(mantissa + groups["exponent"]))
     text = match.group()
-    return _Token("number", text, match.start(), match.end(), float(value), bool(groups["percent"]), exponent=exponent)
+    return _Token(
+        "number",
+        text,
+        match.start(),
+        match.end(),
+        float(value),
+        bool(groups["percent"]),
+        exponent=exponent,
+        times=times,
+    )
+
+
+_KERAS_REGULARIZER = re.compile(
+    r"\b(?:kernel|bias)_regularizer\s*=\s*(?:(?:tf\.)?keras\.)?(?:regularizers\.)?(?=[lL]2\s*\()"
+)
+_KERAS_OPTIMIZER = re.compile(r"(?:(?:tf\.)?keras\.)?(?:optimizers\.)?(?=(?:SGD|Adam|AdamW|RMSprop)\s*\()")
+
+
+def _keras_calls(text: str) -> str:
+    """The Keras calls a tutorial copies, as the settings they mean, offsets kept (so spans
+    still point into the line): `kernel_regularizer=l2(5e-4)` reads as `l2 5e-4`, and
+    `SGD(learning_rate=0.1, momentum=0.9)` as `SGD,learning_rate=0.1, momentum=0.9`.
+
+    >>> _keras_calls("kernel_regularizer=l2(5*10e-4)")
+    '                   l2 5*10e-4 '
+    >>> _keras_calls("keras.optimizers.SGD(learning_rate=10e-2, momentum=0.9)")
+    '                 SGD,learning_rate=10e-2, momentum=0.9 '
+    """
+    chars = list(text)
+    for pattern, opening in ((_KERAS_REGULARIZER, " "), (_KERAS_OPTIMIZER, ",")):
+        for match in pattern.finditer(text):
+            chars[match.start() : match.end()] = " " * (match.end() - match.start())
+            open_at = text.index("(", match.end())
+            close_at = text.find(")", open_at)
+            chars[open_at] = opening
+            if close_at != -1:
+                chars[close_at] = " "
+    return "".join(chars)
 
 
 def _is_whole(token: _Token) -> bool:
@@ -454,7 +499,17 @@ class _Reader:
 
     def read_line(self, line: TrainLine) -> None:
         """Settings one after another, separated by commas or by nothing."""
-        self.line, self.tokens = line, _tokens(line.text)
+        self.line, self.tokens = line, _tokens(_keras_calls(line.text))
+        for token in self.tokens:
+            if token.kind == "number" and not math.isfinite(token.value):
+                self.found.append(
+                    diag.error(
+                        "P402",
+                        f"`{token.text}` is too large: it is infinite as a float",
+                        self._token_span(token),
+                        "a float holds at most about 1.8e308; check the exponent",
+                    )
+                )
         position, previous = 0, ""
         while position < len(self.tokens):
             if self.tokens[position].is_comma:
@@ -912,11 +967,15 @@ class _Reader:
             return None, self._next_comma(position)
         if token.exponent is not None:
             k = token.exponent
+            m = token.times
+            meant = f"10{_superscript(k)}" if m is None else f"{m:g}·10{_superscript(k)}"
+            value = float(Decimal(str(m or 1)) * Decimal(10) ** k)
+            written = "1" if m is None else f"{m:g}"
             self._warn(
                 "P410",
-                f"`{token.text}` = {token.value:g}, ten times 10{_superscript(k)}",
+                f"`{token.text}` = {token.value:g}, ten times {meant}",
                 token,
-                f"write 1e{k} for 10{_superscript(k)} = {float(Decimal(10) ** k):g}",
+                f"write {written}e{k} for {meant} = {value:g}",
             )
         return token, position + 1
 

@@ -129,7 +129,7 @@ def test_generated_source_of_a_graph_builds_the_same_model() -> None:
 
 BAD = {
     # (32 + 2 − 3)/1 + 1 = 32 with padding same, (32 − 3)/1 + 1 = 30 without: the branches disagree
-    "concat_spatial_mismatch": ("input 32x32x16\nconcat(conv3-8 padding same | conv3-8)\n", "P210", 2, 1),
+    "concat_spatial_mismatch": ("input 32x32x16\nconcat(conv3-8 padding same | conv3-8 padding valid)\n", "P210", 2, 1),
     "undefined_block": ("input 32x32x16\nblock basic(f):\n  conv3-8\nbsic(3)\n", "P118", 4, 1),
     "wrong_argument_count": ("input 32x32x16\nblock b(f):\n  conv3-8\nb(1, 2)\n", "P119", 4, 1),
     "block_uses_itself": ("input 32x32x16\nblock b(f):\n  b(f)\nb(1)\n", "P120", 3, 3),
@@ -194,7 +194,7 @@ def test_width_multiplier_matches_keras_mobilenet() -> None:
     )
     text = "\n".join(line.split("->")[0] for line in text.splitlines())  # Table 1's sizes are for α = 1
     net = papernet.parse(text)
-    assert net.check() == []
+    assert net.errors() == []  # the spec keeps one note: its avg pool rests on the assumed padding
     reference = keras.applications.MobileNet(alpha=0.75, weights=None)
     assert net.infer().total_params == reference.count_params()
     non_trainable = sum(int(keras.ops.size(w)) for w in reference.non_trainable_weights)

@@ -460,3 +460,73 @@ def test_any_table_imports_or_gives_p5xx(rows: list[list[str]], separator: str) 
         assert all(re.fullmatch(r"P5\d\d", d.code) for d in error.diagnostics)
         return
     papernet.parse(spec)  # what the importer writes, the parser reads
+
+
+# ---- MobileNet, Table 1 as printed -----------------------------------------------------------
+#
+# tests/tables/mobilenet_table1.md is Table 1 of Howard et al. 2017 as printed: "Type / Stride"
+# cells (`Conv dw / s2`), "Filter Shape" cells (`3 × 3 × 3 × 32`, `3 × 3 × 512 dw`, `Pool 7 × 7`,
+# `1024 × 1000`), an "Input Size" column (each row's input, so a row's output is the next row's
+# input), and rows 14–15 printed once with "5×".
+
+
+def mobilenet_table() -> str:
+    return (TABLES / "mobilenet_table1.md").read_text(encoding="utf-8")
+
+
+def test_mobilenet_table1_imports_as_printed() -> None:
+    spec = import_table(mobilenet_table(), "mobilenet_table1.md")
+    lines = [line for line in spec.splitlines() if line and not line.startswith("#")]
+    assert "input 224×224×3" in lines  # row 1's input size is the network's input
+    # row 1: 3×3×3×32 at stride 2, output = row 2's input, 112×112×32
+    assert lines[2].startswith("conv 3×3/2, 32") and "-> 112×112×32" in lines[2]
+    assert lines[3].startswith("conv dw 3×3 ") and "-> 112×112×32" in lines[3]
+    # rows 14–15 ("5×"): ten layers, each with the 14×14×512 its next row's input gives
+    group = [line for line in lines if line.endswith(("# row 14", "# row 15"))]
+    assert len(group) == 10 and all("-> 14×14×512" in line for line in group)
+    assert spec.count("printed once with 5×") == 5
+    assert "avg pool 7×7/1" in spec and "FC-1000" in spec
+    # the last row (Softmax) has no next row to give its output
+    assert lines[-1].startswith("Softmax") and "->" not in lines[-1]
+
+
+def test_mobilenet_table1_checks_with_one_error_the_stride_2_at_7x7() -> None:
+    """Row 18 prints "Conv dw / s2" on 7×7×1024, but row 19's input is still 7×7×1024:
+    ⌈7/2⌉ = 4 with `same` (3 unpadded), never 7. Every other size holds, the repeated rows'
+    depthwise 3×3 convs too (pad 1 at stride 1 keeps 14×14)."""
+    spec = import_table(mobilenet_table(), "mobilenet_table1.md")
+    network = papernet.parse(spec, "mobilenet_table1.pn")
+    errors = network.errors()
+    assert [d.code for d in errors] == ["P301"]
+    row18 = next(i for i, line in enumerate(spec.splitlines(), 1) if line.endswith("# row 18"))
+    assert errors[0].span.line == row18
+    assert errors[0].help[0].startswith("7×7 comes from stride 1")
+    outputs = [r for r in network.reconcile().rows if r.quantity == "output"]
+    assert len(outputs) == 21 + 8  # 21 rows with a next row, rows 14–15 four more times each
+    assert [r.span.line for r in outputs if r.verdict == "fails"] == [row18]
+
+
+def test_an_output_column_that_holds_input_sizes_is_warned_about() -> None:
+    """The same table with its "Input Size" column headed "Output": its first row is 224×224×3,
+    the network's input, so the column holds inputs."""
+    from papernet.tables import import_table_with_warnings
+
+    table = mobilenet_table().replace("| Input Size |", "| Output |", 1)
+    _, warnings = import_table_with_warnings(table, "mobilenet_output.md", input_shape=(224, 224, 3))
+    assert [w.code for w in warnings] == ["P512"]
+    assert warnings[0].message == (
+        "column \"Output\" seems to hold each row's input: row 1's 224×224×3 is the network's input"
+    )
+    assert warnings[0].help == ('read it as inputs with --column input="Output"',)
+    spec, warnings = import_table_with_warnings(
+        table, "mobilenet_output.md", input_shape=(224, 224, 3), columns={"input": "Output"}
+    )
+    assert warnings == [] and "conv 3×3/2, 32" in spec and "-> 112×112×32" in spec
+
+
+def test_import_table_warning_is_rendered(run_cli: RunCli, tmp_path: Path, golden: Any) -> None:
+    table = tmp_path / "mobilenet_output.md"
+    table.write_text(mobilenet_table().replace("| Input Size |", "| Output |", 1), encoding="utf-8")
+    result = run_cli("import-table", str(table), "--input", "224x224x3")
+    assert result.code == 0
+    golden.check("import_table/output_holds_inputs.txt", result.stderr.replace(str(tmp_path) + "/", ""))

@@ -130,9 +130,11 @@ def test_conv3_64() -> None:
     conv = only("input 224x224x3\nconv3-64\n")
     assert isinstance(conv, ir.Conv2D)
     assert (conv.filters, conv.kernel_size, conv.strides) == (64, (3, 3), (1, 1))
-    # Built-in padding is valid: (224 − 3)/1 + 1 = 222. Params 3·3·3·64 + 64 = 1,792.
+    # Unstated padding is assumed `same` (VGG §2.1: "1 pixel for 3×3"): (224 + 2·1 − 3)/1 + 1 = 224.
+    # Params 3·3·3·64 + 64 = 1,792.
+    assert conv.padding == "same" and conv.origin("padding") is Origin.ASSUMED
     net = parse("input 224x224x3\nconv3-64\n")
-    assert net.infer().layers[1].shape == (222, 222, 64)
+    assert net.infer().layers[1].shape == (224, 224, 64)
     assert net.infer().layers[1].params == 1_792
 
 
@@ -227,6 +229,8 @@ soft-max
 # ---- Stride, padding, window sizes ---------------------------------------------------------------
 
 ALEXNET_CONV1 = ("conv", 96, (11, 11), (4, 4), ((0, 0), (0, 0)), (1, 1), 1, True, RELU)
+ALEXNET_ERA = "defaults:\n  conv: padding valid\n  maxpool: padding valid\n"
+"""AlexNet-era tables pad nothing they do not print."""
 
 
 @pytest.mark.parametrize(
@@ -243,7 +247,7 @@ ALEXNET_CONV1 = ("conv", 96, (11, 11), (4, 4), ((0, 0), (0, 0)), (1, 1), 1, True
     ],
 )
 def test_alexnet_conv1_spellings_are_one_layer(line: str) -> None:
-    text = f"input 227x227x3\n{line}\n"
+    text = f"input 227x227x3\n{ALEXNET_ERA}{line}\n"
     assert signatures(text) == [ALEXNET_CONV1]
     # (227 + 2·0 − 11)/4 + 1 = 55; params 11·11·3·96 + 96 = 34,944.
     net = parse(text)
@@ -289,27 +293,31 @@ def test_non_square_kernel() -> None:
     conv = only("input 17x17x768\nconv 1x7, 128\n")
     assert isinstance(conv, ir.Conv2D)
     assert (conv.kernel_size, conv.filters) == ((1, 7), 128)
-    # height (17 − 1)/1 + 1 = 17, width (17 − 7)/1 + 1 = 11
-    assert shapes("input 17x17x768\nconv 1x7, 128\n") == [(17, 11, 128)]
+    # assumed `same` keeps 17×17 (Inception v3's 1×7 convs); valid: height (17 − 1)/1 + 1 = 17,
+    # width (17 − 7)/1 + 1 = 11
+    assert shapes("input 17x17x768\nconv 1x7, 128\n") == [(17, 17, 128)]
+    assert shapes("input 17x17x768\nconv 1x7, 128 padding valid\n") == [(17, 11, 128)]
 
 
 def test_dilation() -> None:
     conv = only("input 224x224x3\nconv3-64 dilation 2\n")
     assert isinstance(conv, ir.Conv2D)
     assert conv.dilation == (2, 2)
-    # effective kernel 2·(3 − 1) + 1 = 5: (224 − 5)/1 + 1 = 220
-    assert shapes("input 224x224x3\nconv3-64 dilation 2\n") == [(220, 220, 64)]
+    # effective kernel 2·(3 − 1) + 1 = 5: valid (224 − 5)/1 + 1 = 220; same keeps 224
+    assert shapes("input 224x224x3\nconv3-64 dilation 2 padding valid\n") == [(220, 220, 64)]
+    assert shapes("input 224x224x3\nconv3-64 dilation 2\n") == [(224, 224, 64)]
 
 
 @pytest.mark.parametrize("line", ["maxpool 3x3/2", "max pool 3×3, stride 2", "3×3 max pool, stride 2", "MaxPool 3x3/2"])
 def test_overlapping_max_pool_spellings(line: str) -> None:
-    text = f"input 55x55x96\n{line}\n"
+    text = f"input 55x55x96\n{ALEXNET_ERA}{line}\n"
     pool = only(text)
     assert isinstance(pool, ir.Pool2D)
     assert (pool.op, pool.pool_size, pool.strides) == ("max", (3, 3), (2, 2))
     assert pool.origin("pool_size") is Origin.STATED and pool.origin("strides") is Origin.STATED
-    # (55 − 3)/2 + 1 = 27, AlexNet's pool1
+    # (55 − 3)/2 + 1 = 27, AlexNet's pool1; with the padding assumed `same`, ⌈55/2⌉ = 28
     assert shapes(text) == [(27, 27, 96)]
+    assert shapes(f"input 55x55x96\n{line}\n") == [(28, 28, 96)]
 
 
 def test_avgpool_window_and_stride() -> None:
@@ -358,11 +366,26 @@ INPUT -> [[CONV -> RELU]*2 -> POOL]*3 -> [FC -> RELU]*2 -> FC
 """
 
 
+def test_cs231n_pattern_with_conv3_32_and_no_padding_builds() -> None:
+    # cs231n: "CONV layers [...] preserve the input volume spatially". 32 → 16 → 8 → 4, and the
+    # FC sees 4·4·32 = 512 values. Params by hand: conv 3·3·3·32+32 = 896, then five
+    # 3·3·32·32+32 = 9,248; FC 512·100+100 = 51,300, 100·100+100 = 10,100, 100·10+10 = 1,010.
+    text = (
+        "input 32x32x3\ndefaults:\n  pool: 2x2, stride 2\n  fc: units 100\n"
+        "INPUT -> [[conv3-32 -> RELU]*2 -> POOL]*3 -> [FC -> RELU]*2 -> FC-10\n"
+    )
+    net = parse(text)
+    assert not [d for d in net.check() if d.is_error]
+    info = net.infer()
+    assert [layer.shape for layer in info.layers if layer.shape and len(layer.shape) == 3][-1] == (4, 4, 32)
+    assert info.total_params == 896 + 5 * 9_248 + 51_300 + 10_100 + 1_010
+
+
 def test_cs231n_pattern_with_defaults() -> None:
     net = parse(CS231N)
     nodes = net.graph.nodes
     conv = ("conv", 16, (3, 3), (1, 1), "same", (1, 1), 1, True, RELU)
-    pool = ("pool", "max", (2, 2), (2, 2), ((0, 0), (0, 0)))
+    pool = ("pool", "max", (2, 2), (2, 2), "same")  # padding assumed; 2×2/2 on even sizes: same as valid
     block = [conv, conv, pool]
     expected = [
         *block * 3,
@@ -499,8 +522,9 @@ def test_flatten_and_reshape() -> None:
 def test_repetition_spellings(repeat: str) -> None:
     text = f"input 28x28x512\nconv3-512 {repeat}\n"
     assert signatures(text) == signatures("input 28x28x512\nconv3-512\nconv3-512\n")
-    # valid 3×3 convs: 28 → 26 → 24
-    assert shapes(text) == [(26, 26, 512), (24, 24, 512)]
+    # assumed `same` 3×3 convs keep 28; valid ones: 28 → 26 → 24
+    assert shapes(text) == [(28, 28, 512), (28, 28, 512)]
+    assert shapes(f"input 28x28x512\nconv3-512 padding valid {repeat}\n") == [(26, 26, 512), (24, 24, 512)]
 
 
 def test_group_repetition_expands_in_order() -> None:
@@ -523,7 +547,7 @@ def test_nested_repetition() -> None:
 
 @pytest.mark.parametrize(("line", "name"), [("conv1: conv11-96/4", "conv1"), ("first: conv11-96/4", "first")])
 def test_label_names_the_layer(line: str, name: str) -> None:
-    conv = only(f"input 227x227x3\n{line}\n")
+    conv = only(f"input 227x227x3\n{ALEXNET_ERA}{line}\n")
     assert isinstance(conv, ir.Conv2D)
     assert conv.name == name
     assert signature(conv) == ALEXNET_CONV1

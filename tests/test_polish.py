@@ -122,6 +122,7 @@ SPECS = {
     "syntax": TINY.replace("conv3-2 padding same", "conv3-2 padding sideways"),
 }
 EXPECTED_CODE = {"clean": 0, "claim": 1, "shape": 1, "syntax": 1}
+BUILDS = ("compile", "build", "train")  # a wrong claim is their warning, not their error
 
 
 def command_args(command: str, tmp_path: Path) -> list[str]:
@@ -143,11 +144,14 @@ def test_exit_codes_are_the_same_rule_for_every_command(command: str, case: str,
     spec = tmp_path / "tiny.pn"
     spec.write_text(SPECS[case], encoding="utf-8")
     result = run_cli(command, str(spec), *command_args(command, tmp_path))
-    assert result.code == EXPECTED_CODE[case], result.stderr
+    expected = 0 if case == "claim" and command in BUILDS else EXPECTED_CODE[case]
+    assert result.code == expected, result.stderr
+    if case == "claim":
+        assert ("warning[P302]" if command in BUILDS else "error[P302]") in result.stderr, result.stderr
     errors = result.stderr.count("error[")
     assert (errors > 0) == (result.code == 1), result.stderr  # exit 1 exactly when an error is printed
     if command in OUTPUT:
-        # a wrong claim leaves the network defined: the output is still made; other errors stop it
+        # a wrong claim leaves the network defined: the output is made; errors stop it
         assert (tmp_path / OUTPUT[command]).exists() == (case in ("clean", "claim")), result.stderr
 
 
@@ -355,6 +359,6 @@ def test_readme_command_examples_on_shipped_specs_run_outside_the_checkout(
                 command, spec = words[2], words[3]
                 if command in ("check", "summary", "compile") and spec in names:
                     code, _, stderr = cli_in(tmp_path, monkeypatch, *words[2:])
-                    assert code == (1 if spec == "googlenet" else 0), (line, stderr[-500:])
+                    assert code == (1 if spec == "googlenet" and command != "compile" else 0), (line, stderr[-500:])
                     ran += 1
     assert ran >= 5

@@ -234,6 +234,31 @@ def test_lint_ten_e_minus_two_is_not_ten_to_the_minus_two(golden: Any) -> None:
     assert setup.learning_rate == 0.1  # as written: a warning, not a correction
 
 
+def test_lint_ten_e_inside_a_product_the_tutorial_copies(golden: Any) -> None:
+    """The VGG-11 regression tutorial: `kernel_regularizer=l2(5*10e-4)`. 5·10e-4 = 5·0.001 =
+    0.005, ten times the 5·10⁻⁴ = 0.0005 that VGG §3.1 states; before, it read as weight decay 5."""
+    setup, found = lint(golden, "ten_e_product", "kernel_regularizer=l2(5*10e-4)")
+    assert found.code == "P410"
+    assert found.message == "`5*10e-4` = 0.005, ten times 5·10⁻⁴"
+    assert found.help == ("write 5e-4 for 5·10⁻⁴ = 0.0005",)
+    assert found.span is not None and found.span.column == len("  kernel_regularizer=l2(") + 1
+    assert setup.weight_decay == 0.005  # as written, and as Keras's L2(0.005) would apply it
+
+
+def test_a_product_without_the_slip_is_its_value() -> None:
+    assert setup_of("weight decay 5*1e-4").weight_decay == 5 * 1e-4
+    assert setup_of("weight decay 5 × 1e-4").weight_decay == 5 * 1e-4
+
+
+def test_lint_ten_e_in_a_keras_optimizer_call(golden: Any) -> None:
+    """`SGD(learning_rate=10e-2, momentum=0.9)` as tutorials write it: SGD, 0.1 (with the 10e
+    warning: 10⁻² = 0.01 was probably meant), momentum 0.9."""
+    setup, found = lint(golden, "ten_e_keras_call", "SGD(learning_rate=10e-2, momentum=0.9)")
+    assert found.code == "P410" and found.message == "`10e-2` = 0.1, ten times 10⁻²"
+    assert (setup.optimizer, setup.learning_rate, setup.momentum) == ("sgd", 0.1, 0.9)
+    assert setup_of("optimizer = keras.optimizers.Adam(learning_rate=1e-3)").optimizer == "adam"
+
+
 def test_lint_learning_rate_out_of_range(golden: Any) -> None:
     setup, found = lint(golden, "learning_rate", "learning rate 5")
     assert found.code == "P411"
@@ -478,7 +503,8 @@ def test_layers_of_one_shape_get_different_initial_weights(keras: Any, tmp_path:
 @pytest.mark.parametrize(
     ("line", "cls", "config"),
     [
-        ("init he", "HeNormal", {}),
+        # He et al. 2015 §2.2: a Gaussian of std √(2/fan-in), not truncated
+        ("init he", "VarianceScaling", {"scale": 2.0, "mode": "fan_in", "distribution": "untruncated_normal"}),
         ("init glorot", "GlorotUniform", {}),
         ("init he uniform", "HeUniform", {}),
         ("init uniform(-0.05, 0.05)", "RandomUniform", {"minval": -0.05, "maxval": 0.05}),
@@ -502,7 +528,7 @@ def test_depthwise_kernels_take_the_set_up_too(keras: Any, tmp_path: Path) -> No
         layer = build(net, backend, tmp_path).get_layer("dwconv1")
         assert type(layer).__name__ == "DepthwiseConv2D"
         assert layer.depthwise_regularizer.l2 == pytest.approx(1e-4)
-        assert type(layer.depthwise_initializer).__name__ == "HeNormal"
+        assert layer.depthwise_initializer.get_config()["distribution"] == "untruncated_normal"
 
 
 def test_adamw_decays_in_the_optimizer_not_in_the_loss(keras: Any, tmp_path: Path) -> None:

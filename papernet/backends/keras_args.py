@@ -30,11 +30,14 @@ The training set-up (`papernet.training`) changes the layers and compiles the mo
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias, assert_never
 
+from papernet import diagnostics as diag
 from papernet import ir, shapes
+from papernet.diagnostics import SpecError
 from papernet.infer import Inference
 from papernet.ir import Graph, Node
 from papernet.training import Initializer, TrainingSetup
@@ -52,7 +55,7 @@ class LayerCall:
     kwargs: tuple[tuple[str, object], ...]
     name: str
     weights: str = ""
-    """`kernel` or `depthwise`: the layer takes the set-up's `<weights>_initializer` and
+    """`kernel`, `depthwise` or `depthwise pointwise`: the layer takes the set-up's `<weights>_initializer` and
     `<weights>_regularizer` (`weight_arguments`); empty: Keras's defaults."""
 
     @property
@@ -60,8 +63,11 @@ class LayerCall:
         return self.cls in CUSTOM_LAYERS
 
 
-def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
-    """The Keras layers for `node`, whose input has `input_shape` (without the batch axis).
+def layer_calls(
+    node: Node, input_shape: tuple[int, ...], partner_shape: tuple[int, ...] | None = None
+) -> list[LayerCall]:
+    """The Keras layers for `node`, whose input has `input_shape` (without the batch axis);
+    a crop to a partner (`Crop2D.match`) also needs the partner's shape.
 
     >>> from papernet.span import Span
     >>> conv = ir.Conv2D(name="conv1", inputs=(0,), span=Span("a", 1, 1, 1, 2), filters=64,
@@ -74,10 +80,39 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             return _conv(node, input_shape)
         case ir.DepthwiseConv2D():
             return _depthwise(node, input_shape)
+        case ir.SeparableConv2D():
+            return _separable(node, input_shape)
+        case ir.Conv2DTranspose():
+            kwargs = _drop_defaults(
+                (
+                    ("strides", _compact(node.strides)),
+                    ("padding", node.padding),
+                    ("use_bias", node.use_bias),
+                    ("activation", _activation(node.activation)),
+                ),
+                strides=1,
+                padding="valid",
+                use_bias=True,
+                activation=None,
+            )
+            return [LayerCall("Conv2DTranspose", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
+        case ir.Rescaling():
+            kwargs = _drop_defaults((("offset", node.offset),), offset=0.0)
+            return [LayerCall("Rescaling", (node.scale,), kwargs, node.name)]
+        case ir.Normalization():
+            return [LayerCall("Normalization", (), (), node.name)]
+        case ir.Crop2D():
+            cropping = node.cropping or _cropping_to(input_shape, partner_shape)
+            return [LayerCall("Cropping2D", (), (("cropping", _compact_padding(cropping)),), node.name)]
+        case ir.UpSample2D():
+            kwargs = _drop_defaults((("interpolation", node.interpolation),), interpolation="nearest")
+            return [LayerCall("UpSampling2D", (_compact(node.size),), kwargs, node.name)]
         case ir.Add():
             return [LayerCall("Add", (), (), node.name)]
         case ir.Concat():
             return [LayerCall("Concatenate", (), (), node.name)]
+        case ir.Multiply():
+            return [LayerCall("Multiply", (), (), node.name)]
         case ir.ShortcutPad():
             shortcut = (("strides", _compact(node.strides)), ("channels", node.channels))
             return [LayerCall("ZeroPaddedShortcut", (), shortcut, node.name)]
@@ -96,10 +131,21 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
         case ir.ActivationLayer(activation=activation):
             if activation.name == "leaky_relu":
                 return [LayerCall("LeakyReLU", (), (("negative_slope", activation.alpha),), node.name)]
+            if activation.name == "relu6":  # as MobileNetV2 writes it in Keras
+                return [LayerCall("ReLU", (6.0,), (), node.name)]
             return [LayerCall("Activation", (activation.name,), (), node.name)]
         case ir.BatchNorm():
             kwargs = _drop_defaults(
-                (("epsilon", node.epsilon), ("momentum", node.momentum)), epsilon=1e-3, momentum=0.99
+                (
+                    ("epsilon", node.epsilon),
+                    ("momentum", node.momentum),
+                    ("center", node.center),
+                    ("scale", node.scale),
+                ),
+                epsilon=1e-3,
+                momentum=0.99,
+                center=True,
+                scale=True,
             )
             return [LayerCall("BatchNormalization", (), kwargs, node.name)]
         case ir.LRN():
@@ -123,6 +169,12 @@ def layer_calls(node: Node, input_shape: tuple[int, ...]) -> list[LayerCall]:
             raise ValueError(f"{type(node).__name__} nodes have no Keras layer")
         case _:
             assert_never(node)
+
+
+def _cropping_to(shape: tuple[int, ...], partner: tuple[int, ...] | None) -> tuple[ir.Pair, ir.Pair]:
+    if partner is None:
+        raise ValueError("a crop to its partner needs the partner's shape")
+    return shapes.center_crop(shape[0], partner[0]), shapes.center_crop(shape[1], partner[1])
 
 
 def _conv(node: ir.Conv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
@@ -165,6 +217,27 @@ def _depthwise(node: ir.DepthwiseConv2D, input_shape: tuple[int, ...]) -> list[L
     return [*calls, LayerCall("DepthwiseConv2D", (_compact(node.kernel_size),), kwargs, node.name)]
 
 
+def _separable(node: ir.SeparableConv2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
+    calls, padding = _padding_calls(node, node.kernel_size, node.strides, node.dilation, input_shape)
+    kwargs = _drop_defaults(
+        (
+            ("strides", _compact(node.strides)),
+            ("padding", padding),
+            ("dilation_rate", _compact(node.dilation)),
+            ("depth_multiplier", node.depth_multiplier),
+            ("use_bias", node.use_bias),
+            ("activation", _activation(node.activation)),
+        ),
+        strides=1,
+        padding="valid",
+        dilation_rate=1,
+        depth_multiplier=1,
+        use_bias=True,
+        activation=None,
+    )
+    return [*calls, LayerCall("SeparableConv2D", (node.filters, _compact(node.kernel_size)), kwargs, node.name)]
+
+
 def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
     calls, padding = _padding_calls(node, node.pool_size, node.strides, (1, 1), input_shape)
     cls = "MaxPooling2D" if node.op == "max" else "AveragePooling2D"
@@ -174,7 +247,7 @@ def _pool(node: ir.Pool2D, input_shape: tuple[int, ...]) -> list[LayerCall]:
 
 
 def _padding_calls(
-    node: ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D,
+    node: ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Pool2D,
     kernel: ir.Pair,
     strides: ir.Pair,
     dilation: ir.Pair,
@@ -238,7 +311,15 @@ class KerasObject:
     kwargs: tuple[tuple[str, object], ...] = ()
 
 
-_WEIGHTED = {"Conv2D": "kernel", "Dense": "kernel", "DepthwiseConv2D": "depthwise"}
+_WEIGHTED = {
+    "Conv2D": "kernel",
+    "Dense": "kernel",
+    "DepthwiseConv2D": "depthwise",
+    "SeparableConv2D": "depthwise pointwise",
+    "Conv2DTranspose": "kernel",
+}
+"""Layers whose weights the set-up's `init` and weight decay apply to, by the prefixes of their Keras
+arguments (`kernel_initializer`; a separable conv has two kernels)."""
 
 
 def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | None = None) -> list[list[LayerCall]]:
@@ -253,7 +334,9 @@ def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | Non
             continue
         input_shape = inference.layers[node.inputs[0]].shape
         assert input_shape is not None
-        own = layer_calls(node, input_shape)
+        partner = inference.layers[node.match].shape if isinstance(node, ir.Crop2D) and node.match is not None else None
+        own = layer_calls(node, input_shape, partner)
+        _check_finite(node, own)
         if weighted:
             own = [replace(call, weights=_WEIGHTED.get(call.cls, "")) for call in own]
         if index in dropouts:
@@ -261,6 +344,18 @@ def node_calls(graph: Graph, inference: Inference, training: TrainingSetup | Non
             own.append(LayerCall("Dropout", (training.dropout,), (), dropouts[index]))
         calls.append(own)
     return calls
+
+
+def _check_finite(node: Node, calls: list[LayerCall]) -> None:
+    """Every value a layer gets is a finite number: Keras cannot use `inf` or `nan`, and Python
+    source cannot even spell them. A spec value too large for a float stops with a diagnostic."""
+    for call in calls:
+        for value in (*call.args, *(v for _, v in call.kwargs)):
+            if isinstance(value, float) and not math.isfinite(value):
+                problem = diag.error(
+                    "P102", f"{call.cls} would get {value}: a value here is too large for a float", node.span
+                )
+                raise SpecError([problem], {})
 
 
 def dropout_layers(graph: Graph, training: TrainingSetup) -> dict[int, str]:
@@ -302,7 +397,14 @@ def head_of(graph: Graph) -> Head:
     """`softmax` when the network ends in a softmax (the last layer with an activation), else `regression`."""
     for node in reversed(graph.nodes):
         match node:
-            case ir.Dense() | ir.ActivationLayer() | ir.Conv2D() | ir.DepthwiseConv2D():
+            case (
+                ir.Dense()
+                | ir.ActivationLayer()
+                | ir.Conv2D()
+                | ir.DepthwiseConv2D()
+                | ir.SeparableConv2D()
+                | ir.Conv2DTranspose()
+            ):
                 return "softmax" if node.activation.name == "softmax" else "regression"
     return "regression"
 
@@ -324,7 +426,20 @@ def weight_arguments(training: TrainingSetup) -> tuple[tuple[str, KerasObject], 
     return tuple(found)
 
 
+HE_NORMAL = KerasObject(
+    "initializers.VarianceScaling", (), (("scale", 2.0), ("mode", "fan_in"), ("distribution", "untruncated_normal"))
+)
+"""He et al. 2015 (§2.2): "a zero-mean Gaussian distribution whose standard deviation is √(2/n_l)",
+n_l the fan-in. Keras's `HeNormal` truncates that Gaussian at two standard deviations; the paper
+does not, and drawing untruncated is also four times cheaper (ResNet-50's `to_keras()`)."""
+
+
 def initializer(init: Initializer) -> KerasObject:
+    """The Keras initializer for the set-up's `init`.
+
+    >>> initializer(Initializer("he_normal")).kwargs
+    (('scale', 2.0), ('mode', 'fan_in'), ('distribution', 'untruncated_normal'))
+    """
     match init.kind:
         case "normal" | "truncated_normal":
             cls = "RandomNormal" if init.kind == "normal" else "TruncatedNormal"
@@ -333,7 +448,9 @@ def initializer(init: Initializer) -> KerasObject:
         case "uniform":
             assert init.limit is not None
             return KerasObject("initializers.RandomUniform", (), (("minval", -init.limit), ("maxval", init.limit)))
-        case "glorot_uniform" | "glorot_normal" | "he_normal" | "he_uniform":
+        case "he_normal":
+            return HE_NORMAL
+        case "glorot_uniform" | "glorot_normal" | "he_uniform":
             return KerasObject("initializers." + "".join(part.title() for part in init.kind.split("_")))
         case _:
             assert_never(init.kind)

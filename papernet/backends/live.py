@@ -62,7 +62,11 @@ def instantiate(call: LayerCall, training: TrainingSetup | None = None) -> keras
     cls = getattr(papernet_layers, call.cls) if call.custom else getattr(keras.layers, call.cls)
     kwargs = dict(call.kwargs)
     if call.weights and training is not None:
-        kwargs |= {f"{call.weights}_{suffix}": make(value) for suffix, value in weight_arguments(training)}
+        kwargs |= {
+            f"{prefix}_{suffix}": make(value)
+            for prefix in call.weights.split()
+            for suffix, value in weight_arguments(training)
+        }
     return cls(*call.args, **kwargs, name=call.name)
 
 

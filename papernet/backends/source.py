@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ from string import Template
 from papernet import ir
 from papernet.backends import keras_args
 from papernet.backends.keras_args import Head, KerasObject, LayerCall, head_of, model_name, node_calls
-from papernet.diagnostics import printable
+from papernet.diagnostics import SpecError, printable
 from papernet.infer import Inference, dims
 from papernet.ir import Graph
 from papernet.solve import inferred
@@ -53,6 +54,10 @@ MODULE_NAMES = frozenset(
 )
 """Names the generated module defines or imports: no variable, parameter or helper may shadow them."""
 
+GENERATOR_LOCALS = frozenset({"x", "inputs", "i", "name"})
+"""Names the generated functions use for their own purposes (the chain's tensor, the input, a loop's
+counter, a helper's layer-name prefix): no label or block may take them either."""
+
 
 def generate(
     graph: Graph, inference: Inference, sources: Mapping[str, str], training: TrainingSetup | None = None
@@ -66,9 +71,12 @@ def generate(
     setup = training or TrainingSetup()
     function = f"build_{model_name(graph.name)}"
     units = _units(graph)
-    calls_of = node_calls(graph, inference, setup)
-    helpers, uses = _helpers(graph, calls_of, units, taken={function, *MODULE_NAMES})
-    variables = _unit_variables(graph, units, {*MODULE_NAMES, *(helper.name for helper in helpers)})
+    try:
+        calls_of = node_calls(graph, inference, setup)
+    except SpecError as error:  # a value Python cannot spell: quote the spec's line
+        raise SpecError(error.diagnostics, sources) from None
+    helpers, uses = _helpers(graph, calls_of, units, taken={function, *MODULE_NAMES, *GENERATOR_LOCALS})
+    variables = _unit_variables(graph, units, {function, *MODULE_NAMES, *(helper.name for helper in helpers)})
     unit_of = {node: index for index, unit in enumerate(units) for node in range(*unit)}
     body: list[str] = []
     custom: set[str] = {call.cls for helper in helpers for call in helper.calls if call.custom}
@@ -158,7 +166,7 @@ def _weights_argument(call: LayerCall) -> list[str]:
     """`**weights()` for a conv or FC layer that takes the set-up's initialiser and weight decay."""
     if not call.weights:
         return []
-    return ["**weights()" if call.weights == "kernel" else f"**weights({py(call.weights)})"]
+    return ["**weights()" if prefix == "kernel" else f"**weights({py(prefix)})" for prefix in call.weights.split()]
 
 
 def _weights_lines(setup: TrainingSetup) -> list[str]:
@@ -477,7 +485,7 @@ def _unit_variables(graph: Graph, units: list[Unit], module_names: set[str]) -> 
         for source in node.inputs:
             if unit_of[source] != unit_of[index]:
                 consumers.setdefault(unit_of[source], set()).add(unit_of[index])
-    taken = {"x", "inputs", *module_names}
+    taken = {*GENERATOR_LOCALS, *module_names}
     variables = []
     for index, (_, end) in enumerate(units):
         node = graph.nodes[end - 1]
@@ -563,7 +571,7 @@ def _parameter_names(calls: list[LayerCall], prefix: str, varying: list[int]) ->
         labels += [(key, layer) for key, _ in call.kwargs]
     wanted = [labels[position] for position in varying]
     shared = {label for label, _ in wanted if sum(1 for other, _ in wanted if other == label) > 1}
-    taken = {"inputs", "name", "x", *MODULE_NAMES}
+    taken = {*GENERATOR_LOCALS, *MODULE_NAMES}
     return tuple(_fresh_identifier(f"{label}_{layer}" if label in shared else label, taken) for label, layer in wanted)
 
 
@@ -582,7 +590,7 @@ def _helper_lines(
         for source in wires:
             uses_of[source] = uses_of.get(source, 0) + 1
     local: dict[int, str] = {-1: "inputs"}  # node → the variable that holds it; -1 is the block's input
-    taken = {"x", "inputs", "name", *params, *MODULE_NAMES}
+    taken = {*GENERATOR_LOCALS, *params, *MODULE_NAMES}
     body: list[str] = []
     node_index, position, argument = -1, 0, ""
     for index, (call, wires) in enumerate(zip(calls, wiring, strict=True)):
@@ -692,6 +700,8 @@ def py(value: object) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(py(item) for item in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"no Python literal for {value}: a spec's values are checked to be finite")
     if isinstance(value, (bool, int, float)) or value is None:
         return repr(value)
     raise TypeError(f"no literal for {type(value).__name__}")

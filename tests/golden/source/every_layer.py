@@ -82,8 +82,7 @@ def build_every_layer():
     # every_layer.pn:9: leaky relu 0.2
     x = layers.LeakyReLU(negative_slope=0.2, name="leaky1")(x)
     # every_layer.pn:10: max pool 3x3, stride 2, ceil
-    x = layers.ZeroPadding2D(padding=((0, 1), (0, 1)), name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # every_layer.pn:11: conv 3x3, 12, groups 3, padding same, no bias
     x = layers.Conv2D(
         12, 3, padding="same", groups=3, use_bias=False, activation="relu", name="conv2"

@@ -69,7 +69,7 @@ def build_googlenet():
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # googlenet:14: convolution 3×3/1, 192 reduce 64     -> 56×56×192    params 112K  ops 360M
     x = layers.Conv2D(64, 1, padding="same", activation="relu", name="conv2_reduce")(x)
-    # pad 1: inferred from the table
+    # padding same: inferred from the table
     x = layers.Conv2D(192, 3, padding="same", activation="relu", name="conv2")(x)
     # googlenet:15: max pool 3×3/2                       -> 28×28×192
     # padding same: inferred from the table

@@ -12,7 +12,9 @@ from keras import layers
 def weights(kernel="kernel"):
     """The paper's kernel initialisation and weight decay, for every conv and FC."""
     return {
-        f"{kernel}_initializer": keras.initializers.HeNormal(),
+        f"{kernel}_initializer": keras.initializers.VarianceScaling(
+            scale=2.0, mode="fan_in", distribution="untruncated_normal"
+        ),
         f"{kernel}_regularizer": keras.regularizers.L2(0.0001),
     }
 

@@ -1,0 +1,1067 @@
+"""A Keras model → a spec in the paper's notation (`papernet import-keras`). Imports Keras.
+
+    model ──read──▶ layers (class, config, inputs, output shape) ──structure──▶ chains and forks
+          ──recognise──▶ residual brackets, inception rows ──write──▶ spec text ──verify──▶ papernet's own check
+
+A model is named three ways: a saved `.keras` file, `keras:ResNet50` (a `keras.applications`
+constructor, built with `weights=None`), or `file.py:build_fn` (a function returning a model).
+
+The spec is written in the words papers use (`conv3-64`, `maxpool 2×2/2`, `FC-4096`) with the
+options that make it exact: padding wherever `defaults:` does not already say it, `pad p` for a
+symmetric `ZeroPadding2D` before a `valid` conv or pool, `floor` where Keras rounds a division
+down. A conv's or FC's batch norm and activation go on its line (`conv3-64 bn relu`), as papernet
+reads them back. A post-activation residual block that papernet's bracket lowering rebuilds exactly
+is written as a bracket (`[1×1, 64; 3×3, 64; 1×1, 256] ×3 /2`), a GoogLeNet module as an inception
+row, and every other merge as `add(… | …)` / `concat(… | …)`. Every line claims its output shape,
+and the spec claims the model's total parameters, so `papernet check` on the written spec verifies
+the translation; `spec_from_model` runs that check itself and refuses to return a spec that fails it.
+
+A layer papernet's notation has no word for is an `ImportFailure` naming the layer and its class,
+never an approximation. What the notation cannot state but that changes no shape or count (a batch
+norm's epsilon) is written as a comment at the top of the spec and returned as a note.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from papernet import shapes
+from papernet.infer import dims
+from papernet.series_parallel import Element, Fork, NotSeriesParallel, Step, decompose, nodes_of
+
+if TYPE_CHECKING:
+    import keras
+
+    from papernet.api import Network
+
+
+Pads: TypeAlias = tuple[tuple[int, int], tuple[int, int]]
+"""Zero padding ((top, bottom), (left, right))."""
+
+
+class ImportFailure(Exception):
+    """The model holds something papernet's notation cannot express (or cannot be read as a graph)."""
+
+
+class ModelNotFound(Exception):
+    """A MODEL argument that names no model: a usage error."""
+
+
+# ---- loading --------------------------------------------------------------------------
+
+
+def load_model(source: str) -> keras.Model:
+    """`keras:ResNet50`, `file.py:build_fn` or `model.keras` → a Keras model."""
+    file, colon, function = source.rpartition(":")
+    builds = bool(colon) and file.endswith(".py") and function.isidentifier()
+    path = Path(file if builds else source)
+    if not source.startswith("keras:"):
+        if not builds and path.suffix != ".keras":
+            raise ModelNotFound(
+                f"'{source}' is not a model: give a .keras file, keras:Name (keras.applications) or file.py:function"
+            )
+        if not path.is_file():
+            raise ModelNotFound(f"no such {'file' if builds else 'model file'}: '{path}'")
+    keras = _keras()
+    if source.startswith("keras:"):
+        return _application(keras, source.removeprefix("keras:"))
+    if builds:
+        return _built_by(path, function, keras)
+    import papernet.backends.layers  # noqa: F401  (registers papernet's own layers for loading)
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a bad file
+        raise ModelNotFound(f"cannot load '{source}': {exc}") from None
+    return _checked_model(model, source, keras)
+
+
+def _keras() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import keras
+    except ImportError:
+        raise ModelNotFound("importing a Keras model needs Keras: pip install 'papernet[keras]'") from None
+    return keras
+
+
+def _application(keras: Any, name: str) -> keras.Model:
+    names = sorted(n for n in dir(keras.applications) if n[:1].isupper())
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+        hint = f"; did you mean keras:{close[0]}?" if close else f" (known: {', '.join(names)})"
+        raise ModelNotFound(f"keras.applications has no model '{name}'{hint}")
+    return getattr(keras.applications, name)(weights=None)
+
+
+def _built_by(file: Path, function: str, keras: Any) -> keras.Model:
+    import runpy
+
+    try:
+        namespace = runpy.run_path(str(file), run_name="__papernet_import__")
+        builder = namespace.get(function)
+        if not callable(builder):
+            raise ModelNotFound(f"'{file}' defines no function '{function}'")
+        model = builder()
+    except ModelNotFound:
+        raise
+    except Exception as exc:  # the user's code: say what it raised, not papernet's traceback
+        raise ModelNotFound(f"running {file}:{function} raised {type(exc).__name__}: {exc}") from None
+    return _checked_model(model, f"{file}:{function}", keras)
+
+
+def _checked_model(model: object, source: str, keras: Any) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise ModelNotFound(f"'{source}' gives a {type(model).__name__}, not a keras.Model")
+    return model
+
+
+# ---- reading a model as a graph of layers ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KerasLayer:
+    """One layer of the model: what papernet needs to know of it."""
+
+    index: int
+    name: str
+    cls: str
+    config: Mapping[str, Any]
+    inputs: tuple[int, ...]  # indices of the layers whose outputs it takes
+    input_shape: tuple[int, ...]  # its (first) input's shape, without the batch axis
+    shape: tuple[int, ...]  # its output's shape, without the batch axis
+    params: int
+
+    @property
+    def described(self) -> str:
+        return f"{self.name} ({self.cls})"
+
+
+def read_layers(model: keras.Model) -> list[KerasLayer]:
+    """The model's layers in topological order, each with the indices of its inputs."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ImportFailure(
+            f"model '{model.name}' has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "a spec describes a network with one input and one output"
+        )
+    if type(model).__name__ != "Functional":  # a Sequential model's layers leave out its input
+        import keras
+
+        model = keras.Model(model.inputs, model.outputs, name=model.name)
+    layers = _topological(list(model.layers))
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    read = []
+    for i, layer in enumerate(layers):
+        cls = type(layer).__name__
+        if hasattr(layer, "layers") and cls not in ("InputLayer",):
+            raise ImportFailure(
+                f"layer {layer.name} ({cls}) is a model inside the model; papernet imports flat models "
+                "(build the inner model's layers into the outer one)"
+            )
+        nodes = [node for node in layer._inbound_nodes if _belongs(node, index)]
+        if len(nodes) > 1:
+            raise ImportFailure(f"layer {layer.name} ({cls}) is used {len(nodes)} times; a spec has no shared layers")
+        sources: tuple[int, ...] = ()
+        input_shape: tuple[int, ...] = ()
+        if nodes and cls != "InputLayer":
+            tensors = nodes[0].input_tensors
+            sources = tuple(index[id(t._keras_history.operation)] for t in tensors)
+            input_shape = _without_batch(tensors[0].shape)
+        read.append(
+            KerasLayer(
+                index=i,
+                name=layer.name,
+                cls=cls,
+                config=layer.get_config(),
+                inputs=sources,
+                input_shape=input_shape,
+                shape=_without_batch(layer.output.shape),
+                params=layer.count_params(),
+            )
+        )
+    return read
+
+
+def _topological(layers: list[Any]) -> list[Any]:
+    """The layers with every layer after the layers it reads (Kahn's order, stable)."""
+    known = {id(layer) for layer in layers}
+    placed: set[int] = set()
+    ordered: list[Any] = []
+    pending = list(layers)
+    while pending:
+        rest = []
+        for layer in pending:
+            sources = {
+                id(t._keras_history.operation)
+                for node in layer._inbound_nodes
+                for t in node.input_tensors
+                if id(t._keras_history.operation) in known
+            }
+            if sources <= placed:
+                ordered.append(layer)
+                placed.add(id(layer))
+            else:
+                rest.append(layer)
+        if len(rest) == len(pending):
+            raise ImportFailure("the model's layers form a cycle")
+        pending = rest
+    return ordered
+
+
+def _belongs(node: Any, index: Mapping[int, int]) -> bool:
+    return all(id(t._keras_history.operation) in index for t in node.input_tensors)
+
+
+def _without_batch(shape: Sequence[int | None]) -> tuple[int, ...]:
+    rest = tuple(shape)[1:]
+    if any(d is None for d in rest):
+        raise ImportFailure(f"a tensor of shape {tuple(shape)} has an unknown size; give the model a fixed input size")
+    return tuple(int(d) for d in rest if d is not None)
+
+
+# ---- structure: chains and forks ---------------------------------------------------------
+
+
+def structure(layers: Sequence[KerasLayer]) -> tuple[Element, ...]:
+    """The model as a chain of steps and forks (`papernet.series_parallel`)."""
+    try:
+        return decompose([layer.inputs for layer in layers])
+    except NotSeriesParallel as exc:
+        raise ImportFailure(
+            f"the model's graph is not series–parallel at {layers[exc.node].described}: {exc}; "
+            "papernet's merges cannot write it"
+        ) from None
+
+
+# ---- the notation's words for single layers -------------------------------------------------
+
+_ACTIVATIONS = {
+    "relu": "relu",
+    "relu6": "relu6",
+    "elu": "elu",
+    "selu": "selu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "gelu": "gelu",
+    "silu": "silu",
+    "swish": "silu",
+    "softplus": "softplus",
+    "softmax": "softmax",
+    "linear": "linear",
+}
+_DEFAULT_BN = {"epsilon": 1e-3, "momentum": 0.99}
+
+
+def activation_word(layer: KerasLayer) -> str | None:
+    """The notation's word for an activation layer (`relu`, `leaky relu 0.2`), or None if `layer` is not one."""
+    config = layer.config
+    match layer.cls:
+        case "Activation":
+            return _activation(config.get("activation"), layer)
+        case "ReLU":
+            maximum = config.get("max_value")
+            if config.get("negative_slope") or config.get("threshold"):
+                raise ImportFailure(f"layer {layer.described} has a slope or threshold, which the notation cannot say")
+            if maximum is None:
+                return "relu"
+            if float(maximum) == 6:
+                return "relu6"
+            raise ImportFailure(f"layer {layer.described} clips at {maximum}; the notation has relu and relu6")
+        case "LeakyReLU":
+            return f"leaky relu {float(config.get('negative_slope', config.get('alpha', 0.3))):g}"
+        case "Softmax":
+            if config.get("axis", -1) not in (-1, [-1]):
+                raise ImportFailure(f"layer {layer.described} takes the softmax over axis {config.get('axis')}")
+            return "softmax"
+        case "ELU":
+            if float(config.get("alpha", 1.0)) != 1.0:
+                raise ImportFailure(f"layer {layer.described} has alpha {config['alpha']}; the notation's elu has 1")
+            return "elu"
+    return None
+
+
+def _activation(value: object, layer: KerasLayer) -> str:
+    if isinstance(value, str) and value in _ACTIVATIONS:
+        return _ACTIVATIONS[value]
+    shown = value if isinstance(value, str) else type(value).__name__
+    raise ImportFailure(f"layer {layer.described} uses the activation '{shown}', which the notation has no word for")
+
+
+def _pair(value: object) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    assert isinstance(value, list | tuple) and len(value) == 2, value
+    return int(value[0]), int(value[1])
+
+
+def _square(pair: tuple[int, int], what: str, layer: KerasLayer) -> int:
+    if pair[0] != pair[1]:
+        raise ImportFailure(f"layer {layer.described} has {what} {pair[0]}×{pair[1]}; the notation states one {what}")
+    return pair[0]
+
+
+def _pads(value: object) -> Pads:
+    if isinstance(value, int):
+        return (value, value), (value, value)
+    assert isinstance(value, list | tuple) and len(value) == 2, value
+    top, left = (_pair(v) for v in value)
+    return top, left
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A conv's or pool's padding as the notation writes it."""
+
+    words: tuple[str, ...]  # e.g. ("pad", "3"), ("same",), ("valid", "floor")
+
+    @staticmethod
+    def of(layer: KerasLayer, pads: Pads | None, kernel: tuple[int, int]) -> Geometry:
+        strides = _pair(layer.config.get("strides") or kernel)
+        dilation = _pair(layer.config.get("dilation_rate", 1))
+        size = layer.input_shape if pads is None else _unpadded(layer.input_shape, pads)
+        if layer.config.get("padding") == "same":
+            if pads is not None:
+                raise AssertionError("a ZeroPadding2D is only folded into a valid layer")
+            return Geometry(("same",))
+        exact = True
+        for axis in (0, 1):
+            before, after = pads[axis] if pads is not None else (0, 0)
+            span = size[axis] + before + after - shapes.effective_kernel(kernel[axis], dilation[axis])
+            exact = exact and span % strides[axis] == 0
+        words: tuple[str, ...] = ("valid",) if pads is None else ("pad", str(pads[0][0]))
+        return Geometry(words if exact else (*words, "floor"))
+
+
+def _unpadded(shape: tuple[int, ...], pads: Pads) -> tuple[int, ...]:
+    return (shape[0] - sum(pads[0]), shape[1] - sum(pads[1]), *shape[2:])
+
+
+def _symmetric(pads: Pads) -> bool:
+    (top, bottom), (left, right) = pads
+    return top == bottom == left == right
+
+
+def is_same_here(layer: KerasLayer, kernel: tuple[int, int]) -> bool:
+    """Whether the layer pads exactly as `same` would on its input (a `valid` 1×1 conv does)."""
+    if layer.config.get("padding") == "same":
+        return True
+    strides = _pair(layer.config.get("strides") or kernel)
+    dilation = _pair(layer.config.get("dilation_rate", 1))
+    return all(shapes.same_padding(layer.input_shape[a], kernel[a], strides[a], dilation[a]) == (0, 0) for a in (0, 1))
+
+
+# ---- the model → spec lines ------------------------------------------------------------------
+
+
+@dataclass
+class _Defaults:
+    """What the spec's `defaults:` says, so that layer lines state only what differs."""
+
+    conv_padding: str = "same"
+    conv_activation: str = "relu"
+    conv_bias: bool = True
+    pool_padding: dict[str, str] = field(default_factory=dict)  # the pool kinds the model has
+    residual: tuple[str, str] | None = None  # (shortcut option, stride placement) when brackets are written
+
+    def lines(self) -> list[str]:
+        conv = [f"padding {self.conv_padding}", f"activation {self.conv_activation}"]
+        if not self.conv_bias:
+            conv.append("bias off")
+        found = ["defaults:", "  conv: " + ", ".join(conv)]
+        found += [f"  {op}pool: padding {padding}" for op, padding in self.pool_padding.items()]
+        if self.residual is not None:
+            option, stride_on = self.residual
+            found.append(f"  residual: shortcut {option}, stride on {stride_on}")
+        return found
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    last: int  # the Keras layer whose output the line ends in
+    first: int  # the first Keras layer the line writes
+
+
+@dataclass(frozen=True)
+class _Bracket:
+    """One residual block papernet's bracket lowering rebuilds exactly."""
+
+    convs: tuple[tuple[tuple[int, int], int], ...]  # (kernel, filters) per conv
+    stride: int
+    strided: int  # which conv has the stride (0: the first)
+    shortcut: str  # identity | projection | pad
+    changes: bool  # the block changes the shape (so B and A do something)
+    bias: bool
+    first: int  # the block's first conv (whose Keras name may name the stage)
+    out: int  # the Keras layer of the block's final ReLU
+    start: int  # the block's first Keras layer
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Writer:
+    layers: Sequence[KerasLayer]
+    defaults: _Defaults
+    labels: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    def layer(self, index: int) -> KerasLayer:
+        return self.layers[index]
+
+    # -- chains
+
+    def chain(self, elements: Sequence[Element], top: bool) -> list[_Line]:
+        lines: list[_Line] = []
+        position = 0
+        while position < len(elements):
+            bracket_stage = self._stage(elements, position) if top else None
+            if bracket_stage is not None:
+                line, position = bracket_stage
+                lines.append(line)
+                continue
+            element = elements[position]
+            if isinstance(element, Fork):
+                lines.append(self.fork(element))
+                position += 1
+                continue
+            line, position = self.steps(elements, position)
+            lines.append(line)
+        return lines
+
+    def steps(self, elements: Sequence[Element], position: int) -> tuple[_Line, int]:
+        """One line from the step at `position`, with what folds into it: a ZeroPadding2D before a
+        valid conv or pool, a conv's or FC's batch norm and activation."""
+        element = elements[position]
+        assert isinstance(element, Step)
+        layer = self.layer(element.node)
+
+        def step_at(offset: int) -> KerasLayer | None:
+            at = position + offset
+            if at < len(elements) and isinstance(elements[at], Step):
+                return self.layer(elements[at].node)
+            return None
+
+        if layer.cls == "ZeroPadding2D":
+            following = step_at(1)
+            pads = _pads(layer.config["padding"])
+            if following is not None and _foldable_padding(following, pads):
+                line, end = self.steps_with_padding(elements, position + 1, pads)
+                return _Line(line.text, line.last, layer.index), end
+            return _Line(_zeropad_word(pads), layer.index, layer.index), position + 1
+        return self.steps_with_padding(elements, position, None)
+
+    def steps_with_padding(self, elements: Sequence[Element], position: int, pads: Pads | None) -> tuple[_Line, int]:
+        element = elements[position]
+        assert isinstance(element, Step)
+        layer = self.layer(element.node)
+        following: list[KerasLayer] = []  # the steps right after it, which may fold into a conv or FC line
+        for after_element in elements[position + 1 : position + 3]:
+            if not isinstance(after_element, Step):
+                break
+            following.append(self.layer(after_element.node))
+        if layer.cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+            own = _activation(layer.config.get("activation", "linear"), layer)
+            bn = following[0] if following and following[0].cls == "BatchNormalization" and own == "linear" else None
+            if bn is not None:
+                self._batchnorm_notes(bn)
+            after = following[1 if bn is not None else 0] if len(following) > (1 if bn is not None else 0) else None
+            act = activation_word(after) if after is not None and (own == "linear") else None
+            if act is not None and act.startswith("leaky"):
+                act = None  # papernet fuses every activation but leaky ReLU; it stays its own line
+            activation = act or own
+            consumed = 1 + (bn is not None) + (act is not None)
+            last = elements[position + consumed - 1]
+            assert isinstance(last, Step)
+            next_element = elements[position + consumed] if position + consumed < len(elements) else None
+            text = self.weighted(layer, pads, bn is not None, activation, self._must_state(next_element))
+            return _Line(text, last.node, layer.index), position + consumed
+        return _Line(self.single(layer, pads), layer.index, layer.index), position + 1
+
+    def _must_state(self, following: Element | None) -> bool:
+        """Whether a conv line must state its activation even where `defaults:` says it: papernet
+        fuses an activation (or a batch norm and an activation) that follows an unstated one."""
+        if not isinstance(following, Step):
+            return False
+        layer = self.layer(following.node)
+        return layer.cls == "BatchNormalization" or activation_word(layer) is not None
+
+    def weighted(
+        self,
+        layer: KerasLayer,
+        pads: Pads | None,
+        bn: bool,
+        activation: str,
+        must_state: bool,
+    ) -> str:
+        config = layer.config
+        words: list[str] = []
+        if layer.cls == "Dense":
+            if len(layer.input_shape) != 1:
+                raise ImportFailure(
+                    f"layer {layer.described} applies an FC to each position of a {dims(layer.input_shape)} input; "
+                    "papernet's FC flattens first (add a Flatten, or use a 1×1 conv)"
+                )
+            words.append(f"FC-{config['units']}")
+            if not config.get("use_bias", True):
+                words.append("bias off")
+            if bn:
+                words.append("bn")
+            words.append(activation)
+            return " ".join(words)
+        kernel = _pair(config["kernel_size"])
+        strides = _pair(config.get("strides", 1))
+        stride = _square(strides, "strides", layer)
+        if layer.cls == "DepthwiseConv2D":
+            if config.get("depth_multiplier", 1) != 1:
+                raise ImportFailure(f"layer {layer.described} has depth multiplier {config['depth_multiplier']}")
+            if _pair(config.get("dilation_rate", 1)) != (1, 1):
+                raise ImportFailure(f"layer {layer.described} is a dilated depthwise conv; the notation cannot say so")
+            words.append(f"conv dw {kernel[0]}×{kernel[1]}" + (f"/{stride}" if stride != 1 else ""))
+        else:
+            if kernel[0] == kernel[1]:
+                words.append(f"conv{kernel[0]}-{config['filters']}" + (f"/{stride}" if stride != 1 else ""))
+            else:
+                words.append(f"conv {kernel[0]}×{kernel[1]}, {config['filters']}")
+                if stride != 1:
+                    words.append(f"stride {stride}")
+            dilation = _square(_pair(config.get("dilation_rate", 1)), "dilation", layer)
+            if dilation != 1:
+                words.append(f"dilation {dilation}")
+            if config.get("groups", 1) != 1:
+                words.append(f"groups {config['groups']}")
+        words += self._padding_words(Geometry.of(layer, pads, kernel), self.defaults.conv_padding)
+        bias = bool(config.get("use_bias", True))
+        if bias != self.defaults.conv_bias:
+            words.append("bias on" if bias else "bias off")
+        if bn:
+            words.append("bn")
+        if activation != self.defaults.conv_activation or must_state:
+            words.append(activation)
+        return " ".join(words)
+
+    @staticmethod
+    def _padding_words(geometry: Geometry, default: str) -> list[str]:
+        words = list(geometry.words)
+        if words[0] == default:
+            words = words[1:]
+        elif words[0] in ("same", "valid"):
+            words[0] = f"padding {words[0]}"
+        return [" ".join(words[:2]), *words[2:]] if words[:1] == ["pad"] else words
+
+    def single(self, layer: KerasLayer, pads: Pads | None) -> str:
+        config = layer.config
+        word = activation_word(layer)
+        if word is not None:
+            return word
+        match layer.cls:
+            case "InputLayer":
+                return f"input {dims(layer.shape)}"
+            case "MaxPooling2D" | "AveragePooling2D":
+                op = "max" if layer.cls == "MaxPooling2D" else "avg"
+                window = _pair(config["pool_size"])
+                stride = _square(_pair(config.get("strides") or window), "strides", layer)
+                geometry = Geometry.of(layer, pads, window)
+                words = [f"{op}pool {window[0]}×{window[1]}/{stride}"]
+                return " ".join(words + self._padding_words(geometry, self.defaults.pool_padding.get(op, "")))
+            case "GlobalAveragePooling2D" | "GlobalMaxPooling2D":
+                op = "avg" if layer.cls == "GlobalAveragePooling2D" else "max"
+                if not config.get("keepdims", False):
+                    return f"global {op}pool"
+                height, width = layer.input_shape[:2]  # the whole map, kept as 1×1×C: a pool of its size
+                return f"{op}pool {height}×{width}/1 padding valid"
+            case "BatchNormalization":
+                self._batchnorm_notes(layer)
+                return "BN"
+            case "Dropout":
+                return f"dropout {float(config['rate']):g}"
+            case "Flatten":
+                return "flatten"
+            case "Reshape":
+                return f"reshape {dims(tuple(config['target_shape']))}"
+            case "ZeroPadding2D":
+                return _zeropad_word(_pads(config["padding"]))
+            case "LocalResponseNormalization":
+                defaults = {"size": 5, "k": 2.0, "alpha": 1e-4, "beta": 0.75}
+                if any(float(config.get(key, value)) != value for key, value in defaults.items()):
+                    raise ImportFailure(
+                        f"layer {layer.described} has parameters other than AlexNet's (n=5, k=2, α=1e-4, β=0.75), "
+                        "the only LRN the notation names"
+                    )
+                return "LRN"
+        raise ImportFailure(_unsupported(layer))
+
+    def _batchnorm_notes(self, layer: KerasLayer) -> None:
+        config = layer.config
+        axis = config.get("axis", -1)
+        if axis not in (-1, [-1], len(layer.input_shape), [len(layer.input_shape)]):
+            raise ImportFailure(f"layer {layer.described} normalises axis {axis}; papernet's BN normalises channels")
+        if not config.get("center", True) or not config.get("scale", True):
+            off = " and ".join(k for k in ("center", "scale") if not config.get(k, True))
+            raise ImportFailure(f"layer {layer.described} has {off} off, which papernet's notation cannot say yet")
+        for note in _batchnorm_notes(config):
+            if note not in self.notes:
+                self.notes.append(note)
+
+    # -- merges
+
+    def fork(self, fork: Fork) -> _Line:
+        merge = self.layer(fork.node)
+        if merge.cls == "Add":
+            op = "add"
+        elif merge.cls == "Concatenate":
+            if merge.config.get("axis", -1) not in (-1, len(merge.shape)):
+                raise ImportFailure(f"layer {merge.described} concatenates on axis {merge.config['axis']}")
+            op = "concat"
+        else:
+            raise ImportFailure(_unsupported(merge))
+        inception = self._inception(fork) if op == "concat" else None
+        if inception is not None:
+            return _Line(inception, fork.node, min(nodes_of((fork,))))
+        branches = [" -> ".join(line.text for line in self.chain(b, False)) or "identity" for b in fork.branches]
+        return _Line(f"{op}(" + " | ".join(branches) + ")", fork.node, min(nodes_of((fork,))))
+
+    def _inception(self, fork: Fork) -> str | None:
+        """GoogLeNet's module: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | 3×3/1 max pool → 1×1, each conv `same`
+        with its ReLU, in that order."""
+        patterns = [["c1"], ["c1", "c3"], ["c1", "c5"], ["p3", "c1"]]
+        if len(fork.branches) != 4:
+            return None
+        columns: list[int] = []
+        for branch, pattern in zip(fork.branches, patterns, strict=True):
+            if len(branch) != len(pattern) or not all(isinstance(e, Step) for e in branch):
+                return None
+            for element, kind in zip(branch, pattern, strict=True):
+                assert isinstance(element, Step)
+                layer = self.layer(element.node)
+                if kind == "p3":
+                    config = layer.config
+                    if layer.cls != "MaxPooling2D" or _pair(config["pool_size"]) != (3, 3):
+                        return None
+                    if _pair(config.get("strides") or 3) != (1, 1) or not is_same_here(layer, (3, 3)):
+                        return None
+                    continue
+                size = int(kind[1])
+                config = layer.config
+                if (
+                    layer.cls != "Conv2D"
+                    or _pair(config["kernel_size"]) != (size, size)
+                    or _pair(config.get("strides", 1)) != (1, 1)
+                    or _pair(config.get("dilation_rate", 1)) != (1, 1)
+                    or config.get("groups", 1) != 1
+                    or config.get("activation") != "relu"
+                    or bool(config.get("use_bias", True)) != self.defaults.conv_bias
+                    or not is_same_here(layer, (size, size))
+                ):
+                    return None
+                columns.append(int(config["filters"]))
+        name = self.layer(fork.node).name
+        match = re.fullmatch(r"inception_(\w+)_output", name)
+        head = f"inception({match[1]})" if match and match[1] not in self.labels else "inception"
+        if match:
+            self.labels.add(match[1])
+        return f"{head} " + " ".join(map(str, columns))
+
+    # -- residual brackets
+
+    def _stage(self, elements: Sequence[Element], position: int) -> tuple[_Line, int] | None:
+        """Consecutive bracket blocks with the same convs, the first of which may stride: one
+        `[…; …] ×N /s` line."""
+        if self.defaults.residual is None:
+            return None
+        first = self._bracket_at(elements, position)
+        if first is None:
+            return None
+        blocks = [first]
+        at = position + 2
+        while True:
+            following = self._bracket_at(elements, at)
+            if following is None or following.convs != first.convs or following.stride != 1:
+                break
+            blocks.append(following)
+            at += 2
+        parts = "; ".join(f"{k[0]}×{k[1]}, {f}" for k, f in first.convs)
+        stride = f" /{first.stride}" if first.stride != 1 else ""
+        label = self._stage_label(first)
+        for block in blocks:
+            for note in block.notes:
+                if note not in self.notes:
+                    self.notes.append(note)
+        return _Line(f"{label}[{parts}] ×{len(blocks)}{stride}", blocks[-1].out, first.start), at
+
+    def _stage_label(self, block: _Bracket) -> str:
+        name = self.layer(block.first).name
+        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?)_block1_\w+", name)
+        if match is None or match[1] in self.labels:
+            return ""
+        self.labels.add(match[1])
+        return f"{match[1]}: "
+
+    def _bracket_at(self, elements: Sequence[Element], position: int) -> _Bracket | None:
+        if position + 1 >= len(elements):
+            return None
+        fork, out = elements[position], elements[position + 1]
+        if not isinstance(fork, Fork) or not isinstance(out, Step):
+            return None
+        block = residual_block(fork, out, self.layers)
+        if block is None or self.defaults.residual is None:
+            return None
+        option, stride_on = self.defaults.residual
+        if block.bias != self.defaults.conv_bias or not _fits(block, option, stride_on):
+            return None
+        return block
+
+
+def _fits(block: _Bracket, option: str, stride_on: str) -> bool:
+    """Whether papernet's bracket with these settings builds exactly this block."""
+    if option == "C" or (option == "B" and block.changes):
+        expected = "projection"
+    else:
+        expected = "pad" if block.changes else "identity"
+    if block.shortcut != expected:
+        return False
+    if block.stride == 1:
+        return True
+    if stride_on == "first":
+        return block.strided == 0
+    kernels = [f"{k[0]}x{k[1]}" for k, _ in block.convs]
+    return stride_on in kernels and kernels.index(stride_on) == block.strided
+
+
+def residual_block(fork: Fork, out: Step, layers: Sequence[KerasLayer]) -> _Bracket | None:
+    """The block a post-activation residual bracket would build (conv → BN → ReLU …, the last
+    conv → BN, the shortcut, the add, ReLU), or None if `fork` is something else."""
+    merge, relu = layers[fork.node], layers[out.node]
+    if merge.cls != "Add" or len(fork.branches) != 2 or _plain_relu(relu) is False:
+        return None
+    for main, shortcut in (fork.branches, fork.branches[::-1]):
+        found = _main_path(main, layers)
+        if found is None:
+            continue
+        convs, stride, strided, bias, notes = found
+        kind = _shortcut(shortcut, layers, stride, convs[-1][1], bias)
+        if kind is None:
+            continue
+        assert isinstance(main[0], Step)
+        block_input = layers[layers[main[0].node].inputs[0]]
+        changes = stride != 1 or block_input.shape[-1] != convs[-1][1]
+        start = min(nodes_of((fork,)))
+        return _Bracket(tuple(convs), stride, strided, kind, changes, bias, main[0].node, out.node, start, notes)
+    return None
+
+
+def _plain_relu(layer: KerasLayer) -> bool:
+    try:
+        return activation_word(layer) == "relu"
+    except ImportFailure:
+        return False
+
+
+def _main_path(
+    branch: Sequence[Element], layers: Sequence[KerasLayer]
+) -> tuple[list[tuple[tuple[int, int], int]], int, int, bool, tuple[str, ...]] | None:
+    if not all(isinstance(e, Step) for e in branch):
+        return None
+    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
+    if len(steps) < 5 or (len(steps) + 1) % 3 != 0:
+        return None
+    convs: list[tuple[tuple[int, int], int]] = []
+    strides: list[int] = []
+    biases: set[bool] = set()
+    notes: list[str] = []
+    for j in range(0, len(steps), 3):
+        conv, bn = steps[j], steps[j + 1]
+        relu = steps[j + 2] if j + 2 < len(steps) else None
+        if conv.cls != "Conv2D" or bn.cls != "BatchNormalization" or (relu is not None and not _plain_relu(relu)):
+            return None
+        config = conv.config
+        kernel = _pair(config["kernel_size"])
+        pair = _pair(config.get("strides", 1))
+        if (
+            pair[0] != pair[1]
+            or _pair(config.get("dilation_rate", 1)) != (1, 1)
+            or config.get("groups", 1) != 1
+            or config.get("activation", "linear") != "linear"
+            or not is_same_here(conv, kernel)
+            or not _plain_batchnorm(bn, notes)
+        ):
+            return None
+        convs.append((kernel, int(config["filters"])))
+        strides.append(pair[0])
+        biases.add(bool(config.get("use_bias", True)))
+    strided = [j for j, s in enumerate(strides) if s != 1]
+    if len(strided) > 1 or len(biases) != 1:
+        return None
+    stride = strides[strided[0]] if strided else 1
+    return convs, stride, strided[0] if strided else 0, biases.pop(), tuple(notes)
+
+
+def _plain_batchnorm(layer: KerasLayer, notes: list[str]) -> bool:
+    config = layer.config
+    if (
+        not config.get("center", True)
+        or not config.get("scale", True)
+        or config.get("axis", -1) not in (-1, [-1], 3, [3])
+    ):
+        return False
+    notes += _batchnorm_notes(config)
+    return True
+
+
+def _batchnorm_notes(config: Mapping[str, Any]) -> list[str]:
+    """What a batch norm sets that the notation cannot state, and that changes no shape or count."""
+    return [
+        f"batch norm {key} {float(config[key]):g} (the spec's BN uses {value:g}; shapes and counts are the same)"
+        for key, value in _DEFAULT_BN.items()
+        if float(config.get(key, value)) != value
+    ]
+
+
+def _shortcut(
+    branch: Sequence[Element], layers: Sequence[KerasLayer], stride: int, channels: int, bias: bool
+) -> str | None:
+    if not branch:
+        return "identity"
+    if not all(isinstance(e, Step) for e in branch):
+        return None
+    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
+    if len(steps) == 1 and steps[0].cls == "ZeroPaddedShortcut":
+        config = steps[0].config
+        return "pad" if int(config.get("strides", 1)) == stride and int(config.get("channels", 0)) == channels else None
+    if len(steps) != 2 or steps[0].cls != "Conv2D" or steps[1].cls != "BatchNormalization":
+        return None
+    config = steps[0].config
+    fits = (
+        _pair(config["kernel_size"]) == (1, 1)
+        and _pair(config.get("strides", 1)) == (stride, stride)
+        and int(config["filters"]) == channels
+        and bool(config.get("use_bias", True)) == bias
+        and config.get("activation", "linear") == "linear"
+        and config.get("groups", 1) == 1
+        and is_same_here(steps[0], (1, 1))
+        and _plain_batchnorm(steps[1], [])
+    )
+    return "projection" if fits else None
+
+
+def _foldable_padding(layer: KerasLayer, pads: Pads) -> bool:
+    """A symmetric ZeroPadding2D before a `valid` conv or pool is that layer's `pad p`."""
+    return (
+        _symmetric(pads)
+        and layer.cls in ("Conv2D", "DepthwiseConv2D", "MaxPooling2D", "AveragePooling2D")
+        and layer.config.get("padding") == "valid"
+    )
+
+
+def _zeropad_word(pads: Pads) -> str:
+    (top, bottom), (left, right) = pads
+    if _symmetric(pads):
+        return f"zeropad {top}"
+    if top == bottom and left == right:
+        return f"zeropad {top}x{left}"
+    return f"zeropad {top}x{bottom}x{left}x{right}"
+
+
+def _unsupported(layer: KerasLayer) -> str:
+    return f"layer {layer.name} is a {layer.cls}, which papernet's notation has no word for"
+
+
+# ---- choosing defaults -------------------------------------------------------------------------
+
+
+def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> _Defaults:
+    convs = [layer for layer in layers if layer.cls in ("Conv2D", "DepthwiseConv2D")]
+    chosen = _Defaults()
+    paddings = Counter(str(layer.config.get("padding")) for layer in convs)
+    activations = Counter(_own_activation(layer) for layer in convs)
+    biases = Counter(bool(layer.config.get("use_bias", True)) for layer in convs)
+    if paddings:
+        chosen.conv_padding = paddings.most_common(1)[0][0]
+    if activations:
+        chosen.conv_activation = activations.most_common(1)[0][0]
+    if biases:
+        chosen.conv_bias = biases.most_common(1)[0][0]
+    for op, cls in (("max", "MaxPooling2D"), ("avg", "AveragePooling2D")):
+        pools = Counter(str(layer.config.get("padding")) for layer in layers if layer.cls == cls)
+        if pools:
+            chosen.pool_padding[op] = pools.most_common(1)[0][0]
+    blocks = _all_blocks(elements, layers)
+    if blocks:
+        chosen.conv_bias = Counter(block.bias for block in blocks).most_common(1)[0][0]
+        chosen.conv_padding = "same"  # a bracket's convs take the conv default padding
+        options = Counter(
+            option
+            for block in blocks
+            for option in "ABC"
+            if block.bias == chosen.conv_bias and _fits(block, option, _placement(block))
+        )
+        option = max("BAC", key=lambda o: options[o])  # ties: B, the paper's choice
+        placements = Counter(_placement(block) for block in blocks if block.stride != 1)
+        stride_on = placements.most_common(1)[0][0] if placements else "first"
+        chosen.residual = (option, stride_on)
+    return chosen
+
+
+def _placement(block: _Bracket) -> str:
+    if block.strided == 0:
+        return "first"
+    kernel = block.convs[block.strided][0]
+    return f"{kernel[0]}x{kernel[1]}"
+
+
+def _own_activation(layer: KerasLayer) -> str:
+    """A conv's own activation, as the notation names it (linear for one it has no word for)."""
+    value = layer.config.get("activation", "linear")
+    return _ACTIVATIONS.get(value, "linear") if isinstance(value, str) else "linear"
+
+
+def _all_blocks(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> list[_Bracket]:
+    found = []
+    for position, element in enumerate(elements[:-1]):
+        following = elements[position + 1]
+        if isinstance(element, Fork) and isinstance(following, Step):
+            block = residual_block(element, following, layers)
+            if block is not None:
+                found.append(block)
+    return found
+
+
+# ---- the whole import ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A model's spec text, the notes on what it could not state, and the model's own figures."""
+
+    text: str
+    notes: tuple[str, ...]
+    total_params: int
+    trainable_params: int
+    line_layers: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    """Spec line → the first and last Keras layer written on it."""
+
+
+def spec_from_model(model: keras.Model, source: str = "") -> Imported:
+    """The spec of `model`, verified: papernet reads it back to the model's shapes and counts."""
+    layers = read_layers(model)
+    if not layers or layers[0].cls != "InputLayer":
+        raise ImportFailure(f"model '{model.name}' does not start with an input layer")
+    for layer in layers:
+        _check_layout(layer)
+    elements = structure(layers)
+    writer = _Writer(layers, _choose_defaults(elements, layers))
+    try:
+        body = writer.chain(elements, top=True)
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:  # a configuration papernet did not foresee
+        raise ImportFailure(f"papernet cannot read a layer's configuration in model '{model.name}': {exc!r}") from None
+    trainable, frozen = _trainable_as_built(model)
+    if frozen:
+        writer.notes.append(
+            f"{frozen} frozen layer{'s' if frozen != 1 else ''} (the spec counts their weights as trainable)"
+        )
+    title = re.sub(r'["\n]', "", model.name) or "imported"
+    header = [f"# Imported from {source or model.name} by papernet import-keras."]
+    header += [f"# The model has {note}." for note in writer.notes]
+    lines = [*header, f'network "{title}"']
+    written: dict[int, tuple[str, str]] = {}
+    for text_line, line in _body_lines(body, layers, writer.defaults):
+        lines.append(text_line)
+        if line is not None:
+            written[len(lines)] = (layers[line.first].name, layers[line.last].name)
+    lines += ["", f"total params {model.count_params():,}"]
+    text = "\n".join(lines) + "\n"
+    imported = Imported(text, tuple(writer.notes), int(model.count_params()), trainable, written)
+    verify(imported, source or model.name)
+    return imported
+
+
+def _check_layout(layer: KerasLayer) -> None:
+    """Channels last, and an input the notation can state: H×W×C or a flat vector."""
+    if layer.config.get("data_format") == "channels_first":
+        raise ImportFailure(f"layer {layer.described} is channels-first; papernet's networks are channels-last")
+    if layer.cls == "InputLayer" and len(layer.shape) not in (1, 3):
+        raise ImportFailure(f"the model's input is {dims(layer.shape)}; a spec's input is H×W×C or a flat vector")
+
+
+def _trainable_as_built(model: keras.Model) -> tuple[int, int]:
+    """The trainable parameters of the architecture, whatever a user froze for transfer learning,
+    and how many layers were frozen (their `trainable` flags are restored)."""
+    frozen = [layer for layer in [model, *model.layers] if not layer.trainable]
+    for layer in frozen:
+        layer.trainable = True
+    try:
+        count = sum(_size(w) for w in model.trainable_weights)
+    finally:
+        for layer in frozen:
+            layer.trainable = False
+    return count, len([layer for layer in frozen if layer is not model])
+
+
+def _size(weight: Any) -> int:
+    count = 1
+    for d in weight.shape:
+        count *= int(d)
+    return count
+
+
+def _body_lines(
+    body: Sequence[_Line], layers: Sequence[KerasLayer], defaults: _Defaults
+) -> list[tuple[str, _Line | None]]:
+    """The spec's lines after its title, each with the `_Line` it writes (None: a header line)."""
+    first, rest = body[0], body[1:]
+    lines: list[tuple[str, _Line | None]] = [(first.text, None), ("", None)]
+    lines += [(text, None) for text in [*defaults.lines(), ""]]
+    width = min(max((len(line.text) for line in rest), default=0), 48)
+    for line in rest:
+        lines.append((f"{line.text:<{width}} -> {dims(layers[line.last].shape)}", line))
+    return lines
+
+
+def verify(imported: Imported, source: str) -> Network:
+    """Parse the written spec and check it: every shape claim and the total must hold, and the
+    trainable split must be the model's. A failure here is papernet's mistake, reported as one."""
+    from papernet.api import parse
+    from papernet.diagnostics import SpecError, render_all
+
+    try:
+        network = parse(imported.text, f"<import of {source}>")
+    except SpecError as exc:
+        raise ImportFailure(f"papernet cannot read the spec it wrote for {source}:\n{exc}") from None
+    errors = [d for d in network.check() if d.is_error]
+    if errors:
+        shown = render_all(errors[:3], network.sources)
+        raise ImportFailure(f"the spec written for {source} does not reproduce the model:\n{shown}")
+    trainable = network.infer().total_trainable
+    if trainable != imported.trainable_params:
+        raise ImportFailure(
+            f"the spec written for {source} has {trainable:,} trainable parameters; the model has "
+            f"{imported.trainable_params:,}"
+        )
+    return network
+
+
+def model_network(model: str | keras.Model) -> tuple[Network, dict[int, str], str]:
+    """A model (or a MODEL argument) as a papernet network, with the Keras layers behind each node
+    and a name for the model in messages."""
+    source = model if isinstance(model, str) else ""
+    loaded = load_model(model) if isinstance(model, str) else model
+    name = source or f"model '{loaded.name}'"
+    imported = spec_from_model(loaded, source or loaded.name)
+    network = verify(imported, source or loaded.name)
+    where = {}
+    for index, node in enumerate(network.graph.nodes):
+        first, last = imported.line_layers.get(node.span.line, ("", ""))
+        if first:
+            where[index] = first if first == last else f"{first} … {last}"
+    return network, where, name
+
+
+def import_keras(source: str) -> Imported:
+    """`papernet import-keras MODEL`: load the model and write its spec."""
+    return spec_from_model(load_model(source), source)
