@@ -147,7 +147,7 @@ def test_double_stride_is_reported_at_conv3_x_first_block(
     assert "2 stride-2 convs where the spec has 1" in error.message
     notes = "\n".join(error.notes)
     assert "28×28×128" in notes and "14×14×128" in notes  # Table 1's 28, the tutorial's 14
-    sources = {"specs/resnet34.pn": shipped_specs()["resnet34"].read_text(encoding="utf-8")}
+    sources = {"resnet34": shipped_specs()["resnet34"].read_text(encoding="utf-8")}
     golden.check(
         "against/resnet34_tutorial.txt", render_all(comparison.diagnostics, sources) + "\n\n" + comparison.table()
     )
@@ -229,7 +229,7 @@ def test_cli_reports_the_tutorial(run_cli: RunCli, resnets_file: Path) -> None:
     assert result.code == 1, result.stderr
     assert "Traceback" not in result.stderr
     line = _line_of("resnet34", "conv3_x:")
-    assert f"specs/resnet34.pn:{line}:" in result.stderr and "error[P601]" in result.stderr
+    assert f"resnet34:{line}:" in result.stderr and "error[P601]" in result.stderr
     assert "2 stride-2 convs where the spec has 1" in result.stderr
     table = result.stdout.splitlines()
     assert table[0].split()[:3] == ["stage", "spec", "params"]
