@@ -43,10 +43,10 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
     def __repr__(self) -> str:
-        where = _where(self)
-        return (
-            f"<Diagnostic {self.severity.value}[{self.code}]{' ' + where if where else ''}: {printable(self.message)}>"
-        )
+        where = " " + _where(self) if self.span is not None else ""
+        message = printable(self.message)
+        short = message if len(message) <= 72 else message[:71] + "…"
+        return f"<Diagnostic {self.severity.value}[{self.code}]{where}: {short}>"
 
     def __str__(self) -> str:
         """The headline and help lines, as the command line prints them (the source line with its

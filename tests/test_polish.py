@@ -254,7 +254,8 @@ def test_diagnostics_are_a_list_that_prints_as_check_does(tmp_path: Path, monkey
     assert code == 1 and stderr.startswith(str(found) + "\n\n"), stderr[:300]
     assert stderr.endswith(f"googlenet: {len(found.errors)} errors\n")
     short = repr(found)
-    assert len(short) < 120 and short.startswith("<Diagnostics: 13 errors") and "googlenet:12:1" in short
+    assert len(short) < 120 and short.startswith(f"<Diagnostics: {len(found.errors)} errors")
+    assert "googlenet:12" in short
     html = found._repr_html_()
     assert html.startswith("<pre") and "error[P302]" in html and "->" not in html  # `->` escaped
     assert repr(papernet.load("vgg16").check()) == "<Diagnostics: no problems>"
@@ -357,7 +358,7 @@ def test_readme_command_examples_on_shipped_specs_run_outside_the_checkout(
             words = line.split("#")[0].split()
             if words[:2] and words[0] == "$" and words[1] == "papernet" and len(words) > 3:
                 command, spec = words[2], words[3]
-                if command in ("check", "summary", "compile") and spec in names:
+                if command in ("check", "summary", "compile") and spec in names and "--against" not in words:
                     code, _, stderr = cli_in(tmp_path, monkeypatch, *words[2:])
                     assert code == (1 if spec == "googlenet" and command != "compile" else 0), (line, stderr[-500:])
                     ran += 1
