@@ -770,12 +770,15 @@ def _epoch_end_callback(output: Path, history: History) -> Any:
     import keras
 
     class EpochEnd(keras.callbacks.Callback):  # type: ignore[misc]
-        """After each epoch: the history row, then history.csv and model.keras, each replaced whole."""
+        """After each epoch: model.keras, then the history row and history.csv, each replaced whole.
+        A row is kept only once its model is saved, so an interruption anywhere in here leaves
+        `history.rows` equal to the epochs saved (`_interrupted` writes the CSV from it again)."""
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            history.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
-            write_atomically(output / "history.csv", history.to_csv())
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
             replace_atomically(output / "model.keras", self.model.save)
+            history.rows.append(row)
+            write_atomically(output / "history.csv", history.to_csv())
             if history.diverged:  # NaN or infinity: more epochs cannot bring it back
                 self.model.stop_training = True
 
@@ -787,6 +790,7 @@ def _interrupted(history: History, plan: Plan, output: Path) -> int:
     if not done:
         print("papernet: interrupted before the first epoch finished; nothing was saved", file=sys.stderr)
         return EXIT_INTERRUPTED
+    write_atomically(output / "history.csv", history.to_csv())
     _plot(history, output / "history.png")
     print(
         f"papernet: interrupted after {done} of {_plural(plan.epochs, 'epoch')}; the model of epoch {done} "
