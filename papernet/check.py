@@ -28,7 +28,7 @@ from typing import Literal
 
 from papernet import ir, solve
 from papernet.diagnostics import Diagnostic, Severity
-from papernet.infer import Inference, LayerInfo, dims
+from papernet.infer import Inference, LayerInfo, dims, stored_activations
 from papernet.ir import Graph, Node, Origin, Quantity
 from papernet.span import Span
 
@@ -475,31 +475,6 @@ def _inferred_note(graph: Graph, index: int) -> str:
 
 # ---- neurons, memory, shares -------------------------------------------------------
 
-_IN_PLACE = (ir.ActivationLayer, ir.Dropout, ir.BatchNorm, ir.Flatten, ir.Reshape, ir.Invalid)
-
-
-def activation_values(graph: Graph, inference: Inference) -> list[int]:
-    """Per node, the activation values a forward pass stores for one image, as cs231n counts
-    its "memory": the input and every layer's output; activations, dropout and batch norm
-    (run in place or fused into the layer before them), flatten and reshape (views of their
-    input) store nothing of their own.
-
-    >>> from papernet.span import Span
-    >>> at = Span("a.pn", 1, 1, 1, 2)
-    >>> graph = Graph("tiny", (
-    ...     ir.Input(name="input", inputs=(), span=at, shape=(4, 4, 3)),
-    ...     ir.Conv2D(name="c", inputs=(0,), span=at, filters=8, kernel_size=(3, 3), strides=(1, 1), padding="same"),
-    ...     ir.ActivationLayer(name="r", inputs=(1,), span=at, activation=ir.RELU),
-    ... ))
-    >>> from papernet.infer import infer
-    >>> activation_values(graph, infer(graph))
-    [48, 128, 0]
-    """
-    return [
-        0 if isinstance(node, _IN_PLACE) or info.shape is None else prod(info.shape)
-        for node, info in zip(graph.nodes, inference.layers, strict=True)
-    ]
-
 
 def _output_claims(graph: Graph, inference: Inference, index: int) -> list[tuple[ClaimRow, list[Diagnostic]]]:
     """`neurons N` and `memory N` on a row: what its output holds (H·W·C values)."""
@@ -591,7 +566,7 @@ def _total_memory_row(
     label = "total memory"
     if not known:
         return ClaimRow(quantity.span, "network", label, quantity.text, "unknown", "unknown"), []
-    values = sum(activation_values(graph, inference))
+    values = sum(stored_activations(graph, inference))
     bytes_ = quantity.keyword == "memory bytes"
     actual = values * 4 if bytes_ else values
     holds, note = _memory_fits(quantity, actual, bytes_)

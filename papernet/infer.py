@@ -560,3 +560,28 @@ def _reshape_mismatch(node: ir.Reshape, shape: Shape) -> Diagnostic:
         f"{dims(shape)} holds {prod(shape):,}"
     )
     return diag.error("P204", message, node.span, "the product of the sizes must stay the same")
+
+
+_IN_PLACE = (ir.ActivationLayer, ir.Dropout, ir.BatchNorm, ir.Flatten, ir.Reshape, ir.Invalid)
+
+
+def stored_activations(graph: Graph, inference: Inference) -> list[int]:
+    """Per node, the activation values a forward pass stores for one image, as cs231n counts
+    its "memory": the input and every layer's output; activations, dropout and batch norm
+    (run in place or fused into the layer before them), flatten and reshape (views of their
+    input) store nothing of their own.
+
+    >>> from papernet.span import Span
+    >>> at = Span("a.pn", 1, 1, 1, 2)
+    >>> graph = Graph("tiny", (
+    ...     ir.Input(name="input", inputs=(), span=at, shape=(4, 4, 3)),
+    ...     ir.Conv2D(name="c", inputs=(0,), span=at, filters=8, kernel_size=(3, 3), strides=(1, 1), padding="same"),
+    ...     ir.ActivationLayer(name="r", inputs=(1,), span=at, activation=ir.RELU),
+    ... ))
+    >>> stored_activations(graph, infer(graph))
+    [48, 128, 0]
+    """
+    return [
+        0 if isinstance(node, _IN_PLACE) or info.shape is None else prod(info.shape)
+        for node, info in zip(graph.nodes, inference.layers, strict=True)
+    ]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from papernet import ir
 from papernet.diagnostics import printable
-from papernet.infer import Inference, dims
+from papernet.infer import Inference, dims, stored_activations
 from papernet.ir import Graph, Node, Origin
 
 if TYPE_CHECKING:
@@ -358,8 +358,10 @@ def _abbreviated(text: str, width: int) -> str:
 def build_report(graph: Graph, inference: Inference, depth: int | None = None) -> Report:
     """The report; with `depth`, blocks nested deeper than `depth` show as one row each, with
     their totals (depth 1: ResNet's stages; depth 2: its blocks)."""
+    stored = stored_activations(graph, inference)
     rows = tuple(
-        _row(node, info, _paths_note(node, inference)) for node, info in zip(graph.nodes, inference.layers, strict=True)
+        _row(node, info, _paths_note(node, inference), values)
+        for node, info, values in zip(graph.nodes, inference.layers, stored, strict=True)
     )
     if depth is not None:
         rows = collapse(rows, depth)
@@ -373,7 +375,7 @@ def build_report(graph: Graph, inference: Inference, depth: int | None = None) -
         inference.total_params,
         inference.total_trainable,
         inference.total_macs,
-        inference.total_activations,
+        sum(stored),
         diagram=lambda: _draw(graph, inference, depth),
     )
 
@@ -442,7 +444,7 @@ def _paths_note(node: Node, inference: Inference) -> tuple[str, ...]:
     return (f"paths see {min(fields)} to {max(fields)} px; receptive field is the largest",)
 
 
-def _row(node: Node, info: Any, notes: tuple[str, ...] = ()) -> Row:
+def _row(node: Node, info: Any, notes: tuple[str, ...], activations: int) -> Row:
     rf = max(info.receptive_field) if info.receptive_field else None
     jump = max(info.jump) if info.jump else None
     return Row(
@@ -454,7 +456,7 @@ def _row(node: Node, info: Any, notes: tuple[str, ...] = ()) -> Row:
         info.params,
         info.trainable,
         info.macs,
-        info.activations,
+        activations,
         rf,
         jump,
         _assumptions(node),
