@@ -814,18 +814,16 @@ def _lower_conv(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowerin
     width = attrs.get("width", "width", assumed=False)
     if filters is not None and width is not None:  # MobileNet's α thins every conv: int(α·N), as Keras does
         filters = max(1, int(filters * width))
-    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
-        filters = entry.claims.shape[2]
-        attrs.mark("filters", Origin.INFERRED)
-    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
-    if missing:
-        state.error(
-            "P103",
-            f"this conv has no {' and no '.join(missing)}",
-            layer.span,
-            "write it on the layer (`conv3-64`, `conv 3x3, 64`) or once in `defaults:` (`conv: 3x3, filters 64`)",
-        )
-        _emit_invalid(entry, state)
+    filters = _kernel_and_filters(
+        entry,
+        attrs,
+        state,
+        kernel,
+        filters,
+        "conv",
+        "write it on the layer (`conv3-64`, `conv 3x3, 64`) or once in `defaults:` (`conv: 3x3, filters 64`)",
+    )
+    if filters is None:
         return
     stride = attrs.get("stride", "strides", (1, 1))
     padding = _padding(attrs.get("padding", "padding", "same"))
@@ -895,22 +893,35 @@ def _lower_depthwise(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None
     _emit_with_batchnorm(entry, node, batchnorm, activation, state, rank=3)
 
 
-def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
-    """`separable conv 3×3, 728`: one Keras SeparableConv2D, with batch norm and activation as a conv's."""
-    kernel = attrs.get("kernel", "kernel_size")
-    filters = attrs.get("filters", "filters")
+def _kernel_and_filters(
+    entry: _Flat, attrs: _Attributes, state: _Lowering, kernel: Any, filters: Any, what: str, example: str
+) -> int | None:
+    """A conv's filter count: as written, else the channels of its declared 3-D output (inferred).
+    Where it or the kernel size is missing, P103 and an invalid node, and None."""
     if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
         filters = entry.claims.shape[2]
         attrs.mark("filters", Origin.INFERRED)
     missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
-    if missing:
-        state.error(
-            "P103",
-            f"this separable conv has no {' and no '.join(missing)}",
-            entry.layer.span,
-            "write both on the layer, e.g. `separable conv 3×3, 728`",
-        )
-        _emit_invalid(entry, state)
+    if not missing:
+        return int(filters)
+    state.error("P103", f"this {what} has no {' and no '.join(missing)}", entry.layer.span, example)
+    _emit_invalid(entry, state)
+    return None
+
+
+def _lower_separable(entry: _Flat, attrs: _Attributes, is_last: bool, state: _Lowering) -> None:
+    """`separable conv 3×3, 728`: one Keras SeparableConv2D, with batch norm and activation as a conv's."""
+    kernel = attrs.get("kernel", "kernel_size")
+    filters = _kernel_and_filters(
+        entry,
+        attrs,
+        state,
+        kernel,
+        attrs.get("filters", "filters"),
+        "separable conv",
+        "write both on the layer, e.g. `separable conv 3×3, 728`",
+    )
+    if filters is None:
         return
     stride = attrs.get("stride", "strides", (1, 1))
     dilation = attrs.get("dilation", "dilation", (1, 1), assumed=False)
@@ -942,19 +953,16 @@ def _lower_transposed(entry: _Flat, attrs: _Attributes, state: _Lowering) -> Non
     """`up-conv 2×2, 512`, `deconv 4x4/2, 256`: a Keras Conv2DTranspose. Unstated, the stride is
     assumed 2 (an up-conv doubles the size, as U-Net's and FCN's do) and the padding `same`."""
     kernel = attrs.get("kernel", "kernel_size")
-    filters = attrs.get("filters", "filters")
-    if filters is None and entry.claims.shape is not None and len(entry.claims.shape) == 3:
-        filters = entry.claims.shape[2]
-        attrs.mark("filters", Origin.INFERRED)
-    missing = [word for word, value in (("kernel size", kernel), ("filter count", filters)) if value is None]
-    if missing:
-        state.error(
-            "P103",
-            f"this transposed conv has no {' and no '.join(missing)}",
-            entry.layer.span,
-            "write both on the layer, e.g. `up-conv 2×2, 512` or `deconv 4x4/2, 256`",
-        )
-        _emit_invalid(entry, state)
+    filters = _kernel_and_filters(
+        entry,
+        attrs,
+        state,
+        kernel,
+        attrs.get("filters", "filters"),
+        "transposed conv",
+        "write both on the layer, e.g. `up-conv 2×2, 512` or `deconv 4x4/2, 256`",
+    )
+    if filters is None:
         return
     stride = attrs.get("stride", "strides", (2, 2))
     padding = _transposed_padding(attrs.get("padding", "padding", "same"), kernel, stride)
