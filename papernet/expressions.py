@@ -1,20 +1,16 @@
 """Block parameters as expressions: `t*c`, `c/2`, `c//2`, `0.5*c`, `int(θ·c)`, evaluated at each use.
 
-A block body names its parameters where numbers go (`conv 1x1, t*c`). At a use, every
-expression over the parameters is evaluated exactly (fractions, no float rounding) and written
-as the number it gives; a compound expression must give a whole number, else the use is an
-error that shows the arithmetic. The operators are `*`/`·`, `/`, `//`, `+`, and `-` between
-spaces (a bare `-` is the notation's own, as in `conv3-c`); `*` with a space before it and none
-after (`conv3-c *2`) stays the notation's repetition.
+A block body names its parameters where numbers go (`conv 1x1, t*c`). `expressions_in` finds
+them in a body's text (`papernet.blocks` puts a placeholder there and parses the body once);
+at a use, `evaluate` gives each one's exact value (fractions, no float rounding). The
+operators are `*`/`·`, `/`, `//`, `+`, and `-` between spaces (a bare `-` is the notation's own,
+as in `conv3-c`); `*` with a space before it and none after (`conv3-c *2`) stays the notation's
+repetition.
 
->>> substitute("conv 1x1, t*c", {"t": 6, "c": 16})
-('conv 1x1, 96', [])
->>> substitute("conv3-c/2, FC-c//3", {"c": 64})
-('conv3-64/2, FC-21', [])
->>> substitute("conv 1x1, int(θ·c)", {"θ": 0.5, "c": 15})
-('conv 1x1, 7', [])
->>> substitute("conv 1x1, c/2", {"c": 15})
-('conv 1x1, c/2', ['c/2 with c = 15 gives 15/2 = 7.5, not a whole number'])
+>>> evaluate("t*c", {"t": 6, "c": 16}), evaluate("int(θ·c)", {"θ": 0.5, "c": 15})
+(Fraction(96, 1), Fraction(7, 1))
+>>> evaluate("c/2", {"c": 15})
+Fraction(15, 2)
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 Value = int | float
@@ -42,26 +38,36 @@ _OPERATORS: dict[type[ast.operator], Callable[[Fraction, Fraction], Fraction]] =
 }
 
 
-def substitute(text: str, values: Mapping[str, Value]) -> tuple[str, list[str]]:
-    """`text` with every expression over `values`' names replaced by its value, and the problems."""
-    if not values:
-        return text, []
-    pattern = _pattern(tuple(values))
-    problems: list[str] = []
+def expressions_in(text: str, names: Sequence[str]) -> list[tuple[int, int]]:
+    """Where `text` holds an expression over `names`: (start, end) offsets, in order.
 
-    def replace(match: re.Match[str]) -> str:
+    >>> text = "conv3-c/2, FC-c//3, conv 1x1, int(θ·c)"
+    >>> [text[a:b] for a, b in expressions_in(text, ["c", "θ"])]
+    ['c', 'c//3', 'int(θ·c)']
+    >>> text = "conv3-c -> 8x8xc"  # a size claim: `c` after `8x`
+    >>> [text[a:b] for a, b in expressions_in(text, ["c"])]
+    ['c', 'c']
+    >>> text = "conv 3x3, c *2"  # a space before `*` and none after: the notation's repetition
+    >>> [text[a:b] for a, b in expressions_in(text, ["c"])]
+    ['c']
+    """
+    if not names:
+        return []
+    found: list[tuple[int, int]] = []
+    for match in _pattern(tuple(names)).finditer(text):
         written = match.group(0)
-        if not any(re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", written) for name in values):
-            return written
-        if _VGG_FILTERS.search(text[: match.start()]) and "/" in written and not written.endswith(")"):
+        if not any(re.search(rf"(?:(?<![\w.])|(?<=\d[xX×])){re.escape(name)}(?!\w)", written) for name in names):
+            continue
+        start, end = match.span()
+        if _VGG_FILTERS.search(text[:start]) and "/" in written and not written.endswith(")"):
             head = re.match(r"[^\s/]+", written)
             assert head is not None  # `conv3-c/2`: the slash is the VGG stride
-            rest, more = substitute(written[head.end() :], values)
-            problems.extend(more)
-            return _value_text(head.group(), values, problems) + rest
-        return _value_text(written, values, problems)
-
-    return pattern.sub(replace, text), problems
+            found.append((start, start + head.end()))
+            rest = start + head.end()
+            found += [(rest + a, rest + b) for a, b in expressions_in(written[head.end() :], names)]
+            continue
+        found.append((start, end))
+    return found
 
 
 _VGG_FILTERS = re.compile(r"conv\d+(?:[x×]\d+)?[-–]$", re.IGNORECASE)
@@ -69,31 +75,12 @@ _VGG_FILTERS = re.compile(r"conv\d+(?:[x×]\d+)?[-–]$", re.IGNORECASE)
 
 def _pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     name = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    first = rf"(?:(?<![\w.×/–-])\d+(?:\.\d+)?(?![\w.])|(?<![\w.])(?:{name})(?!\w))"
+    first = rf"(?:(?<![\w.×/–-])\d+(?:\.\d+)?(?![\w.])|(?:(?<![\w.])|(?<=\d[xX×]))(?:{name})(?!\w))"
     atom = rf"(?:\d+(?:\.\d+)?(?![\w.])|(?:{name})(?!\w))"
     operator = r"(?://|[*/+·]|[ \t]+//[ \t]+|[ \t]+[*/+·][ \t]+|[ \t]+-[ \t]+)"
     core = rf"{first}(?:{operator}{atom})*"
     inner = rf"\([ \t]*{core}[ \t]*\)"
     return re.compile(rf"\b(?:int|round|floor|ceil){inner}|(?<!\w){inner}|{core}")
-
-
-def _value_text(written: str, values: Mapping[str, Value], problems: list[str]) -> str:
-    try:
-        result = evaluate(written, values)
-    except (ValueError, ZeroDivisionError) as exc:
-        problems.append(f"{written}: {exc}")
-        return written
-    bare = written.strip() in values
-    if bare and not isinstance(values[written.strip()], int):
-        return f"{values[written.strip()]:g}"
-    if result.denominator != 1:
-        used = ", ".join(
-            f"{n} = {v:g}" for n, v in values.items() if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", written)
-        )
-        shown = f"{result.numerator}/{result.denominator} = {float(result):g}"
-        problems.append(f"{written} with {used} gives {shown}, not a whole number")
-        return written
-    return str(result.numerator)
 
 
 def evaluate(written: str, values: Mapping[str, Value]) -> Fraction:

@@ -25,12 +25,25 @@ from typing import Any, Literal
 
 from papernet import diagnostics as diag
 from papernet import ir
+from papernet.blocks import instantiate
 from papernet.diagnostics import Diagnostic
-from papernet.expressions import substitute
 from papernet.ir import Activation, Claims, Node, Origin
-from papernet.parse import LAYER_WORDS, MAX_DIGITS, OPTION_WORDS
+from papernet.parse import MAX_DIGITS, RESERVED_PARAMETER_WORDS
 from papernet.span import Span
-from papernet.syntax import BlockDef, BlockUse, DefaultsLine, Group, Item, Layer, Merge, Option, Reference, Spec
+from papernet.syntax import (
+    MAX_NESTING,
+    BlockDef,
+    BlockUse,
+    DefaultsLine,
+    Group,
+    Item,
+    Layer,
+    Merge,
+    Option,
+    Reference,
+    Spec,
+    too_deep,
+)
 
 MAX_DIMENSION = 1_000_000
 """Largest size, filter or unit count a spec may state."""
@@ -41,8 +54,6 @@ MAX_WIDTH = 16.0
 """Largest width multiplier α (MobileNet's are at most 1.4)."""
 MAX_INPUT_VALUES = 1_000_000_000
 """Largest input a spec may state, in values (H·W·C): 4 GB of float32 per example."""
-MAX_NESTING = 32
-"""Deepest nesting of brackets."""
 
 BUILTIN_DEFAULTS_DOC = """\
 conv     stride 1, padding valid (P = 0), exact division, bias on, activation relu
@@ -229,6 +240,10 @@ class _Lowering:
     scope: tuple[str, ...] = ()
     template: str = ""
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
+    unresolved: set[Span] = field(default_factory=set)  # references already reported as unknown
+    depth: int = 0  # how deep the merges and block uses being lowered nest
+    instances: dict[tuple[str, tuple[str, ...]], tuple[Item, ...]] = field(default_factory=dict)  # block bodies
+    sizes: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # layers a block use expands to
     crop_partner: int | None = None  # in a concat branch that crops: the partner branch's output
 
     def error(self, code: str, message: str, span: Span | None, *help: str) -> None:
@@ -241,11 +256,11 @@ def lower(spec: Spec, name: str) -> tuple[ir.Graph, list[Diagnostic]]:
     state.defaults = _read_defaults(spec.defaults, state)
     state.blocks = _read_blocks(spec.blocks, state)
     items = _with_head(spec, [item for chain in spec.chains for item in chain], state)
-    too_deep = _too_deep(items)
-    if too_deep is not None:
-        state.error("P104", f"brackets nest more than {MAX_NESTING} deep", too_deep.span)
+    nested = too_deep(items)
+    if nested is not None:
+        state.error("P104", f"brackets nest more than {MAX_NESTING} deep", nested.span)
         return ir.Graph(name, ()), state.diagnostics
-    sizes = [_expanded_size(item) for item in items]
+    sizes = [_expanded_size(item, state) for item in items]
     if sum(sizes) > MAX_LAYERS:
         running = 0
         crossing = next(
@@ -434,9 +449,6 @@ def _read_defaults(lines: Sequence[DefaultsLine], state: _Lowering) -> dict[str,
     return table
 
 
-_RESERVED_WORDS = frozenset(word.replace(" ", "") for word in LAYER_WORDS + OPTION_WORDS) | {"x"}
-"""Words a block parameter may not be named: replacing them would rewrite the notation itself."""
-
 _SIZE_MEANS = {"conv": "filters", "fc": "units", "dropout": "rate", "flops": "factor"}
 
 
@@ -456,29 +468,19 @@ def _not_applicable(key: str, kind: str) -> str:
 # ---- expansion --------------------------------------------------------------------
 
 
-def _too_deep(items: Sequence[Item]) -> Group | Merge | None:
-    """The first group nested deeper than MAX_NESTING, found without recursion."""
-    stack = [(item, 0) for item in items]
-    while stack:
-        item, depth = stack.pop()
-        parts: Sequence[Sequence[Item] | None] = ()
-        if isinstance(item.element, Group):
-            parts = item.element.parts
-        elif isinstance(item.element, Merge):
-            parts = item.element.branches
-        if parts and depth >= MAX_NESTING:
-            return item.element  # type: ignore[return-value]
-        stack += [(inner, depth + 1) for part in parts for inner in part or ()]
-    return None
-
-
-def _expanded_size(item: Item) -> int:
+def _expanded_size(item: Item, state: _Lowering, expanding: tuple[str, ...] = ()) -> int:
+    """How many layers an item expands to (a block use: its body's), computed without expanding."""
     repeat = max(1, min(item.repeat, MAX_REPEAT))
-    if isinstance(item.element, Layer | Reference | BlockUse):  # a block's size is bounded as it expands
-        return repeat
-    if isinstance(item.element, Merge):
-        return repeat * (1 + sum(_expanded_size(i) for branch in item.element.branches for i in branch or ()))
-    return repeat * sum(_expanded_size(inner) for part in item.element.parts for inner in part)
+    element = item.element
+    if isinstance(element, BlockUse):
+        each = _block_size(element, state, expanding)
+    elif isinstance(element, Layer | Reference):
+        each = 1
+    elif isinstance(element, Merge):
+        each = 1 + sum(_expanded_size(i, state, expanding) for branch in element.branches for i in branch or ())
+    else:
+        each = sum(_expanded_size(inner, state, expanding) for part in element.parts for inner in part)
+    return repeat * each
 
 
 def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
@@ -1465,6 +1467,14 @@ def _lower_branches(merge: Merge, state: _Lowering) -> list[int]:
     (U-Net's copy and crop) comes after the others, so that it can crop to its partner's size;
     the merge's inputs keep the branches' order."""
     source, rank = state.head, state.rank
+    state.depth += 1
+    try:
+        return _lower_each_branch(merge, source, rank, state)
+    finally:
+        state.depth -= 1
+
+
+def _lower_each_branch(merge: Merge, source: int, rank: int | None, state: _Lowering) -> list[int]:
     cropping = [_crops_to_partner(branch) for branch in merge.branches]
     outputs: list[int] = [source] * len(merge.branches)
     for index in sorted(range(len(merge.branches)), key=lambda i: cropping[i]):
@@ -1490,6 +1500,15 @@ def _crops_to_partner(branch: Sequence[Item] | None) -> bool:
     return isinstance(last, Layer) and last.kind == "crop" and not last.options
 
 
+def _closest_label(name: str, state: _Lowering) -> list[str]:
+    """The label `name` may be a misspelling of; among many labels, only those of about its length
+    are compared, so that the suggestion costs no more than a few hundred comparisons."""
+    known = sorted({label.removeprefix(state.prefix) for label in state.labels})
+    if len(known) > 500:
+        known = [label for label in known if abs(len(label) - len(name)) <= 2][:500]
+    return difflib.get_close_matches(name, known, n=1)
+
+
 def _lower_reference(entry: _Flat, state: _Lowering) -> None:
     """`@stem`: continue from the output of the layer labelled `stem`."""
     reference = entry.graph
@@ -1506,9 +1525,9 @@ def _lower_reference(entry: _Flat, state: _Lowering) -> None:
             reference.span,
             "a reference can only go back to a layer above it",
         )
-    else:
-        known = sorted(label.removeprefix(state.prefix) for label in state.labels)
-        close = difflib.get_close_matches(reference.name, known, n=1)
+    elif reference.span not in state.unresolved:  # `@x x10000` is one mistake, reported once
+        state.unresolved.add(reference.span)
+        close = _closest_label(reference.name, state)
         state.error(
             "P118",
             f"there is no layer labelled '{reference.name}'",
@@ -1523,7 +1542,7 @@ def _read_blocks(definitions: Sequence[BlockDef], state: _Lowering) -> dict[str,
     for definition in definitions:
         if definition.name in blocks:
             state.error("P106", f"the block '{definition.name}' is defined twice", definition.span)
-        clashes = [p for p in definition.params if p.lower() in _RESERVED_WORDS]
+        clashes = [p for p in definition.params if p.lower() in RESERVED_PARAMETER_WORDS]
         if clashes or len(set(definition.params)) != len(definition.params):
             what = f"'{clashes[0]}' is a word of the notation" if clashes else "a parameter is named twice"
             state.error(
@@ -1534,13 +1553,13 @@ def _read_blocks(definitions: Sequence[BlockDef], state: _Lowering) -> dict[str,
             )
             blocks[definition.name] = None
             continue
-        blocks[definition.name] = definition
+        blocks[definition.name] = definition if definition.body is not None else None
     return blocks
 
 
 def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
-    """`bottleneck(64, 2)`: the block's body, its parameters replaced by the arguments, parsed
-    afresh for this use and lowered in place, its layers named after the instance."""
+    """`bottleneck(64, 2)`: the block's body, instantiated with the arguments and lowered in
+    place, its layers named after the instance."""
     use = entry.graph
     assert isinstance(use, BlockUse)
     definition = state.blocks.get(use.name)
@@ -1567,46 +1586,68 @@ def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
         state.error(
             "P120", f"block {use.name} uses itself: {chain}", use.span, "a block can use other blocks, but not itself"
         )
+    elif state.depth >= MAX_NESTING:
+        state.error(
+            "P104",
+            f"blocks, brackets and merges nest more than {MAX_NESTING} deep here",
+            use.span,
+            f"{' → '.join((*state.expanding, use.name))}: a block that uses another that uses another… "
+            f"stops at {MAX_NESTING} levels",
+        )
     else:
         body = _block_body(definition, use, state)
-        if body is not None:
+        nested = None if body is None else too_deep(body, state.depth + 1)
+        if nested is not None:
+            state.error("P104", f"blocks, brackets and merges nest more than {MAX_NESTING} deep here", nested.span)
+        elif body is not None:
+            if len(state.nodes) + _block_size(use, state, state.expanding) > MAX_LAYERS:
+                raise _TooLarge(use.span)
             instance = state.prefix + (entry.label or f"{use.name}{_count(use.name, state)}")
-            outer = (state.prefix, state.scope, state.expanding, state.template)
+            outer = (state.prefix, state.scope, state.expanding, state.template, state.depth)
             state.prefix, state.scope = f"{instance}_", (*state.scope, instance)
             state.expanding, state.template = (*state.expanding, use.name), use.name
+            state.depth += 1
             try:
                 _lower_items(body, state)
             finally:
-                state.prefix, state.scope, state.expanding, state.template = outer
+                state.prefix, state.scope, state.expanding, state.template, state.depth = outer
             return
     _emit_invalid(entry, state)
 
 
-def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> list[Item] | None:
-    from papernet.parse import ParseFailure, parse
+def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> tuple[Item, ...] | None:
+    """The body of one use, instantiated from the block's template once per distinct arguments."""
+    key = (use.name, tuple(map(repr, use.args)))
+    if key in state.instances:
+        return state.instances[key]
+    body, problems = instantiate(definition, use.args)
+    for span, message in problems:
+        state.error("P124", f"in block {use.name}, used on line {use.span.line}: {message}", span)
+    if problems:
+        return None
+    state.instances[key] = body
+    return body
 
-    values = dict(zip(definition.params, use.args, strict=True))
-    first = definition.lines[0][0]
-    lines, wrong = [], False
-    for number, written in definition.lines:
-        line, problems = substitute(written, values)
-        lines.append(line)
-        for message in problems:
-            where = Span(state.file, number, 1, number, len(written) + 1)
-            state.error("P124", f"in block {use.name}, used on line {use.span.line}: {message}", where)
-            wrong = True
-    if wrong:
-        return None
-    text = "\n" * (first - 1) + "\n".join(lines)  # the body keeps its line numbers
-    try:
-        spec = parse(text, state.file)
-    except ParseFailure as failure:
-        for problem in failure.diagnostics:
-            state.diagnostics.append(
-                replace(problem, notes=(*problem.notes, f"in block {use.name}, used on line {use.span.line}"))
-            )
-        return None
-    return [item for chain in spec.chains for item in chain]
+
+def _block_size(use: BlockUse, state: _Lowering, expanding: tuple[str, ...]) -> int:
+    """How many layers a use expands to, its own uses of blocks included (each distinct use
+    sized once, so a chain of blocks that each use the next twice costs no more than its length);
+    1 where the use is wrong (lowering reports it)."""
+    definition = state.blocks.get(use.name)
+    if (
+        definition is None
+        or len(use.args) != len(definition.params)
+        or use.name in expanding
+        or len(expanding) >= MAX_NESTING
+    ):
+        return 1
+    key = (use.name, tuple(map(repr, use.args)))
+    if key not in state.sizes:
+        body = _block_body(definition, use, state)
+        inner = (*expanding, use.name)
+        size = 1 if body is None else sum(_expanded_size(item, state, inner) for item in body)
+        state.sizes[key] = size
+    return state.sizes[key]
 
 
 def _count(name: str, state: _Lowering) -> int:

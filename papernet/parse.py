@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
@@ -20,13 +20,27 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import DedentError, Indenter
 
+from papernet import blocks
 from papernet import diagnostics as diag
 from papernet.diagnostics import Diagnostic
 from papernet.ir import Activation, Claims, Quantity, TotalClaim, TrainLine
 from papernet.parser_cache import cached_lark
 from papernet.resources import grammar_path
 from papernet.span import Span
-from papernet.syntax import BlockDef, BlockUse, DefaultsLine, Group, Item, Layer, Merge, Option, Reference, Spec
+from papernet.syntax import (
+    MAX_NESTING,
+    BlockDef,
+    BlockUse,
+    DefaultsLine,
+    Group,
+    Item,
+    Layer,
+    Merge,
+    Option,
+    Reference,
+    Spec,
+    too_deep,
+)
 
 MAX_DIGITS = 12
 """Longer numbers are clamped to 10**12, past every bound that lowering enforces."""
@@ -92,22 +106,113 @@ def parse_recovering(text: str, file: str = "<string>") -> Spec:
     text = normalise_newlines(text.removeprefix("\ufeff")).translate(_CASE_FOLDS_TO_ASCII)
     if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
         parse(text, file)  # raises P005
-    lines = text.split("\n")
+    spec, problems = _read(text.split("\n"), file)
+    if spec is None:
+        raise ParseFailure(problems)
+    blocks = []
+    for definition in spec.blocks:
+        definition, more = _block_template(definition, file)
+        blocks.append(definition)
+        problems += more
+    return replace(spec, blocks=tuple(blocks), problems=tuple(sorted(problems, key=_position)))
+
+
+def _read(lines: list[str], file: str) -> tuple[Spec | None, list[Diagnostic]]:
+    """The spec of `lines`, leaving out each line that does not parse, and its syntax errors;
+    None where nothing is left to read."""
     problems: list[Diagnostic] = []
     while True:
         try:
-            spec = _parse_once("\n".join(lines), file)
+            return _parse_once("\n".join(lines), file), problems
         except ParseFailure as failure:
             problem = failure.diagnostics[0]
             problems.append(problem)
             line = problem.span.line if problem.span is not None else 0
             if not 1 <= line <= len(lines) or not lines[line - 1].strip() or len(problems) >= MAX_SYNTAX_ERRORS:
-                raise ParseFailure(problems) from None
+                return None, problems
             _leave_out(lines, line - 1)
             if all(_is_blank_or_comment(text) for text in lines):
-                raise ParseFailure(problems) from None
-            continue
-        return replace(spec, problems=tuple(problems))
+                return None, problems
+
+
+def _position(problem: Diagnostic) -> tuple[int, int]:
+    return (problem.span.line, problem.span.column) if problem.span is not None else (0, 0)
+
+
+def _block_template(definition: BlockDef, file: str) -> tuple[BlockDef, list[Diagnostic]]:
+    """A block's body parsed once, with placeholders where its parameter expressions stand
+    (`papernet.blocks`), and the problems of reading it, at the columns as written."""
+    params = definition.params
+    if len(set(params)) != len(params) or any(p.lower() in RESERVED_PARAMETER_WORDS for p in params):
+        return definition, []  # lowering reports the parameters (P122)
+    text, slots, shifts = blocks.template(definition, file)
+    spec, problems = _read(text.split("\n"), file)
+    written = {str(slot.placeholder): slot.expression for slot in slots}
+    problems = [_as_written(problem, shifts, written) for problem in problems]
+    if spec is None:
+        return definition, problems
+    nested = too_deep([item for chain in spec.chains for item in chain], 1)
+    if nested is not None:
+        span = blocks.restore_columns(nested.span, shifts)
+        assert isinstance(span, Span)
+        message = f"block {definition.name}: brackets and merges nest more than {MAX_NESTING} deep"
+        return definition, [*problems, diag.error("P104", message, span)]
+    restored = blocks.restore_columns(spec, shifts)
+    assert isinstance(restored, Spec)
+    problems += _not_layers(restored, definition)
+    body = tuple(item for chain in restored.chains for item in chain)
+    unplaced = blocks.unplaced(body, slots)
+    for slot in unplaced:
+        problems.append(
+            diag.error(
+                "P126",
+                f"block {definition.name}: `{slot.expression}` stands where papernet cannot put a parameter's value",
+                slot.span,
+                "a parameter goes where the notation reads a number of its own: a size, a count, a rate "
+                "(write a rate as a fraction, `dropout p`, not `p%`)",
+            )
+        )
+    if unplaced:
+        return definition, problems
+    return replace(definition, body=body, slots=slots), problems
+
+
+def _as_written(
+    problem: Diagnostic, shifts: Mapping[int, Sequence[blocks.Shift]], written: Mapping[str, str]
+) -> Diagnostic:
+    """A syntax error in a block body, at its columns as written and quoting what was written."""
+
+    def words(text: str) -> str:
+        return re.sub(r"\d{12}", lambda m: written.get(m.group(), m.group()), text)
+
+    span = blocks.restore_columns(problem.span, shifts)
+    assert span is None or isinstance(span, Span)
+    return replace(
+        problem,
+        message=words(problem.message),
+        span=span,
+        help=tuple(words(h) for h in problem.help),
+        notes=tuple(words(n) for n in problem.notes),
+    )
+
+
+def _not_layers(body: Spec, definition: BlockDef) -> list[Diagnostic]:
+    """What a block body holds besides layers: sections and statements belong at the top level."""
+    where = [line.span for line in body.defaults] + [claim.quantity.span for claim in body.totals]
+    where += [line.span for line in body.train] + [inner.span for inner in body.blocks]
+    where += [statement[1] for statement in (body.base, body.classes, body.regression) if statement is not None]
+    if body.title is not None:
+        where.append(definition.span)
+    return [
+        diag.error(
+            "P126",
+            f"block {definition.name}: a block body holds layers only",
+            span,
+            "write `defaults:`, `train:`, `block`, totals and the head at the top level of the spec",
+        )
+        for span in where
+        if isinstance(span, Span)
+    ]
 
 
 _CASE_FOLDS_TO_ASCII = str.maketrans({"ſ": "s", "K": "K", "ı": "i", "İ": "I"})
@@ -933,6 +1038,9 @@ OPTION_WORDS = (
     "epsilon",
     "momentum",
 )
+
+RESERVED_PARAMETER_WORDS = frozenset(word.replace(" ", "") for word in LAYER_WORDS + OPTION_WORDS) | {"x"}
+"""Words a block parameter may not be named: replacing them would rewrite the notation itself."""
 
 _LAYER_START_TERMINALS = {"VGG_CONV", "CONV_KW", "FC_N", "POOL_WORD", "DROPOUT_KW", "FLATTEN_KW"}
 

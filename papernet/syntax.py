@@ -7,11 +7,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from papernet.diagnostics import Diagnostic
 from papernet.ir import Claims, TotalClaim, TrainLine
 from papernet.span import Span
+
+MAX_NESTING = 32
+"""Deepest nesting of brackets, merges and block uses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +68,27 @@ class BlockUse:
 
 
 @dataclass(frozen=True, slots=True)
+class Slot:
+    """A parameter expression in a block body (`t*c`), and the placeholder number that stands
+    for it in the body's parsed template (`papernet.blocks`)."""
+
+    placeholder: int
+    expression: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class BlockDef:
-    """`block name(p, q):` and its indented body, kept as text and parsed at each use with the
-    parameters replaced by the arguments, so every use expands to fresh layers."""
+    """`block name(p, q):` and its indented body, parsed once as a template: the body's items
+    with a placeholder number wherever an expression over the parameters stands (its slots).
+    Each use instantiates it with its arguments, so every use expands to fresh layers."""
 
     name: str
     params: tuple[str, ...]
     lines: tuple[tuple[int, str], ...]  # (line number, text as written, indentation included)
     span: Span
+    body: tuple[Item, ...] | None = None  # None: the body could not be read (already reported)
+    slots: tuple[Slot, ...] = ()
 
 
 Element = Layer | Group | Merge | Reference | BlockUse
@@ -111,3 +128,20 @@ class Spec:
     blocks: tuple[BlockDef, ...] = ()
     regression_head: str = "dense"  # `regression 224x224x1 head conv`: "conv"
     problems: tuple[Diagnostic, ...] = ()  # syntax errors of lines left out (`parse_recovering`)
+
+
+def too_deep(items: Sequence[Item], depth: int = 0) -> Group | Merge | None:
+    """The first group or merge nested deeper than MAX_NESTING (counting from `depth`, the
+    nesting the items are in), found without recursion."""
+    stack = [(item, depth) for item in items]
+    while stack:
+        item, depth = stack.pop()
+        parts: Sequence[Sequence[Item] | None] = ()
+        if isinstance(item.element, Group):
+            parts = item.element.parts
+        elif isinstance(item.element, Merge):
+            parts = item.element.branches
+        if parts and depth >= MAX_NESTING:
+            return item.element  # type: ignore[return-value]
+        stack += [(inner, depth + 1) for part in parts for inner in part or ()]
+    return None

@@ -168,10 +168,13 @@ def test_did_you_mean_for_a_misspelt_block_and_label(run_cli: Any, tmp_path: Pat
     assert "did you mean `@stem`?" in run_cli("check", "b.pn").stderr
 
 
-def test_an_error_inside_a_block_names_the_use() -> None:
-    (problem,) = papernet.parse(BAD["error_inside_a_block"][0]).check()
-    assert problem.code == "P002"
-    assert problem.notes == ("in block b, used on line 4",)
+@pytest.mark.parametrize("uses", ["", "b(8)\n", "b(8)\nb(16)\nb(8)\n"])
+def test_an_error_inside_a_block_is_reported_once_where_it_is_written(uses: str) -> None:
+    # the body is read once, when the spec is, whether the block is used never or three times
+    text = "input 32x32x16\nblock b(f):\n  conv3-f padding same, cnv\n" + uses + "conv3-8\n"
+    (problem,) = papernet.parse(text).check()
+    assert (problem.code, problem.span.line, problem.span.column) == ("P002", 3, 25)
+    assert "'cnv'" in problem.message
 
 
 def test_a_merge_says_where_its_paths_see_different_windows() -> None:
