@@ -1591,8 +1591,8 @@ def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
             "P104",
             f"blocks, brackets and merges nest more than {MAX_NESTING} deep here",
             use.span,
-            f"{' → '.join((*state.expanding, use.name))}: a block that uses another that uses another… "
-            f"stops at {MAX_NESTING} levels",
+            f"the uses go {_chain_of_uses((*state.expanding, use.name))}; a block may use blocks "
+            f"{MAX_NESTING} levels deep",
         )
     else:
         body = _block_body(definition, use, state)
@@ -1627,6 +1627,12 @@ def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> tuple[
         return None
     state.instances[key] = body
     return body
+
+
+def _chain_of_uses(names: Sequence[str]) -> str:
+    """`b0 → b1 → … → b31 → b32`: the first and last few blocks of a long chain of uses."""
+    shown = list(names) if len(names) <= 6 else [*names[:2], "…", *names[-2:]]
+    return " → ".join(shown)
 
 
 def _block_size(use: BlockUse, state: _Lowering, expanding: tuple[str, ...]) -> int:

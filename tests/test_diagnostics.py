@@ -43,6 +43,49 @@ CASES = [
     Case("only_comments", "# VGG-11, to be written\n# nothing here yet\n", "P005", 1, 1),
     Case("missing_input", "conv3-64\nmaxpool\nFC-10\n", "P101", 1, 1, ("input H×W×C",)),
     Case(
+        "block_width_not_whole",
+        "input 8x8x16\nblock b(c):\n  conv 1x1, c/2\nb(15)\n",
+        "P124",
+        3,
+        13,
+        ("c/2 with c = 15 gives 15/2 = 7.5, not a whole number", "used on line 4"),
+    ),
+    Case(
+        "block_parameter_as_percent",
+        "input 8x8x16\nblock b(p):\n  conv3-8, dropout p%\nb(50)\n",
+        "P126",
+        3,
+        20,
+        ("`p` stands where papernet cannot put a parameter's value",),
+    ),
+    Case(
+        "block_body_with_a_total",
+        "input 8x8x16\nblock b(c):\n  conv3-c\n  total params 1M\nb(8)\n",
+        "P126",
+        4,
+        3,
+        ("a block body holds layers only",),
+    ),
+    Case(
+        "claim_collides_with_inner_claim",
+        "input 8x8x16\nblock b(c):\n  conv3-c -> 8x8xc\nb(8) -> 8x8x8\n",
+        "P125",
+        4,
+        6,
+        ("both describe the output",),
+    ),
+    Case(
+        "blocks_nest_too_deep",
+        "input 8x8x3\n"
+        + "".join(f"block b{i}():\n  b{i + 1}()\n" for i in range(40))
+        + "block b40():\n  conv3-8\nb0()\n",
+        "P104",
+        65,  # the 33rd use: b32() in b31's body
+        3,
+        ("nest more than 32 deep",),
+    ),
+    Case("title_and_no_layers", 'network "VGG-11"\n', "P005", 1, 1, ("no layers",)),
+    Case(
         "unknown_word_cnv",
         "input 224x224x3\ncnv3-64\n",
         "P002",
