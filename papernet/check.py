@@ -610,7 +610,10 @@ def _share_rows(graph: Graph, inference: Inference, reading: TableReading) -> li
             if not known:
                 out.append((ClaimRow(quantity.span, subject, label, quantity.text, "unknown", "unknown"), []))
                 continue
-            counted = _Counted.of(graph, inference, extents[node.span])
+            extent = (
+                range(node.claims.extent[0], node.claims.extent[1] + 1) if node.claims.extent else extents[node.span]
+            )
+            counted = _Counted.of(graph, inference, extent)
             part, total = (
                 (reading.convention.count(counted), reading.convention.count(whole))
                 if kind == "params"

@@ -388,11 +388,23 @@ def _lower_items(items: Sequence[Item], state: _Lowering, top: bool = False) -> 
     starts: list[int] = []  # where each claimed item that is still open began
     for index, entry in enumerate(flat):
         starts += [len(state.nodes)] * entry.opens
+        start = len(state.nodes)
         _lower_layer(entry, index == last_fc, top and index == 0 and not state.nodes, state)
+        if entry.claims != Claims() and entry.graph is None and entry.block is None:
+            _bound_claims(start, state)
         if entry.label is not None and entry.layer.kind != "input":
             state.labels[state.prefix + entry.label] = state.head
         for claims in entry.closes:
             _claim_element(claims, starts.pop(), state)
+
+
+def _bound_claims(start: int, state: _Lowering) -> None:
+    """A layer's own claims are about the nodes it lowered to from `start` on: in `[conv3-8
+    params 224] x2` each repetition's conv, not every node its line gave."""
+    for index in range(start, len(state.nodes)):
+        node = state.nodes[index]
+        if node.claims != Claims() and node.claims.extent is None:
+            state.nodes[index] = replace(node, claims=replace(node.claims, extent=(start, len(state.nodes) - 1)))
 
 
 def _claim_element(claims: Claims, start: int, state: _Lowering) -> None:

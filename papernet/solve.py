@@ -302,11 +302,17 @@ def _replay(nodes: list[Node], start: int, end: int, flow: list[LayerInfo]) -> t
     return info, found
 
 
+_ROW_PARTS = 4
+"""The most nodes a conv's line adds after it (batch norm, activation, dropout…)."""
+
+
 def spatial_source(nodes: Sequence[Node], index: int) -> int | None:
     """The conv or pool whose output the row at `index` describes: the node itself, or the one
     its batch norm and activation (written on the same line) follow."""
     position = index
-    while isinstance(nodes[position], _PASS_THROUGH) and nodes[position].inputs:
+    for _ in range(_ROW_PARTS):  # `[dropout] x10000` on one line is 10,000 rows, not one
+        if not (isinstance(nodes[position], _PASS_THROUGH) and nodes[position].inputs):
+            break
         previous = nodes[position].inputs[0]
         if nodes[previous].span != nodes[index].span:
             return None

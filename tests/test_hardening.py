@@ -37,3 +37,32 @@ def test_a_long_s_reads_as_the_word_it_stands_for() -> None:
 
     conv = papernet.parse("input 8x8x3\nconv3-4 padding ſame\n").graph.nodes[1]
     assert getattr(conv, "padding", None) == "same"
+
+
+def test_a_claim_in_a_repeated_group_is_about_one_repetition() -> None:
+    import papernet
+
+    # 8x8x3 → conv3-8: 9·3·8 + 8 = 224; the second repetition, 8 → 8: 9·8·8 + 8 = 584
+    first = papernet.parse("input 8x8x3\n[conv3-8 params 224] x2\n").reconcile().rows
+    assert [str(row.verdict) for row in first] == ["holds", "fails"]
+    assert [row.inferred for row in first] == ["224", "584"]
+    second = papernet.parse("input 8x8x8\n[conv3-8 params 584] x2\n").check()
+    assert [d for d in second if d.is_error] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 32x32x3\nconv3-4\n[max pool 3x3/2, ceil params 2.7K] x4000\nFC-2\n",
+        "input 28x28x1\nconcat([[dropout 0.5] x4000, 1x1 conv, 16] x2)\nFC-2\n",
+    ],
+    ids=["claims-in-a-repeat", "a-repeated-pass-through"],
+)
+def test_fuzzed_quadratic_checks_stay_linear(text: str) -> None:
+    import time
+
+    import papernet
+
+    start = time.perf_counter()
+    papernet.parse(text).check()
+    assert time.perf_counter() - start < 20  # were 15 s and 6 s at 4,000 (quadratic); a hang guard
