@@ -66,11 +66,11 @@ KERAS_VGG16 = "import keras\nmodel = keras.applications.VGG16(weights=None)\nmod
 HEAVY_MODULES = ("tensorflow", "keras", "numpy", "rich")
 
 # Budgets (DESIGN.md "Budgets", and the brief for this benchmark).
-KERAS_SPEEDUP_MIN = 25.0
-KERAS_MEMORY_MIN = 25.0
+KERAS_SPEEDUP_MIN = 30.0  # issue 12: Keras VGG16 build+summary ÷ papernet summary, wall
+KERAS_MEMORY_MIN = 50.0  # and peak memory
 LARK_RATIO_MAX = {"check": 2.0, "summary_json": 2.5, "summary": 2.5}  # issue 12: check 2×, table summary 2.5×
-TEN_K_SECONDS_MAX = 1.0
-LINEARITY_MAX = 13.0  # 10 is exactly linear; allow 30% for the fixed costs and noise
+TEN_K_SECONDS_MAX = 0.5  # issue 12: parse+lower+infer+check of 10,000 layers
+LINEARITY_MAX = 11.0  # 10 is exactly linear; issue 12 allows 10% for fixed costs and noise
 SIZES = (1_000, 10_000)
 
 
@@ -418,7 +418,13 @@ def budget_checks(
         at_most(name, big, TEN_K_SECONDS_MAX, f"{big:.3f} s", f"<= {TEN_K_SECONDS_MAX:g} s")
     if all(size in by_size for size in SIZES):
         linear = _ratio(by_size[SIZES[1]].total_s, by_size[SIZES[0]].total_s)
-        at_most("4. linearity: time(10k) / time(1k)", linear, LINEARITY_MAX, f"{linear:.1f}", "<= 13 (10 = linear)")
+        at_most(
+            "4. linearity: time(10k) / time(1k)",
+            linear,
+            LINEARITY_MAX,
+            f"{linear:.1f}",
+            f"<= {LINEARITY_MAX:g} (10 = linear)",
+        )
     return checks
 
 
