@@ -106,7 +106,11 @@ def parse_recovering(text: str, file: str = "<string>") -> Spec:
     text = normalise_newlines(text.removeprefix("\ufeff")).translate(_CASE_FOLDS_TO_ASCII)
     if not text.strip() or all(_is_blank_or_comment(line) for line in text.split("\n")):
         parse(text, file)  # raises P005
-    spec, problems = _read(text.split("\n"), file)
+    lines = text.split("\n")
+    too_long = _too_long_lines(lines, file)
+    if too_long:
+        raise ParseFailure(too_long)
+    spec, problems = _read(lines, file)
     if spec is None:
         raise ParseFailure(problems)
     blocks = []
@@ -213,6 +217,30 @@ def _not_layers(body: Spec, definition: BlockDef) -> list[Diagnostic]:
         for span in where
         if isinstance(span, Span)
     ]
+
+
+MAX_LINE_LENGTH = 10_000
+"""A line longer than this is P104, before the lexer runs: some terminals look ahead along a
+run of spaces or brackets, which takes time growing with the square of the run. No paper's
+line comes near it (the longest in specs/ is under 200 characters)."""
+
+
+def _too_long_lines(lines: Sequence[str], file: str) -> list[Diagnostic]:
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE_LENGTH:
+            span = Span(file, number, MAX_LINE_LENGTH + 1, number, MAX_LINE_LENGTH + 2)
+            found.append(
+                diag.error(
+                    "P104",
+                    f"line {number} is {len(line):,} characters long; papernet's bound is {MAX_LINE_LENGTH:,}",
+                    span,
+                    "break the line: layers can be separated by newlines",
+                )
+            )
+            if len(found) >= MAX_SYNTAX_ERRORS:
+                break
+    return found
 
 
 _CASE_FOLDS_TO_ASCII = str.maketrans({"ſ": "s", "K": "K", "ı": "i", "İ": "I"})
