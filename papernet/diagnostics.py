@@ -149,15 +149,15 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     """One diagnostic as text: the headline, the source line with carets, help lines."""
     d = diagnostic
     kind = f"{d.severity.value}[{d.code}]"
-    message = printable(d.message)
+    message = _cut(printable(d.message))
     if d.span is None or d.span.line == 0:
         where = d.span.file + ": " if d.span is not None else ""
         lines = [f"{printable(where)}{kind}: {message}"]
     else:
         lines = [f"{printable(d.span.file)}:{d.span.line}:{d.span.column}: {kind}: {message}"]
         lines += _source_excerpt(d.span, sources.get(d.span.file))
-    lines += [f"  = note: {printable(note)}" for note in d.notes]
-    lines += [f"  = help: {printable(text)}" for text in d.help]
+    lines += [f"  = note: {_cut(printable(note))}" for note in d.notes]
+    lines += [f"  = help: {_cut(printable(text))}" for text in d.help]
     return "\n".join(lines)
 
 
@@ -179,8 +179,30 @@ def _source_excerpt(span: Span, text: str | None) -> list[str]:
         end = _display_column(raw, span.end_column)
     else:
         end = max(len(line), start + 1)
+    if len(line) > EXCERPT_WIDTH:  # a long line is shown around its span, cut with ellipses
+        first = max(0, min(start - EXCERPT_WIDTH // 4, len(line) - EXCERPT_WIDTH))
+        last = first + EXCERPT_WIDTH
+        shown = ("…" if first else "") + line[first:last] + ("…" if last < len(line) else "")
+        start, end = start - first + (1 if first else 0), min(end, last) - first + (1 if first else 0)
+        line = shown
     carets = " " * start + "^" * max(1, end - start)
     return [f"{gutter} |", f"{span.line} | {line}", f"{gutter} | {carets}"]
+
+
+EXCERPT_WIDTH = 120
+"""The most characters of a source line a diagnostic shows; a longer line is cut around the span."""
+
+MESSAGE_WIDTH = 400
+"""The most characters of a message or help line printed (a 10,000-letter unknown word is cut)."""
+
+
+def _cut(text: str) -> str:
+    """`text` cut to MESSAGE_WIDTH characters and an ellipsis.
+
+    >>> _cut("a" * 500)[-3:], len(_cut("a" * 500))
+    ('aa…', 401)
+    """
+    return text if len(text) <= MESSAGE_WIDTH else text[:MESSAGE_WIDTH] + "…"
 
 
 def _display_column(raw: str, column: int) -> int:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,16 @@ def test_the_diagnostic_points_past_the_bound(tmp_path: Path) -> None:
     result = _check(tmp_path, text)
     assert result.returncode == 1
     assert ":3:10001: error[P104]: line 3 is 10,001 characters long" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("word", ["a" * 9_000, "conv3-8, " * 1_100 + "cnvv"])
+def test_a_long_line_is_shown_around_its_span(word: str, run_cli: Any, tmp_path: Path) -> None:
+    # a 1,000,000-character unknown word once printed 3 MB; an excerpt is at most about 120
+    # characters of the line and a message at most 400
+    spec = tmp_path / "long.pn"
+    spec.write_text(f"input 8x8x3\n{word}\n", encoding="utf-8")
+    result = run_cli("check", str(spec))
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr) < 2_000, len(result.stderr)
+    excerpt = next(line for line in result.stderr.split("\n") if line.startswith("2 | "))
+    assert "…" in excerpt
