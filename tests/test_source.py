@@ -142,6 +142,10 @@ def test_source_module_layout(name: str) -> None:
     tree = ast.parse(source)
     kinds = [type(node).__name__ for node in tree.body]
     imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    # the third-party imports sit in one `try` whose handler names the packages to install
+    guards = [node for node in tree.body if isinstance(node, ast.Try)]
+    assert len(guards) == 1
+    imports += [node for node in guards[0].body if isinstance(node, ast.Import | ast.ImportFrom)]
     custom = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
     functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
     assert functions[-len(SCRIPT_FUNCTIONS) :] == SCRIPT_FUNCTIONS
@@ -155,7 +159,8 @@ def test_source_module_layout(name: str) -> None:
     assert set(custom) <= {"LocalResponseNormalization", "ZeroPaddedShortcut"}
     expected = [
         "Expr",
-        *(type(node).__name__ for node in imports),
+        *(type(node).__name__ for node in imports[: len(imports) - len(guards[0].body)]),
+        "Try",
         *(["ClassDef"] * len(custom)),
         *(["FunctionDef"] * len(functions)),
         "If",
@@ -365,6 +370,40 @@ def test_the_generated_script_trains_and_saves_the_model(
     # the batch is the global one, split across replicas; one CPU (or GPU) is one replica
     assert "global batch 4 = 4 x 1 replicas" in result.stdout
     assert f"saved {output / 'model.keras'}" in result.stdout
+
+
+BLOCK_KERAS = """
+import runpy, sys
+from importlib.abc import MetaPathFinder
+
+class NoKeras(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "keras" or name.startswith("keras."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoKeras())
+sys.argv = [sys.argv[1]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_the_generated_script_without_keras_says_what_to_install(tiny_script: Path) -> None:
+    """Where Keras cannot be imported, the script exits with the missing module and the install
+    line, not a ModuleNotFoundError traceback."""
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_KERAS, str(tiny_script)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip() == (
+        "No module named 'keras'; this model needs Keras 3 and a backend: pip install keras tensorflow"
+    )
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
 
 
 def test_the_generated_script_without_arguments_prints_the_summary(tiny_script: Path) -> None:

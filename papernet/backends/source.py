@@ -128,9 +128,13 @@ def generate(
         "import os",
         "import sys",
         "",
-        "import keras",
-        "import numpy as np",
-        "from keras import layers" + (", ops" if custom else ""),
+        "try:",
+        INDENT + "import keras",
+        INDENT + "import numpy as np",
+        INDENT + "from keras import layers" + (", ops" if custom else ""),
+        "except ModuleNotFoundError as error:  # Keras 3, a backend, or NumPy is not installed",
+        INDENT + 'hint = "this model needs Keras 3 and a backend: pip install keras tensorflow"',
+        INDENT + 'raise SystemExit(f"{error}; {hint}") from error',
         "",
     ]
     for cls in sorted(custom):
