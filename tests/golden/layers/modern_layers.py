@@ -4,9 +4,13 @@ import argparse
 import os
 import sys
 
-import keras
-import numpy as np
-from keras import layers
+try:
+    import keras
+    import numpy as np
+    from keras import layers
+except ModuleNotFoundError as error:  # Keras 3, a backend, or NumPy is not installed
+    hint = "this model needs Keras 3 and a backend: pip install keras tensorflow"
+    raise SystemExit(f"{error}; {hint}") from error
 
 
 def bottleneck_block(inputs, name):
