@@ -23,6 +23,7 @@ not a whole number')]
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
@@ -140,6 +141,9 @@ def instantiate(definition: BlockDef, args: Sequence[Value]) -> tuple[tuple[Item
             return value
         slot = slots[int(value)]
         result = exact[int(value)]
+        if isinstance(result, float) and not math.isfinite(result):
+            problems.append((slot.span, f"{slot.expression} = {result:g} is not a finite number"))
+            return value
         if isinstance(value, float):  # read where any number goes: a rate, a width, an epsilon
             return float(result)
         if isinstance(result, int) or (any_number and isinstance(result, float)):

@@ -48,6 +48,9 @@ def test_expressions_evaluate_per_use_and_claims_take_parameters() -> None:
         ("input 8x8x16\nblock b(c):\n  conv3-c\nb(2.5)\n", ("P124", 3, 9)),
         # `p%`: the notation derives p/100, so the parameter cannot stand there
         ("input 8x8x16\nblock b(p):\n  conv3-8, dropout p%\nb(50)\n", ("P126", 3, 20)),
+        # an argument that overflows to infinity (found by the smoke run: an internal error)
+        ("input 8x8x16\nblock b(c):\n  conv3-c\nb(1e999)\n", ("P124", 3, 9)),
+        ("input 8x8x16\nblock b(p):\n  conv3-8, dropout p\nb(1e999)\n", ("P124", 3, 20)),
     ],
 )
 def test_a_value_that_cannot_stand_is_reported_at_its_expression(text: str, expected: tuple[str, int, int]) -> None:
