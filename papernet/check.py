@@ -237,7 +237,8 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     if len(declared) < 2:
         return []
     if position is None:
-        return _stride_missing(graph, inference, index, (declared[0], declared[1]))
+        resized = _resize_fixes(graph, inference, index, (declared[0], declared[1]))
+        return resized or _stride_missing(graph, inference, index, (declared[0], declared[1]))
     node = graph.nodes[position]
     assert isinstance(node, solve.Spatial)
     source = _flow_shape(graph, inference, node.inputs[0])
@@ -261,6 +262,37 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
     return lines
+
+
+def _resize_fixes(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:
+    """The crop or upsampling factor that gives a crop's or an upsampling's declared size."""
+    node = graph.nodes[index]
+    if not isinstance(node, ir.Crop2D | ir.UpSample2D) or not node.inputs:
+        return []
+    source = _flow_shape(graph, inference, node.inputs[0])
+    if source is None or len(source) != 3:
+        return []
+    size = (source[0], source[1])
+    if isinstance(node, ir.UpSample2D):
+        if any(target[axis] % size[axis] for axis in (0, 1)):
+            return [f"no whole upsampling factor takes {dims(size)} to {dims(target)}"]
+        factors = (target[0] // size[0], target[1] // size[1])
+        written = str(factors[0]) if factors[0] == factors[1] else f"{factors[0]}x{factors[1]}"
+        return [f"{dims(target)} is {dims(size)} upsampled by {dims(factors)}: `upsample {written}`"]
+    removed = (size[0] - target[0], size[1] - target[1])
+    if min(removed) < 0:
+        return [f"a crop cannot grow {dims(size)} to {dims(target)}"]
+    sides = [(r // 2, r - r // 2) for r in removed]
+    if sides[0][0] == sides[0][1] == sides[1][0] == sides[1][1]:
+        written = str(sides[0][0])
+    elif sides[0][0] == sides[0][1] and sides[1][0] == sides[1][1]:
+        written = f"{sides[0][0]}x{sides[1][0]}"
+    else:
+        written = f"{sides[0][0]}x{sides[0][1]}x{sides[1][0]}x{sides[1][1]}"
+    arithmetic = f"{size[0]} − {target[0]} = {removed[0]}" + (
+        "" if removed[0] == removed[1] else f", {size[1]} − {target[1]} = {removed[1]}"
+    )
+    return [f"{dims(target)} is {dims(size)} cropped by {arithmetic}: `crop {written}`"]
 
 
 def _stride_missing(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:
@@ -372,9 +404,9 @@ def _padding_fix(node: solve.Spatial, size: tuple[int, int], target: tuple[int, 
     for padding in options:
         if padding == node.padding:
             continue
-        out = solve.output_size(node, solve.Geometry(padding, node.strides, node.rounding), size)
+        out = solve.output_size(node, solve.Geometry(padding, node.strides, solve.rounding_of(node)), size)
         if out is not None and (target is None or out == target):
-            geometry = solve.Geometry(padding, node.strides, node.rounding)
+            geometry = solve.Geometry(padding, node.strides, solve.rounding_of(node))
             return [
                 f"the padding was assumed (`{current.describe(node)}`, papernet's default): "
                 f"`{geometry.describe(node)}` gives {dims(out)}"
@@ -1073,7 +1105,7 @@ def _other_padding_reading(
     nodes = list(graph.nodes)
     first = nodes[assumed[0]]
     assert isinstance(first, solve.Spatial)
-    other: ir.Padding = "valid" if first.padding == "same" else "same"
+    other: Literal["same", "valid"] = "valid" if first.padding == "same" else "same"
     for i in assumed:
         node = nodes[i]
         assert isinstance(node, solve.Spatial)

@@ -24,13 +24,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Literal
 
 from papernet import ir, shapes
 from papernet.diagnostics import Diagnostic, Severity
 from papernet.infer import LayerInfo, continue_from_declared, dims, infer_node
 from papernet.ir import Graph, Node, Origin
 
-Spatial = ir.Conv2D | ir.DepthwiseConv2D | ir.Pool2D
+Spatial = ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Conv2DTranspose | ir.Pool2D
+"""A layer whose window moves over its input: what padding and stride decide the size of."""
+Dilated = ir.Conv2D | ir.SeparableConv2D
 _PASS_THROUGH = (ir.BatchNorm, ir.ActivationLayer, ir.Dropout, ir.LRN)
 MAX_STRIDE = 4
 
@@ -45,7 +48,7 @@ class Geometry:
 
     @staticmethod
     def of(node: Spatial) -> Geometry:
-        return Geometry(node.padding, node.strides, node.rounding)
+        return Geometry(node.padding, node.strides, rounding_of(node))
 
     def describe(self, node: Spatial) -> str:
         """`pad 1`, `padding same`, `pad 0 with ceil`, `stride 2, pad 3 with floor`."""
@@ -57,7 +60,7 @@ class Geometry:
         text = ", ".join(parts)
         return (
             text
-            if self.rounding in ("exact", node.rounding) or self.padding == "same"
+            if self.rounding in ("exact", rounding_of(node)) or self.padding == "same"
             else f"{text} with {self.rounding}"
         )
 
@@ -98,7 +101,12 @@ def solve(graph: Graph) -> tuple[Graph, list[Diagnostic]]:
 
 
 def _may_cover_its_input(node: Node) -> bool:
-    return isinstance(node, Spatial) and node.origin("padding") is Origin.ASSUMED and max(_window(node)) > 1
+    return (
+        isinstance(node, Spatial)
+        and not isinstance(node, ir.Conv2DTranspose)
+        and node.origin("padding") is Origin.ASSUMED
+        and max(_window(node)) > 1
+    )
 
 
 def _covers_its_input(node: Node, flow: list[LayerInfo]) -> bool:
@@ -127,15 +135,18 @@ def geometries(node: Spatial, *, any_rounding: bool = False, any_stride: bool = 
         strides += [(s, s) for s in range(1, MAX_STRIDE + 1) if (s, s) != node.strides]
     most = max(window) // 2 if isinstance(node, ir.Pool2D) else max(window) - 1  # a pool padded past half is P208
     paddings: list[ir.Padding] = [((p, p), (p, p)) for p in _pads_by_convention(most, window)]
+    if isinstance(node, ir.Conv2DTranspose):
+        paddings = ["valid"]  # Keras's Conv2DTranspose pads `same` or `valid`, and never rounds
     if node.origin("padding") is not Origin.ASSUMED and not any_stride:
         paddings = [node.padding]
-    roundings: list[ir.Rounding] = [node.rounding] if node.rounding != "exact" else []
-    if any_rounding:
+    rounding = rounding_of(node)
+    roundings: list[ir.Rounding] = [rounding] if rounding != "exact" else []
+    if any_rounding and not isinstance(node, ir.Conv2DTranspose):
         roundings += [r for r in ("floor", "ceil") if r not in roundings]
     for stride in strides:
         yield from (Geometry(padding, stride, "exact") for padding in paddings if padding != "same")
         if "same" in paddings or node.origin("padding") is Origin.ASSUMED or any_stride:
-            yield Geometry("same", stride, node.rounding)
+            yield Geometry("same", stride, rounding)
         for rounding in roundings:
             yield from (Geometry(padding, stride, rounding) for padding in paddings if padding != "same")
 
@@ -168,7 +179,7 @@ def fitting(
 
 def _rounding_loss(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> Fraction:
     """How far rounding moves the output from (W + 2P − F)/S + 1: 0 for exact division."""
-    if geometry.padding == "same" or geometry.rounding == "exact":
+    if geometry.padding == "same" or geometry.rounding == "exact" or isinstance(node, ir.Conv2DTranspose):
         return Fraction(0)
     moved = replace(node, padding=geometry.padding, strides=geometry.strides)
     exact = unrounded_size(moved, size)
@@ -178,11 +189,12 @@ def _rounding_loss(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> 
 
 
 def unrounded_size(node: Spatial, size: tuple[int, int]) -> tuple[Fraction, Fraction] | None:
-    """(H + 2P − F)/S + 1 for each axis before rounding, for explicit or no padding."""
-    if node.padding == "same":
+    """(H + 2P − F)/S + 1 for each axis before rounding, for explicit or no padding (None for a
+    transposed conv, which never rounds)."""
+    if node.padding == "same" or isinstance(node, ir.Conv2DTranspose):
         return None
     pads = ((0, 0), (0, 0)) if node.padding == "valid" else node.padding
-    dilation = node.dilation if isinstance(node, ir.Conv2D) else (1, 1)
+    dilation = node.dilation if isinstance(node, Dilated) else (1, 1)
     window = _window(node)
     exact = [
         shapes.exact_output_size(size[axis], window[axis], node.strides[axis], sum(pads[axis]), dilation[axis])
@@ -204,13 +216,15 @@ def output_size(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> tup
     >>> output_size(pool, Geometry(((1, 1), (1, 1)), (2, 2), "floor"), (112, 112))
     (56, 56)
     """
+    if isinstance(node, ir.Conv2DTranspose):
+        return _transposed_size(node, geometry, size)
     if geometry.padding == "same":
         return (
             shapes.same_output_size(size[0], geometry.strides[0]),
             shapes.same_output_size(size[1], geometry.strides[1]),
         )
     pads = ((0, 0), (0, 0)) if geometry.padding == "valid" else geometry.padding
-    dilation = node.dilation if isinstance(node, ir.Conv2D) else (1, 1)
+    dilation = node.dilation if isinstance(node, Dilated) else (1, 1)
     out = []
     for axis in (0, 1):
         k_eff = shapes.effective_kernel(_window(node)[axis], dilation[axis])
@@ -223,6 +237,24 @@ def output_size(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> tup
         rounding = "floor" if geometry.rounding == "exact" else geometry.rounding
         out.append(shapes.padded_output_size(size[axis], k_eff, geometry.strides[axis], total, rounding=rounding))
     return out[0], out[1]
+
+
+def _transposed_size(node: ir.Conv2DTranspose, geometry: Geometry, size: tuple[int, int]) -> tuple[int, int] | None:
+    """W·S (`same`) or W·S + max(F − S, 0) (`valid`); None for any other padding, which Keras's
+    Conv2DTranspose does not have."""
+    if geometry.padding not in ("same", "valid"):
+        return None
+    padding = "same" if geometry.padding == "same" else "valid"
+    height, width = (
+        shapes.transposed_output_size(size[axis], node.kernel_size[axis], geometry.strides[axis], padding)
+        for axis in (0, 1)
+    )
+    return height, width
+
+
+def rounding_of(node: Spatial) -> ir.Rounding:
+    """How the layer rounds (W + 2P − F)/S + 1; a transposed conv multiplies and never rounds."""
+    return "exact" if isinstance(node, ir.Conv2DTranspose) else node.rounding
 
 
 # ---- one row ----------------------------------------------------------------------
@@ -269,7 +301,7 @@ def _confirmed(
     not: the table pins it, so it is inferred, no longer assumed."""
     if node.origin("padding") is not Origin.ASSUMED:
         return None
-    unpadded = Geometry("valid", node.strides, node.rounding)
+    unpadded = Geometry("valid", node.strides, rounding_of(node))
     if output_size(node, unpadded, size) == target:
         return None
     current = Geometry.of(node)
@@ -338,10 +370,14 @@ def _with_geometry(node: Spatial, geometry: Geometry) -> Spatial:
     for attribute, changed in (
         ("padding", geometry.padding != node.padding or geometry == Geometry.of(node)),
         ("strides", geometry.strides != node.strides),
-        ("rounding", geometry.rounding != node.rounding and geometry.rounding != "exact"),
+        ("rounding", geometry.rounding != rounding_of(node) and geometry.rounding != "exact"),
     ):
         if changed:
             marked[attribute] = Origin.INFERRED
+    if isinstance(node, ir.Conv2DTranspose):
+        assert geometry.padding in ("same", "valid")
+        padding: Literal["same", "valid"] = "same" if geometry.padding == "same" else "valid"
+        return replace(node, padding=padding, strides=geometry.strides, origins=tuple(marked.items()))
     return replace(
         node,
         padding=geometry.padding,
