@@ -1054,8 +1054,11 @@ def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) ->
         attrs.mark("activation", Origin.ASSUMED)
     common = _common(entry, state, "se", attrs)
     name, span, source = common["name"], common["span"], state.head
+    # The activation is the reduce conv's: reports show its origin there, not on the multiply.
+    reduce_origins = tuple(o for o in common["origins"] if o[0] == "activation")
+    origins = tuple(o for o in common["origins"] if o[0] != "activation")
 
-    def conv(suffix: str, filters: int, act: Activation) -> ir.Conv2D:
+    def conv(suffix: str, filters: int, act: Activation, marked: tuple[tuple[str, Origin], ...] = ()) -> ir.Conv2D:
         return ir.Conv2D(
             name=f"{name}_{suffix}",
             inputs=(state.head,),
@@ -1065,15 +1068,16 @@ def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) ->
             strides=(1, 1),
             padding="same",
             activation=act,
+            origins=marked,
         )
 
     _emit(state, rank=1, node=ir.GlobalPool2D(name=f"{name}_squeeze", inputs=(source,), span=span, op="avg"))
     shape = (1, 1, channels)
     _emit(state, rank=3, node=ir.Reshape(name=f"{name}_reshape", inputs=(state.head,), span=span, target_shape=shape))
     assert isinstance(activation, Activation)
-    _emit(state, node=conv("reduce", width, activation))
+    _emit(state, node=conv("reduce", width, activation, reduce_origins))
     weights = _emit(state, node=conv("expand", channels, ir.Activation("sigmoid")))
-    excite = ir.Multiply(name=name, inputs=(source, weights), span=span, origins=common["origins"], claims=entry.claims)
+    excite = ir.Multiply(name=name, inputs=(source, weights), span=span, origins=origins, claims=entry.claims)
     _emit(state, rank=3, node=excite)
 
 

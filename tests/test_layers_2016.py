@@ -305,6 +305,13 @@ def test_se_ratio_of_its_own_input_and_an_explicit_width() -> None:
     assert type(model.get_layer("a")).__name__ == "Multiply"
 
 
+def test_an_se_blocks_assumed_activation_is_reported_on_its_reduce_conv() -> None:
+    # the assumed ReLU is the reduce conv's; the multiply has no activation to assume
+    rows = {row.name: row for row in papernet.parse("input 8x8x64\nse 0.25\n").summary().rows}
+    assert "activation relu" in rows["se1_reduce"].assumed
+    assert not any("activation" in value for value in rows["se1"].assumed)
+
+
 # ---- rescaling and normalisation ------------------------------------------------------------------
 
 
