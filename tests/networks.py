@@ -8,6 +8,17 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+VGG11_TABLE1_A = """\
+input 224x224x3
+conv3-64, maxpool
+conv3-128, maxpool
+conv3-256, conv3-256, maxpool
+conv3-512, conv3-512, maxpool
+conv3-512, conv3-512, maxpool
+FC-4096, FC-4096
+"""
+"""VGG Table 1, column A, as a new user types it: no `defaults:` block, no head."""
+
 EVERY_LAYER = """\
 network "every layer"
 input 33x31 grey

@@ -19,6 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from networks import VGG11_TABLE1_A
+
 import papernet
 from papernet import ir
 
@@ -143,15 +145,9 @@ def test_zfnet_layer1_needs_pad_1_with_floor_and_the_rest_holds() -> None:
 
 # ---- VGG, Table 1 column A typed with no `defaults:` ------------------------------------------
 
-VGG11_AS_TYPED = """\
+VGG11_AS_TYPED = f"""\
 network "VGG-11, Table 1 column A"
-input 224x224x3
-conv3-64, maxpool
-conv3-128, maxpool
-conv3-256, conv3-256, maxpool
-conv3-512, conv3-512, maxpool
-conv3-512, conv3-512, maxpool
-FC-4096, FC-4096, FC-1000, soft-max
+{VGG11_TABLE1_A}FC-1000, soft-max
 total params 133M
 """
 VGG11_PARAMS = 132_863_336  # Table 2's 133M; the reference README's exact count

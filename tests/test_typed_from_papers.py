@@ -6,20 +6,11 @@ arithmetic done by hand here.
 
 from __future__ import annotations
 
+from networks import VGG11_TABLE1_A
+
 import papernet
 from papernet import ir
 from papernet.ir import Origin
-
-VGG11_TABLE1_A = """\
-input 224x224x3
-conv3-64, maxpool
-conv3-128, maxpool
-conv3-256, conv3-256, maxpool
-conv3-512, conv3-512, maxpool
-conv3-512, conv3-512, maxpool
-FC-4096, FC-4096
-"""
-"""VGG Table 1, column A, typed with no `defaults:` block."""
 
 
 def test_vgg11_typed_from_table1_equals_the_shipped_spec() -> None:
