@@ -26,7 +26,7 @@ from itertools import combinations
 from math import prod
 from typing import Literal
 
-from papernet import ir, solve
+from papernet import ir, shapes, solve
 from papernet.diagnostics import Diagnostic, Severity
 from papernet.infer import Inference, LayerInfo, dims, stored_activations
 from papernet.ir import Graph, Node, Origin, Quantity
@@ -255,6 +255,8 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     if fixes:
         lines.append(f"{dims(target)} comes from {'; or '.join(g.describe(node) for g in fixes[:3])}")
     lines += _kernel_fixes(node, size, target)
+    if isinstance(graph.nodes[node.inputs[0]], ir.Input):
+        lines += _input_fix(node, source, target)
     as_stated = solve.Geometry.of(node)
     once = solve.output_size(node, as_stated, size)
     if target == size and not fixes:
@@ -262,6 +264,25 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     elif once is not None and solve.output_size(node, as_stated, once) == target:
         lines.append(f"{dims(target)} is what two of these layers give: has the spec dropped one?")
     return lines
+
+
+def _input_fix(node: solve.Spatial, source: tuple[int, ...], target: tuple[int, int]) -> list[str]:
+    """For the network's first layer: the input size that gives the declared size exactly, with
+    the layer's padding as stated (or none where it was assumed): ZFNet's 224 → 110 is 225."""
+    if isinstance(node, ir.Conv2DTranspose):
+        return []
+    padding = node.padding if node.origin("padding") is not Origin.ASSUMED else "valid"
+    if padding == "same":
+        return []
+    pads = ((0, 0), (0, 0)) if padding == "valid" else padding
+    dilation = node.dilation if isinstance(node, solve.Dilated) else (1, 1)
+    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    kernel = [shapes.effective_kernel(window[axis], dilation[axis]) for axis in (0, 1)]
+    size = tuple((target[axis] - 1) * node.strides[axis] + kernel[axis] - sum(pads[axis]) for axis in (0, 1))
+    if min(size) < 1 or size == source[:2]:
+        return []
+    geometry = solve.Geometry(pads, node.strides, "exact")
+    return [f"or input {dims((*size, *source[2:]))}: with {geometry.describe(node)} it gives {dims(target)} exactly"]
 
 
 def _resize_fixes(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:

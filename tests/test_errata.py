@@ -141,6 +141,8 @@ def test_zfnet_layer1_needs_pad_1_with_floor_and_the_rest_holds() -> None:
     assert problem.span.line == 3
     text = " ".join(problem.help)
     assert "pad 1" in text and "floor" in text
+    # (110 − 1)·2 + 7 = 225: the input that gives 110 with no padding and no rounding
+    assert "input 225×225×3: with pad 0 it gives 110×110 exactly" in text
 
 
 # ---- VGG, Table 1 column A typed with no `defaults:` ------------------------------------------
