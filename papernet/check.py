@@ -453,8 +453,9 @@ def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic
     """One note: how many layers rest on an assumed padding that changes their size (same ≠
     valid there) with no declared size to pin it, and the `defaults:` line for the other reading."""
     resting: list[solve.Spatial] = []
+    positions: list[int] = []
     declared = {n.span for n in graph.nodes if n.claims.shape is not None}
-    for node in graph.nodes:
+    for position, node in enumerate(graph.nodes):
         if not isinstance(node, solve.Spatial) or node.origin("padding") is not Origin.ASSUMED or node.span in declared:
             continue
         source = inference.layers[node.inputs[0]].shape
@@ -465,7 +466,8 @@ def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic
         valid = solve.output_size(node, solve.Geometry("valid", node.strides, "floor"), size)
         if same != valid:
             resting.append(node)
-    if not resting:
+            positions.append(position)
+    if not resting or _other_reading_breaks(graph, inference, positions):
         return []
     assumed = resting[0].padding
     value = assumed if isinstance(assumed, str) else solve.Geometry.of(resting[0]).describe(resting[0])
@@ -480,6 +482,27 @@ def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic
     reading = "unpadded layers (the AlexNet/LeNet reading)" if other == "valid" else "size-preserving layers"
     help_text = f"if the paper means {reading}, write under `defaults:` {lines}"
     return [Diagnostic("P312", message, resting[0].span, (help_text,), Severity.NOTE)]
+
+
+def _other_reading_breaks(graph: Graph, inference: Inference, positions: list[int]) -> bool:
+    """Whether the other padding on every layer at `positions` would break what holds now: a
+    shape that no longer infers (SqueezeNet's fire module: an unpadded 3×3 beside a 1×1 cannot be
+    concatenated) or a declared size that no longer holds. Then the assumption is pinned after all."""
+    nodes = list(graph.nodes)
+    for position in positions:
+        node = nodes[position]
+        assert isinstance(node, solve.Spatial)
+        nodes[position] = replace(node, padding="valid" if node.padding == "same" else "same")
+    from papernet.infer import infer
+
+    again = infer(replace(graph, nodes=tuple(nodes)), inference.convention)
+    for node, before, after in zip(graph.nodes, inference.layers, again.layers, strict=True):
+        if before.shape is not None and after.shape is None:
+            return True
+        declared = node.claims.shape
+        if declared is not None and before.shape == declared and after.shape != declared:
+            return True
+    return False
 
 
 def _defaults_kind(node: solve.Spatial) -> str:

@@ -145,6 +145,52 @@ def test_zfnet_layer1_needs_pad_1_with_floor_and_the_rest_holds() -> None:
     assert "input 225×225×3: with pad 0 it gives 110×110 exactly" in text
 
 
+# ---- SqueezeNet v1.0, Table 1 ------------------------------------------------------------------
+
+SQUEEZENET_TABLE1 = """\
+network "SqueezeNet v1.0, Table 1"
+input 224x224x3
+block fire(s, e):
+  conv 1x1, s
+  concat(conv 1x1, e | conv 3x3, e)
+conv1: conv 7x7/2, 96 -> 111x111x96
+maxpool1: maxpool 3x3/2 -> 55x55x96
+fire2: fire(16, 64) -> 55x55x128 params 11920
+fire3: fire(16, 64) -> 55x55x128 params 12432
+fire4: fire(32, 128) -> 55x55x256 params 45344
+maxpool4: maxpool 3x3/2 -> 27x27x256
+fire5: fire(32, 128) -> 27x27x256 params 49440
+fire6: fire(48, 192) -> 27x27x384 params 104880
+fire7: fire(48, 192) -> 27x27x384 params 111024
+fire8: fire(64, 256) -> 27x27x512 params 188992
+maxpool8: maxpool 3x3/2 -> 13x13x512
+fire9: fire(64, 256) -> 13x13x512 params 197184
+conv10: conv 1x1, 1000 -> 13x13x1000
+avgpool10: avgpool 13x13/1 -> 1x1x1000
+total params 1248424
+"""
+
+
+def test_squeezenet_table1_holds_but_for_conv1_whose_input_is_227() -> None:
+    """Every fire module's count is the paper's (fire2: 96·16 + 16, 16·64 + 64, 9·16·64 + 64 =
+    11,920), and so is the 1,248,424 total; conv1's 111×111 is (227 − 7)/2 + 1, the input the
+    reference implementation uses, not the 224 the table prints."""
+    network = papernet.parse(SQUEEZENET_TABLE1, "squeezenet.pn")
+    failing = [r for r in network.reconcile().rows if r.verdict != "holds"]
+    assert [(r.span.line, r.quantity) for r in failing] == [(6, "output")]
+    (problem,) = network.errors()
+    assert "input 227×227×3: with pad 0 it gives 111×111 exactly" in " ".join(problem.help)
+
+
+def test_squeezenet_fire_modules_concat_pins_their_padding_so_no_note_says_otherwise() -> None:
+    # an unpadded 3×3 beside the 1×1 (55 − 3 + 1 = 53 against 55) could not be concatenated:
+    # the `same` the fire module's 3×3 is assumed to have is the only reading, not a guess
+    network = papernet.parse(SQUEEZENET_TABLE1, "squeezenet.pn")
+    assert not [d for d in network.check() if d.code == "P312"]
+    unpinned = papernet.parse("input 32x32x3\nconv3-8\nconv3-8\n", "plain.pn")
+    assert [d.code for d in unpinned.check()] == ["P312"]
+
+
 # ---- VGG, Table 1 column A typed with no `defaults:` ------------------------------------------
 
 VGG11_AS_TYPED = f"""\
