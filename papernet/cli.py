@@ -15,6 +15,7 @@ a FIFO) is written into, never replaced.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -136,6 +137,7 @@ def _check_against(args: argparse.Namespace, network: Network, output: Path | No
     if any(d.is_error and not d.code.startswith("P3") for d in found):
         _print_error_count(found)
         return EXIT_SPEC_ERRORS
+    _load_keras_quietly()
     try:
         comparison = network.against(args.against, args.convention)
     except ModelNotFound as exc:
@@ -237,10 +239,21 @@ def run_import_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_keras_quietly() -> None:
+    """Keras loaded before a model is read, without TensorFlow's start-up lines; where Keras is
+    missing, the model reader says so in its own words."""
+    from papernet.backends.keras_import import import_keras
+    from papernet.diagnostics import KerasNotInstalled
+
+    with contextlib.suppress(KerasNotInstalled):
+        import_keras("reading a Keras model", quiet=True)
+
+
 def run_import_keras(args: argparse.Namespace) -> int:
     from papernet.keras_import import ImportFailure, ModelNotFound, import_keras
 
     output = _writable(args.output, ".pn") if args.output else None
+    _load_keras_quietly()
     try:
         imported = import_keras(args.model)
     except ModelNotFound as exc:

@@ -209,6 +209,19 @@ def test_commands_do_not_show_tensorflows_start_up_lines(command: str, tmp_path:
         assert result.stderr == f"{tmp_path / 'out.keras'}: 278 parameters\n"
 
 
+@pytest.mark.parametrize("command", ["import-keras", "check --against"])
+def test_commands_that_read_a_keras_model_do_not_show_tensorflows_start_up_lines(command: str, tmp_path: Path) -> None:
+    args = (
+        ["import-keras", "keras:MobileNet"]
+        if command == "import-keras"
+        else ["check", "vgg16", "--against", "keras:VGG16"]
+    )
+    result = papernet_process(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for notice in ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "rebuild TensorFlow"):
+        assert notice not in result.stderr, result.stderr
+
+
 # ---- 2. reprs, strs and notebook HTML -----------------------------------------------------
 
 
