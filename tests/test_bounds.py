@@ -84,3 +84,86 @@ def test_a_long_line_is_shown_around_its_span(word: str, run_cli: Any, tmp_path:
     assert len(result.stderr) < 2_000, len(result.stderr)
     excerpt = next(line for line in result.stderr.split("\n") if line.startswith("2 | "))
     assert "…" in excerpt
+
+
+# ---- file size: refused from its size, before a byte is read ------------------------
+
+BOUND = 10_000_000  # README: a spec or table file over 10 MB is P104
+
+
+def _sparse(path: Path, size: int) -> Path:
+    """A file of `size` bytes that takes no disk and no time to make (`truncate -s`)."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("size", [BOUND + 1, 50 * 1024 * 1024, 4 * 1024**4])
+def test_a_spec_over_the_size_bound_is_p104_at_its_first_line(size: int, run_cli: Any, tmp_path: Path) -> None:
+    spec = _sparse(tmp_path / "big.pn", size)
+    result = run_cli("check", str(spec))
+    assert result.code == 1, result.stderr
+    assert f"{spec}:1:1: error[P104]: the file is {size:,} bytes; papernet's bound is 10,000,000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_spec_over_the_size_bound_is_not_read(tmp_path: Path) -> None:
+    # a 50 MB spec once took minutes and 3.85 GB before P104: now it is refused from its size,
+    # so loading it allocates nothing near its 52 MB (reading it would)
+    import tracemalloc
+
+    import papernet
+    from papernet.diagnostics import SpecError
+
+    spec = _sparse(tmp_path / "big.pn", 50 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpecError) as raised:
+            papernet.load(spec)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [d.code for d in raised.value.diagnostics] == ["P104"]
+    assert peak < 1_000_000, peak
+
+
+def test_a_spec_at_the_size_bound_is_read(tmp_path: Path) -> None:
+    # exactly 10,000,000 bytes: a layer, then comment lines up to the bound (conv3-8 on 8x8x3: 3*3*3*8 + 8 = 224)
+    import papernet
+
+    head = "input 8x8x3\nconv3-8\n"
+    comment = "#" + " " * 98 + "\n"  # 100 bytes a line
+    body = comment * ((BOUND - len(head)) // len(comment))
+    text = head + body + "#" * (BOUND - len(head) - len(body))
+    assert len(text.encode()) == BOUND
+    spec = tmp_path / "edge.pn"
+    spec.write_text(text, encoding="utf-8")
+    assert papernet.load(spec).summary().total_params == 224
+
+
+def test_a_base_spec_over_the_bound_is_p104(run_cli: Any, tmp_path: Path) -> None:
+    _sparse(tmp_path / "base.pn", 20 * 1024 * 1024)
+    derived = tmp_path / "derived.pn"
+    derived.write_text("from base\ninput 32x32x3\n", encoding="utf-8")
+    result = run_cli("check", str(derived))
+    assert result.code == 1, result.stderr
+    assert "base.pn:1:1: error[P104]: the file is 20,971,520 bytes" in result.stderr
+
+
+def test_a_table_over_the_bound_is_p104(run_cli: Any, tmp_path: Path) -> None:
+    table = _sparse(tmp_path / "big.md", 50 * 1024 * 1024)
+    output = tmp_path / "out.pn"
+    result = run_cli("import-table", str(table), "-o", str(output))
+    assert result.code == 1, result.stderr
+    assert f"{table}:1:1: error[P104]: the file is 52,428,800 bytes" in result.stderr
+    assert not output.exists()
+
+
+def test_a_device_is_read_only_to_the_bound(tmp_path: Path) -> None:
+    # a character device has no size to stat: /dev/zero is read to one byte past the bound, no further
+    from papernet.files import TooLarge, read_bounded
+
+    with pytest.raises(TooLarge) as raised:
+        read_bounded(Path("/dev/zero"), bound=1000)
+    assert raised.value.size is None
+    assert "more than 1,000 bytes" in str(raised.value)
