@@ -167,3 +167,85 @@ def test_a_device_is_read_only_to_the_bound(tmp_path: Path) -> None:
         read_bounded(Path("/dev/zero"), bound=1000)
     assert raised.value.size is None
     assert "more than 1,000 bytes" in str(raised.value)
+
+
+# ---- a summary at the layer bound: every row, right totals, in time linear in the rows --
+
+ROWS = 99_999  # just under papernet's 100,000-layer bound
+CYCLE = ("conv3-8 pad 1", "BN", "relu", "maxpool 1x1/1", "dropout 0.1")
+
+
+@pytest.fixture(scope="module")
+def big_report(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    # input + 99,996 lines + the implicit flatten + FC-10 = 99,999 rows. Once 114 s and 754 MB
+    # for the table; now seconds (bench/bench.py measures it; no clock here)
+    import papernet
+
+    body = [CYCLE[i % len(CYCLE)] for i in range(ROWS - 3)]
+    spec = tmp_path_factory.mktemp("big") / "big.pn"
+    spec.write_text("\n".join(['network "big"', "input 8x8x3", *body, "FC-10", ""]), encoding="utf-8")
+    network = papernet.load(spec)
+    assert not network.check()
+    return network.summary()
+
+
+def _big_totals() -> tuple[int, int]:
+    # by hand: 20,000 convs (99,996 lines, every 5th from the first), the first on 3 channels
+    # (3·3·3·8 + 8 = 224 params, 64 positions × 216 = 13,824 MACs), the rest on 8 (3·3·8·8 + 8 = 584,
+    # 64 × 576 = 36,864); 19,999 BNs of 8 channels (4·8 = 32 params, Keras's count); FC-10 on
+    # 8·8·8 = 512 values (5,130 params, 5,120 MACs)
+    convs, bns = 20_000, 19_999
+    params = 224 + (convs - 1) * 584 + bns * 32 + 5_130
+    macs = 13_824 + (convs - 1) * 36_864 + 5_120
+    return params, macs
+
+
+def test_the_table_of_99999_layers_has_every_row_and_its_totals(big_report: Any) -> None:
+    params, macs = _big_totals()
+    lines = big_report.to_text().split("\n")
+    rules = [i for i, line in enumerate(lines) if line.startswith("─")]
+    assert len(rules) == 2 and rules[1] - rules[0] - 1 == ROWS
+    rows = lines[rules[0] + 1 : rules[1]]
+    assert rows[0].split()[:2] == ["0", "input"] and rows[-1].split()[:3] == [f"{ROWS - 1}", "fc1", "FC-10"]
+    assert [int(row.split()[0]) for row in rows] == list(range(ROWS))
+    assert f"params: {params:,} (trainable" in lines[rules[1] + 2]
+    assert f"multiply-adds (MACs): {macs:,}" in lines[rules[1] + 3]
+
+
+def test_the_json_and_html_of_99999_layers_have_every_row(big_report: Any) -> None:
+    import json
+
+    params, macs = _big_totals()
+    text = big_report.to_json()
+    assert text == json.dumps(big_report.to_dict(), indent=2, ensure_ascii=False) + "\n"  # json itself: the oracle
+    data = json.loads(text)
+    assert len(data["layers"]) == ROWS
+    assert data["total"]["params"] == params == sum(layer["params"] for layer in data["layers"])
+    assert data["total"]["macs"] == macs
+    page = big_report.to_html()
+    assert page.count('<tr class="pn-row">') == ROWS
+    assert f"total · {ROWS} rows" in page
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50", "googlenet", "unet", "densenet121"])
+def test_the_json_is_what_the_json_module_writes(name: str) -> None:
+    # to_json writes a row at a time; json.dumps of the same dict is the oracle, byte for byte
+    import json
+
+    import papernet
+
+    report = papernet.load(name).summary()
+    assert report.to_json() == json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    collapsed = papernet.load(name).summary(depth=1)
+    assert collapsed.to_json() == json.dumps(collapsed.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_json_of_odd_names_is_what_the_json_module_writes() -> None:
+    import json
+
+    import papernet
+
+    spec = 'network "a \\\\ title\tü 漢字 \x07 %s"\ninput 8x8x3\nconv_ü1: conv3-8\n漢: FC-10\n'
+    report = papernet.parse(spec).summary()
+    assert report.to_json() == json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    assert report.to_dict()["network"].endswith("%s")
