@@ -617,6 +617,34 @@ def to_keras_checks(result: ToKeras) -> list[Check]:
     ]
 
 
+# ---- a summary at the layer bound -------------------------------------------------------
+
+BIG_SUMMARY_ROWS = 99_999  # issue 12: the table summary of 99,999 layers took 114 s and 754 MB
+_BIG_CYCLE = ("conv3-8 pad 1", "BN", "relu", "maxpool 1x1/1", "dropout 0.1")
+
+
+def measure_big_summary(env: dict[str, str], rows: int = BIG_SUMMARY_ROWS) -> dict[str, dict[str, Any]]:
+    """One cold `papernet summary big.pn` per format on a sequential spec of `rows` rows (input,
+    rows − 3 layers, the implicit flatten, FC-10): wall seconds, peak RSS, exit code, output bytes."""
+    body = [_BIG_CYCLE[i % len(_BIG_CYCLE)] for i in range(rows - 3)]
+    figures: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="papernet-bench-big-") as cwd:
+        spec = Path(cwd) / "big.pn"
+        spec.write_text("\n".join([f'network "big-{rows}"', "input 8x8x3", *body, "FC-10", ""]), encoding="utf-8")
+        for fmt in ("table", "json", "html"):
+            run, out, _ = run_cold([*PAPERNET, "summary", str(spec), "--format", fmt], cwd, env)
+            figures[fmt] = {**asdict(run), "output_bytes": len(out)}
+    return figures
+
+
+def render_big_summary(figures: dict[str, dict[str, Any]], rows: int = BIG_SUMMARY_ROWS) -> str:
+    parts = [
+        f"{fmt} {f['wall_s']:.1f} s {f['max_rss_mb']:.0f} MB" + (f" (exit {f['exit_code']})" if f["exit_code"] else "")
+        for fmt, f in figures.items()
+    ]
+    return f"Cold `papernet summary` of {rows:,} layers (one run each): " + ", ".join(parts)
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -698,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if to_keras.error:
             errors.append(f"to_keras: {to_keras.error}")
 
+    big = measure_big_summary(child_env(None))
     if args.json:
         figures = {
             "meta": meta,
@@ -727,10 +756,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "to_keras": asdict(to_keras) if to_keras is not None else None,
             "budgets": [asdict(c) for c in checks],
             "errors": errors,
+            "big_summary": big,
         }
         print(json.dumps(_finite(figures), indent=2, allow_nan=False))
     else:
         print(render_table(meta, cold, imports, pipeline, checks))
+        print("\n" + render_big_summary(big))
         if errors:
             print("\nErrors:\n  " + "\n  ".join(errors))
     return 1 if errors else 0

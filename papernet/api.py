@@ -29,6 +29,7 @@ from papernet import resources
 from papernet.adapt import HeadKind
 from papernet.check import Reconciliation, reconcile
 from papernet.diagnostics import Diagnostic, Diagnostics, SpecError
+from papernet.files import TooLarge, read_bounded
 from papernet.infer import Convention, Inference, dims, infer
 from papernet.ir import Graph, Input
 from papernet.lower import lower
@@ -253,7 +254,11 @@ def resolve(spec: str, relative_to: Path | None = None) -> tuple[Path, str]:
 
 def read_spec(path: Path, display: str) -> str:
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
+    except TooLarge as large:
+        span = Span(display, 1, 1, 1, 1)
+        help = "the largest shipped spec is under 4 kB: is this the spec file?"
+        raise SpecError([diag.error("P104", large.describe(), span, help)], {}) from None
     except OSError as exc:
         raise SpecNotFound(f"cannot read '{display}': {exc.strerror or exc}") from None
     try:

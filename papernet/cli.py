@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
 from papernet.diagnostics import Diagnostic, KerasNotInstalled, SpecError, UsageError, printable, render
-from papernet.files import is_special, name_problem, replace_atomically, write_atomically
+from papernet.files import TooLarge, is_special, name_problem, read_bounded, replace_atomically, write_atomically
 
 if TYPE_CHECKING:
     from papernet.tables import TableFormat
@@ -222,7 +222,14 @@ def run_import_table(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise UsageError(f"no such table file: '{args.table}'")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text
+    except TooLarge as large:
+        from papernet.diagnostics import error
+        from papernet.span import Span
+
+        raise SpecError(
+            [error("P104", large.describe(), Span(str(path), 1, 1, 1, 1), "is this the table file?")], {}
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read '{args.table}': {exc}") from None
     table_format: TableFormat | None = args.table_format or _table_format(path)

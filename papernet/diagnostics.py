@@ -136,6 +136,8 @@ def printable(text: str) -> str:
     >>> printable("conv3-64\x00 ok")
     'conv3-64\\x00 ok'
     """
+    if text.isprintable():  # no C or Z character but the space: nothing to escape (most text, fast)
+        return text
     out = []
     for char in text:
         if char == "\t" or unicodedata.category(char)[0] not in "CZ" or char == " ":

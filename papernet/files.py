@@ -1,4 +1,8 @@
-"""Writing a user's files: whole or not at all, with the mode an ordinary file would get.
+"""Reading a user's files within a bound, and writing them whole or not at all, with the mode an
+ordinary file would get.
+
+A spec or table file larger than `MAX_INPUT_BYTES` is refused from its size (`fstat`) before a
+byte of it is read; a file whose size the system does not know is read to one byte past the bound.
 
 A regular file (or a name that does not exist yet) is written to a temporary file beside it,
 `.NAME.papernet-tmp-XXXXXXXX[.suffix]`, which is then renamed over it: a reader, or an
@@ -33,9 +37,41 @@ PATH_MAX = 4096
 _KEPT_OF_NAME = 100  # of the target's name, in its temporary's (whose name must fit NAME_MAX too)
 _CLEANED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
+MAX_INPUT_BYTES = 10_000_000
+"""The largest spec or table file papernet reads (10 MB): a spec at the layer bound (100,000
+layers) is under 2 MB, and every shipped spec under 10 kB."""
+
 _live: set[Path] = set()
 _lock = threading.Lock()
 _handled: set[int] = set()
+
+
+class TooLarge(Exception):
+    """A file over `MAX_INPUT_BYTES`; `size` is its size in bytes where the system knows it."""
+
+    def __init__(self, size: int | None, bound: int) -> None:
+        self.size = size
+        self.bound = bound
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """`the file is 52,428,800 bytes; papernet's bound is 10,000,000 (10 MB)`."""
+        size = f"{self.size:,} bytes" if self.size is not None else f"more than {self.bound:,} bytes"
+        return f"the file is {size}; papernet's bound is {self.bound:,} ({self.bound / 1e6:g} MB)"
+
+
+def read_bounded(path: Path, bound: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of the file at `path`, or `TooLarge` without reading them if there are more than
+    `bound` (from `fstat` for a regular file; otherwise at most `bound + 1` bytes are read).
+    OSError as `open` raises it."""
+    with path.open("rb") as handle:
+        status = os.fstat(handle.fileno())
+        if stat.S_ISREG(status.st_mode) and status.st_size > bound:
+            raise TooLarge(status.st_size, bound)
+        data = handle.read(bound + 1)
+    if len(data) > bound:
+        raise TooLarge(None, bound)  # a device or pipe, or a file that grew since fstat
+    return data
 
 
 def name_problem(name: str) -> str | None:

@@ -70,9 +70,24 @@ class Report:
         }
 
     def to_json(self) -> str:
-        import json  # here, not at the top: a cold `papernet check` needs no JSON
+        """`json.dumps(self.to_dict(), indent=2, ensure_ascii=False)`, byte for byte, written a row
+        at a time: the json module's indenting encoder is pure Python, and the dict of a
+        100,000-layer report alone is a few hundred MB."""
+        from json.encoder import encode_basestring  # here: a cold `papernet check` needs no JSON
 
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        def field(key: str, text: str) -> str:
+            return f"{encode_basestring(key)}: {text}"
+
+        rows = [_json(_row_dict(row), 2, encode_basestring) for row in self.rows]
+        head = self.to_dict() | {"layers": []}
+        fields = [
+            field(key, _json(value, 1, encode_basestring) if key != "layers" or not rows else "")
+            for key, value in head.items()
+        ]
+        if rows:
+            index = list(head).index("layers")
+            fields[index] += "[\n    " + ",\n    ".join(rows) + "\n  ]"
+        return "{\n  " + ",\n  ".join(fields) + "\n}\n"
 
     def to_markdown(self) -> str:
         header = ["#", "name", "layer", "line", "output", "params", "MACs", "RF", "assumed"]
@@ -335,9 +350,12 @@ def _wrapped(line: str, width: int) -> list[str]:
 
 def _display_width(text: str) -> int:
     """Terminal columns: wide (East Asian) characters take two."""
-    if text.isascii():
+    if text.isascii() or max(text) < _FIRST_WIDE:  # `56×56×64`: no wide character, one column each
         return len(text)
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+_FIRST_WIDE = "\u1100"  # no character before U+1100 (Hangul Jamo) is wide (W) or full-width (F)
 
 
 def _abbreviated(text: str, width: int) -> str:
@@ -347,12 +365,12 @@ def _abbreviated(text: str, width: int) -> str:
     """
     if _display_width(text) <= width:
         return text
-    out = ""
-    for char in text:
-        if _display_width(out + char) > width - 1:
-            break
-        out += char
-    return out + "…"
+    used = 0
+    for end, char in enumerate(text):  # one pass: a 9,000-character label is not measured 9,000 times
+        used += _display_width(char)
+        if used > width - 1:
+            return text[:end] + "…"
+    return text + "…"
 
 
 def build_report(graph: Graph, inference: Inference, depth: int | None = None) -> Report:
@@ -534,6 +552,34 @@ def _row_dict(row: Row) -> dict[str, Any]:
     }
 
 
+def _json(value: Any, level: int, quote: Callable[[str], str]) -> str:
+    """`value` as `json.dumps(value, indent=2, ensure_ascii=False)` writes it at nesting `level`."""
+    if isinstance(value, str):
+        return quote(value)
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, list | tuple | dict):
+        if not value:
+            return "{}" if isinstance(value, dict) else "[]"
+        inner = "\n" + "  " * (level + 1)
+        if isinstance(value, dict):
+            items = [f"{quote(key)}: {_json(item, level + 1, quote)}" for key, item in value.items()]
+            return "{" + inner + ("," + inner).join(items) + "\n" + "  " * level + "}"
+        return (
+            "["
+            + inner
+            + ("," + inner).join([_json(item, level + 1, quote) for item in value])
+            + "\n"
+            + "  " * level
+            + "]"
+        )
+    import json
+
+    return json.dumps(value)  # a float, as json writes one
+
+
 def _shape(shape: tuple[int, ...] | None, sep: str = "×") -> str:
     return "?" if shape is None else sep.join(map(str, shape)) if sep != "×" else dims(shape)
 
@@ -662,7 +708,8 @@ def _block_starts(rows: tuple[Row, ...]) -> dict[tuple[int, int], int]:
 
 def _block_members(rows: tuple[Row, ...], start: int, path: tuple[str, ...]) -> list[Row]:
     members = []
-    for row in rows[start:]:
+    for index in range(start, len(rows)):  # not rows[start:]: a copy of the rest per block is quadratic
+        row = rows[index]
         if row.kind == "block" or row.block[: len(path)] != path:
             break
         members.append(row)
