@@ -751,6 +751,8 @@ def network_input(
             return (input_shape[0], input_shape[1], input_shape[2]), None
         if len(input_shape) == 2:
             return (input_shape[0], input_shape[1], 3), "3 channels (RGB) assumed"
+        message = f"a stage table's network takes an image, H×W×C; --input {dims(input_shape)} is not one"
+        raise Unreadable([diag.error("P509", message, command_line_span(), "pass e.g. --input 224x224x3")])
     first = stages[0]
     if first.size is not None and len(first.size) in (2, 3):
         text = printable(first.size_text or "")

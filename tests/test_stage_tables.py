@@ -402,3 +402,16 @@ def test_any_stage_table_imports_or_gives_p5xx(header: list[str], rows: list[lis
         assert all(re.fullmatch(r"P5\d\d", d.code) for d in error.diagnostics), error.diagnostics
         return
     papernet.parse(spec)  # what the importer writes, the parser reads
+
+
+def test_column_option_names_a_stage_role(run_cli: RunCli, tmp_path: Path, monkeypatch: Any) -> None:
+    text = (ROOT / EFFICIENTNET_B0).read_text(encoding="utf-8").replace("Operator F̂i", "Block kind", 1)
+    monkeypatch.chdir(tmp_path)
+    Path("b0.md").write_text(text, encoding="utf-8")
+    result = run_cli("import-table", "b0.md")
+    assert result.code == 1 and "error[P504]" in result.stderr and "--column operator=HEADER" in result.stderr
+    result = run_cli("import-table", "b0.md", "--column", "operator=Block kind")
+    assert result.code == 0, result.stderr
+    assert row_lines(result.stdout) == row_lines(imported(EFFICIENTNET_B0))
+    result = run_cli("import-table", "b0.md", "--column", "operatr=Block kind")
+    assert result.code == 1 and "error[P505]" in result.stderr and "did you mean `operator`?" in result.stderr
