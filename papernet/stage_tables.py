@@ -390,6 +390,9 @@ def _read_stage(row: RowLike, columns: Columns, problems: list[Diagnostic]) -> S
         else:
             operators.append(operator)
     t = _number(row, columns, "t", problems, "an expansion factor such as 6", MAX_EXPANSION)
+    t_cell = columns.cell(row, "t")
+    if t is not None and t_cell is not None and len(operators) == len(parts):  # not under an unknown operator
+        _check_expansion(row, columns, t, t_cell, operators, problems)
     n = _number(row, columns, "n", problems, "a number of blocks such as 3", MAX_REPEATS)
     s = _number(row, columns, "s", problems, "a stride such as 2", 64)
     c, classes = None, False
@@ -410,6 +413,21 @@ def _read_stage(row: RowLike, columns: Columns, problems: list[Diagnostic]) -> S
     if len(problems) > count:
         return None
     return Stage(row, tuple(operators), parts, operator_cell, t, c, classes, n or 1, s, size, size_text)
+
+
+def _check_expansion(
+    row: RowLike, columns: Columns, t: int, cell: CellLike, operators: Sequence[Operator], problems: list[Diagnostic]
+) -> None:
+    """A printed t must belong to the row's block: a bottleneck takes it, an MBConv must agree with it."""
+    heading = printable(columns.heading("t"))
+    blocks = [op for op in operators if isinstance(op, (Bottleneck, MBConv))]
+    if not blocks:
+        message = f'row {row.number}, column "{heading}": t = {t}, but only a bottleneck or MBConv has an expansion'
+        problems.append(diag.error("P507", message, cell.span, "leave the cell empty or `-`"))
+    elif any(isinstance(op, MBConv) and op.expansion != t for op in blocks):
+        expansion = next(op.expansion for op in blocks if isinstance(op, MBConv))
+        message = f'row {row.number}, column "{heading}": t = {t}, but the operator is MBConv{expansion}'
+        problems.append(diag.error("P507", message, cell.span))
 
 
 def _number(
@@ -517,13 +535,6 @@ def write_stage(stage: Stage, stride: int, writer: Writer, problems: list[Diagno
                 expansion = operator.expansion if isinstance(operator, MBConv) else stage.t
                 if expansion is None:
                     problems.append(_needs(stage, "its expansion factor t"))
-                    continue
-                if isinstance(operator, MBConv) and stage.t is not None and stage.t != expansion:
-                    cell = stage.operator_cell
-                    message = (
-                        f"row {row}: {stage.operator_cell.text} expands {expansion}×, but the t column says {stage.t}"
-                    )
-                    problems.append(diag.error("P507", message, cell.span))
                     continue
                 channels_used = True
                 pieces.append(_blocks(operator, expansion, stage.c, strided, stage.n, writer, notes, row))
@@ -849,13 +860,15 @@ def _family(stages: Sequence[Stage], problems: list[Diagnostic]) -> Family | Non
 _DEFAULTS: dict[Family, tuple[str, ...]] = {
     "bottleneck": (
         "# MobileNetV2 §4: ReLU6 and batch normalization after each conv (Table 1: the last 1×1 of a",
-        "# bottleneck is linear); no conv bias, as Keras builds it (a bias before batch norm is redundant).",
+        "# bottleneck is linear); no conv bias, as Keras builds it (a bias before batch norm is redundant);",
+        "# padding same, so that each size halves at stride 2, as the table's sizes do.",
         "defaults:",
         "  conv: bias off, batchnorm, relu6, padding same",
     ),
     "mbconv": (
         "# EfficientNet §5.2: swish (SiLU); batch norm after each conv, as in MnasNet and MobileNetV2 (the",
-        "# last 1×1 of a block is linear); no conv bias, as Keras builds it (a bias before batch norm is redundant).",
+        "# last 1×1 of a block is linear); no conv bias, as Keras builds it (a bias before batch norm is redundant);",
+        "# padding same, so that each size halves at stride 2, as the table's resolutions do.",
         "defaults:",
         "  conv: bias off, batchnorm, swish, padding same",
     ),

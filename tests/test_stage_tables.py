@@ -296,6 +296,20 @@ BAD = [
         ('column "n"', "from 1 to 1,000"),
     ),
     Bad(
+        "t_on_a_conv",
+        V2_HEADER + "| 224² × 3 | conv2d | 6 | 32 | 1 | 2 |\n",
+        "P507",
+        "3:23",
+        ('row 1, column "t": t = 6, but only a bottleneck or MBConv has an expansion',),
+    ),
+    Bad(
+        "t_against_mbconv",
+        V2_HEADER + "| 224² × 3 | conv2d | - | 32 | 1 | 2 |\n| 112² × 32 | MBConv6, k3x3 | 4 | 16 | 1 | 1 |\n",
+        "P507",
+        "4:31",
+        ("t = 4, but the operator is MBConv6",),
+    ),
+    Bad(
         "resolution_no_stride_gives",
         B0_HEADER + "| 1 | Conv3x3 | 224 × 224 | 32 | 1 |\n| 2 | MBConv1, k3x3 | 300 × 300 | 16 | 1 |\n",
         "P513",
