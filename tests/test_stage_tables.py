@@ -429,3 +429,15 @@ def test_column_option_names_a_stage_role(run_cli: RunCli, tmp_path: Path, monke
     assert row_lines(result.stdout) == row_lines(imported(EFFICIENTNET_B0))
     result = run_cli("import-table", "b0.md", "--column", "operatr=Block kind")
     assert result.code == 1 and "error[P505]" in result.stderr and "did you mean `operator`?" in result.stderr
+
+
+def test_command_line_exit_codes(run_cli: RunCli) -> None:
+    """0 imported; 1 a table (or an --input) that cannot be imported, with a P5xx; 2 a usage error."""
+    assert run_cli("import-table", MOBILENET_V2).code == 0
+    result = run_cli("import-table", EFFICIENTNET_B0, "--input", "784")
+    assert result.code == 1
+    assert result.stderr.startswith("<command line>: error[P509]: a stage table's network takes an image"), (
+        result.stderr
+    )
+    result = run_cli("import-table", MOBILENET_V2, "-o", "no_such_directory/spec.pn")
+    assert result.code == 2 and "papernet: error:" in result.stderr
