@@ -334,11 +334,12 @@ def to_int(text: str) -> int:
 
 
 def dims_of(text: str) -> tuple[int, ...]:
-    """`224×224×3` or `11x11` → a tuple of ints.
+    """`224×224×3`, `11x11` or `112² × 32` → a tuple of ints.
 
-    >>> dims_of("224 × 224×3")
-    (224, 224, 3)
+    >>> dims_of("224 × 224×3"), dims_of("112² × 32")
+    ((224, 224, 3), (112, 112, 32))
     """
+    text = re.sub(r"(\d+)²", r"\1×\1", text)
     return tuple(to_int(part) for part in re.findall(r"\d+", text))
 
 

@@ -42,6 +42,10 @@ Diagnostics (P5xx, table import), each pointing at the cell or line at fault:
     P509  the input size cannot be told from the table: pass --input
     P510  a row that lacks what its layer needs (a conv's filters, an inception's channels)
     P511  two columns that both read as the same role
+    P513  a stage table whose rows do not fit together (papernet/stage_tables.py)
+
+A stage table (MobileNetV2's `t | c | n | s`, EfficientNet's `Stage | Operator | Resolution |
+#Channels | #Layers`), one row per sequence of blocks, is read by papernet/stage_tables.py.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from pathlib import Path
 from typing import Literal
 
 from papernet import diagnostics as diag
+from papernet import stage_tables
 from papernet.diagnostics import Diagnostic, SpecError, printable
 from papernet.infer import dims
 from papernet.parse import LAYER_WORDS, ParseFailure, did_you_mean, normalise_newlines
@@ -133,15 +138,17 @@ def import_table_with_warnings(
     if input_shape is not None and not (1 <= len(input_shape) <= 3 and all(d >= 1 for d in input_shape)):
         raise ValueError(f"input_shape must be 1 to 3 positive sizes, got {input_shape}")
     text = normalise_newlines(text.removeprefix("\ufeff"))
+    name = title or (Path(file).stem if not file.startswith("<") else None)
     try:
         chosen = table_format or sniff_format(text)
         table = read_markdown(text, file) if chosen == "markdown" else read_csv(text, file)
+        if stage_tables.is_stage_table(cell.text for cell in table.header):  # MobileNetV2's t c n s, EfficientNet's
+            return stage_tables.import_stage_table(table, file, chosen, name, input_shape, columns or {}), []
         roles = assign_roles(table, columns or {})
         rows = shift_input_sizes(convert_rows(table, roles))
         header = input_header(input_shape, rows, table)
-    except _Unreadable as problems:
+    except (_Unreadable, stage_tables.Unreadable) as problems:
         raise SpecError(problems.diagnostics, {file: text}) from None
-    name = title or (Path(file).stem if not file.startswith("<") else None)
     warnings = _output_holds_inputs(rows, header, roles)
     return render_spec(file, chosen, roles, name, header, rows), warnings
 
@@ -598,9 +605,10 @@ _TIMES = r"\s*[x×X*]\s*"
 def read_size(text: str) -> tuple[int, ...] | None:
     """An output size, `112×112×64` (also `x`, `*`, spaces) or `1000`; None if it is not one.
 
-    >>> read_size("112 x 112 x 64"), read_size("1000"), read_size("112×abc")
-    ((112, 112, 64), (1000,), None)
+    >>> read_size("112 x 112 x 64"), read_size("1000"), read_size("112×abc"), read_size("112² × 32")
+    ((112, 112, 64), (1000,), None, (112, 112, 32))
     """
+    text = re.sub(r"(\d+)\s*²", r"\1×\1", text)  # MobileNetV2's `112² × 32`
     if not re.fullmatch(rf"\d+(?:{_TIMES}\d+){{0,2}}", text.strip()):
         return None
     return tuple(int(part) for part in re.split(_TIMES, text.strip()))
