@@ -1,7 +1,7 @@
 """papernet's fuzz harness: grammar-aware generation and mutation of specs, each input run through
 the public API and the command line under a time and a memory limit.
 
-    .venv/bin/python bench/fuzz.py [--inputs N] [--minutes M] [--seed S] [--out DIR]
+    .venv/bin/python bench/fuzz.py [--inputs N] [--minutes M] [--seed S] [--out DIR] [--jobs N]
                                    [--time-limit S] [--memory-limit MB] [--slow S] [--json]
 
 Inputs come from three sources, in turn: specs *generated* from the notation's own grammar
@@ -27,7 +27,11 @@ time limit), *memory* (past the memory limit), *slow* inputs (over `--slow`, 2 s
 RSS of a child (`ru_maxrss` from `os.wait4`). Each distinct crash is minimized (delta debugging on
 lines, then characters, keeping the same signature) and written to `DIR/crash-<id>.pn` with its
 traceback in `DIR/crash-<id>.txt`; slow inputs and hangs likewise as `slow-<id>.pn`. The summary
-(and `--json`) gives inputs, inputs per second, crashes, slowest input, peak memory.
+(and `--json`) gives inputs, inputs per second, crashes, slowest input, peak memory, and the
+slow inputs split by the layers each spec expands to (recorded per input, in `DIR/timings.csv`):
+those of at most 10,000 layers (or refused whole), where none may be slow, and those beyond,
+with their seconds per 1,000 layers (flat: time linear in layers). `--jobs N` runs N children at
+once (the inputs are the same; each input's time is its own, on a machine N of them share).
 
 The exit code is 0 when nothing crashed, hung or blew the memory limit, 1 otherwise.
 """
@@ -45,6 +49,7 @@ import re
 import resource
 import select
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -52,12 +57,14 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TIME_LIMIT, MEMORY_LIMIT_MB, SLOW = 5.0, 1024, 2.0
+LARGE_LAYERS = 10_000  # issue 12: no slow input up to this many layers; beyond, time linear in layers
 
 # ---- the inputs ----------------------------------------------------------------------------------------
 
@@ -316,14 +323,22 @@ def inputs(seed: int) -> Iterator[tuple[str, str]]:
 COMMANDS = (["check"], ["summary", "--format", "json"], ["compile", "-o", "out.py"])
 
 
-def exercise(text: str, command: list[str], workdir: Path) -> str | None:
-    """Run `text` through the API and the CLI; None if all is well, else the crash's description
-    (its first line is the signature: kind, exception type and the innermost papernet frame)."""
+def exercise(text: str, command: list[str], workdir: Path) -> tuple[str | None, int | None]:
+    """Run `text` through the API and the CLI: (None if all is well, else the crash's description,
+    whose first line is the signature: kind, exception type and the innermost papernet frame;
+    the layers the spec expands to, None where it is refused)."""
+    verdict, layers = _exercise(text, command, workdir)
+    return verdict, layers[0] if layers else None
+
+
+def _exercise(text: str, command: list[str], workdir: Path) -> tuple[str | None, list[int]]:
     import papernet
     from papernet.cli import main
 
+    layers: list[int] = []
     try:
         network = papernet.parse(text)
+        layers.append(len(network.graph.nodes))
         found = network.check()
         report = network.summary()
         if len(text) % 4 == 0:  # rich's table costs more than all the rest: one input in four
@@ -334,9 +349,9 @@ def exercise(text: str, command: list[str], workdir: Path) -> str | None:
     except papernet.SpecError as error:
         str(error)
     except (MemoryError, RecursionError) as error:
-        return _describe("api", error)
+        return _describe("api", error), layers
     except Exception as error:
-        return _describe("api", error)
+        return _describe("api", error), layers
     spec = workdir / "fuzz.pn"
     spec.write_bytes(text.encode("utf-8", errors="surrogatepass"))
     out, err = io.StringIO(), io.StringIO()
@@ -349,10 +364,10 @@ def exercise(text: str, command: list[str], workdir: Path) -> str | None:
     stderr = err.getvalue()
     if code == 3 or "Traceback" in stderr or "internal error" in stderr:
         first = next((line for line in stderr.splitlines() if "internal error" in line), stderr[-200:])
-        return f"cli {command[0]}: exit {code}: {first[:200]}\n{stderr[-4000:]}"
+        return f"cli {command[0]}: exit {code}: {first[:200]}\n{stderr[-4000:]}", layers
     if code not in (0, 1):
-        return f"cli {command[0]}: exit {code} on a spec\n{stderr[-4000:]}"
-    return None
+        return f"cli {command[0]}: exit {code} on a spec\n{stderr[-4000:]}", layers
+    return None, layers
 
 
 def _describe(where: str, error: BaseException) -> str:
@@ -370,10 +385,23 @@ class Outcome:
     peak_kb: int
     crash: str | None = None  # description; first line is the signature
     limit: str | None = None  # "time" or "memory"
+    layers: int | None = None  # the layers the spec expands to; None: refused, or not reached
 
 
-def run_in_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Outcome:
-    """Fork, limit the child's address space and time, run `exercise`, and collect its verdict."""
+@dataclass
+class Child:
+    """A forked child running one input: its pid, the read end of its verdict pipe, its deadline."""
+
+    pid: int
+    pipe: int
+    started: float
+    deadline: float
+    chunks: list[bytes] = field(default_factory=list)
+
+
+def start_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Child:
+    """Fork a child that limits its address space, runs `exercise` and writes back its verdict:
+    the layer count (-1 for none) on the first line, then the crash's description, if any."""
     read_end, write_end = os.pipe()
     started = time.monotonic()
     pid = os.fork()
@@ -383,42 +411,66 @@ def run_in_child(text: str, command: list[str], time_limit: float, memory_mb: in
             os.close(read_end)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _limit_memory(memory_mb)
+            layers: int | None = None
             try:
-                verdict = exercise(text, command, workdir)
+                verdict, layers = exercise(text, command, workdir)
             except MemoryError:
                 verdict = "\x00memory"
             except BaseException as error:  # the harness itself must report, not die
                 verdict = _describe("harness", error)
-            os.write(write_end, (verdict or "").encode("utf-8", errors="replace"))
+            message = f"{-1 if layers is None else layers}\n{verdict or ''}"
+            os.write(write_end, message.encode("utf-8", errors="replace"))
         finally:
             os._exit(code)
     os.close(write_end)
-    chunks: list[bytes] = []
-    deadline = started + time_limit
-    killed = False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            os.kill(pid, signal.SIGKILL)
-            killed = True
-            break
-        ready, _, _ = select.select([read_end], [], [], remaining)
-        if ready:
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    os.close(read_end)
-    _, status, usage = os.wait4(pid, 0)
-    seconds = time.monotonic() - started
-    verdict = b"".join(chunks).decode("utf-8", errors="replace")
+    return Child(pid, read_end, started, started + time_limit)
+
+
+def finish_child(child: Child, killed: bool) -> Outcome:
+    """Reap the child (killing it first if it ran out of time) and read its verdict."""
     if killed:
-        return Outcome(seconds, usage.ru_maxrss, limit="time")
+        os.kill(child.pid, signal.SIGKILL)
+    os.close(child.pipe)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.monotonic() - child.started
+    count, _, verdict = b"".join(child.chunks).decode("utf-8", errors="replace").partition("\n")
+    layers = int(count) if count.lstrip("-").isdigit() and int(count) >= 0 else None
+    if killed:
+        return Outcome(seconds, usage.ru_maxrss, limit="time", layers=layers)
     if verdict == "\x00memory":
-        return Outcome(seconds, usage.ru_maxrss, limit="memory")
+        return Outcome(seconds, usage.ru_maxrss, limit="memory", layers=layers)
     if os.WIFSIGNALED(status):
-        return Outcome(seconds, usage.ru_maxrss, crash=f"signal: {signal.Signals(os.WTERMSIG(status)).name}\n")
-    return Outcome(seconds, usage.ru_maxrss, crash=verdict or None)
+        crash = f"signal: {signal.Signals(os.WTERMSIG(status)).name}\n"
+        return Outcome(seconds, usage.ru_maxrss, crash=crash, layers=layers)
+    return Outcome(seconds, usage.ru_maxrss, crash=verdict or None, layers=layers)
+
+
+def wait_for_children(children: dict[int, Child]) -> list[tuple[int, Outcome]]:
+    """Wait until at least one of `children` (by pipe) has finished or run out of time; reap those."""
+    now = time.monotonic()
+    timeout = max(0.0, min(child.deadline for child in children.values()) - now)
+    ready, _, _ = select.select(list(children), [], [], timeout)
+    done: list[tuple[int, Outcome]] = []
+    for pipe in ready:
+        chunk = os.read(pipe, 65536)
+        if chunk:
+            children[pipe].chunks.append(chunk)
+        else:
+            done.append((pipe, finish_child(children.pop(pipe), killed=False)))
+    now = time.monotonic()
+    for pipe in [p for p, child in children.items() if child.deadline <= now]:
+        done.append((pipe, finish_child(children.pop(pipe), killed=True)))
+    return done
+
+
+def run_in_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Outcome:
+    """One input in one child, waited for."""
+    child = start_child(text, command, time_limit, memory_mb, workdir)
+    children = {child.pipe: child}
+    while True:
+        done = wait_for_children(children)
+        if done:
+            return done[0][1]
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -486,7 +538,27 @@ class Report:
     peak_mb: float = 0.0
     peak_input: str = ""
     baseline_mb: float = 0.0
+    jobs: int = 1
     findings: list[Finding] = field(default_factory=list)
+    timings: list[tuple[int | None, float]] = field(default_factory=list)  # per input: (layers, seconds)
+
+    def slow_split(self, slow: float = SLOW) -> dict[str, Any]:
+        """The slow inputs (over `slow` s) among those expanding to ≤ 10,000 layers (refused specs
+        too: they expand to nothing) and those beyond; beyond, seconds per 1,000 layers (a flat
+        figure is time linear in layers)."""
+        small = [(n, t) for n, t in self.timings if n is None or n <= LARGE_LAYERS]
+        large = [(n, t) for n, t in self.timings if n is not None and n > LARGE_LAYERS]
+        per_k = [t / n * 1000 for n, t in large if n]
+        return {
+            "small_inputs": len(small),
+            "small_slow": sum(t > slow for _, t in small),
+            "small_slowest_s": max((t for _, t in small), default=0.0),
+            "large_inputs": len(large),
+            "large_slow": sum(t > slow for _, t in large),
+            "large_slowest_s": max((t for _, t in large), default=0.0),
+            "large_most_layers": max((n for n, _ in large if n is not None), default=0),
+            "large_s_per_1k_layers": [min(per_k), statistics.median(per_k), max(per_k)] if per_k else [],
+        }
 
     def summary(self) -> str:
         rate = self.inputs / self.seconds if self.seconds else 0.0
@@ -498,6 +570,20 @@ class Report:
             f"slowest {self.slowest_seconds:.2f} s: {self.slowest_input[:100]!r}",
             f"peak RSS {self.peak_mb:.0f} MB (server {self.baseline_mb:.0f} MB): {self.peak_input[:100]!r}",
         ]
+        split = self.slow_split()
+        lines.append(
+            f"over {SLOW:g} s among inputs of <= {LARGE_LAYERS:,} layers (or refused): {split['small_slow']:,} "
+            f"of {split['small_inputs']:,} (slowest {split['small_slowest_s']:.2f} s); beyond: "
+            f"{split['large_slow']:,} of {split['large_inputs']:,}"
+            + (
+                " (s per 1,000 layers min/median/max {:.3f}/{:.3f}/{:.3f}, up to {:,} layers)".format(
+                    *split["large_s_per_1k_layers"], split["large_most_layers"]
+                )
+                if split["large_s_per_1k_layers"]
+                else ""
+            )
+            + (f"; {self.jobs} jobs at once" if self.jobs > 1 else "")
+        )
         for finding in self.findings:
             lines.append(
                 f"  {finding.kind} x{finding.count}: {finding.signature}  ({finding.seconds:.2f} s) "
@@ -516,51 +602,94 @@ def fuzz(
     minimize_budget: int = 200,
     progress: Callable[[Report], None] | None = None,
     minutes: float | None = None,
+    jobs: int = 1,
 ) -> Report:
-    """Run `count` inputs from `inputs(seed)`; distinct findings are minimized and, with `out`, written there."""
+    """Run `count` inputs from `inputs(seed)`, `jobs` children at once; distinct findings are
+    minimized (one child at a time) and, with `out`, written there with every input's layers and
+    seconds (`timings.csv`)."""
     import papernet.cli  # noqa: F401 - the server imports papernet (and lark) once; children inherit it
 
     seen: dict[tuple[str, str], Finding] = {}
     shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory(prefix="papernet-fuzz-", dir=shm if shm.is_dir() else None) as scratch:
-        workdir = Path(scratch)
-        _warm_up(workdir)
-        report = Report(baseline_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        slots = [Path(scratch) / f"job{k}" for k in range(max(1, jobs))]  # a child's files: one directory a job
+        for slot in slots:
+            slot.mkdir()
+        minimizing = Path(scratch) / "minimize"
+        minimizing.mkdir()
+        _warm_up(minimizing)
+        report = Report(baseline_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, jobs=len(slots))
         started = time.monotonic()
-        for number, (source, text) in zip(range(count), inputs(seed), strict=False):
-            if minutes is not None and time.monotonic() - started > minutes * 60:
+        feed = zip(range(count), inputs(seed), strict=False)
+        running: dict[int, tuple[Child, Path, str, str, list[str]]] = {}
+        free = list(reversed(slots))
+        exhausted = False
+        while True:
+            while free and not exhausted:
+                if minutes is not None and time.monotonic() - started > minutes * 60:
+                    exhausted = True
+                    break
+                item = next(feed, None)
+                if item is None:
+                    exhausted = True
+                    break
+                number, (source, text) = item
+                command = COMMANDS[number % len(COMMANDS)]
+                slot = free.pop()
+                child = start_child(text, command, time_limit, memory_mb, slot)
+                running[child.pipe] = (child, slot, source, text, command)
+            if not running:
                 break
-            command = COMMANDS[number % len(COMMANDS)]
-            outcome = run_in_child(text, command, time_limit, memory_mb, workdir)
-            report.inputs += 1
-            report.by_source[source] = report.by_source.get(source, 0) + 1
-            peak = outcome.peak_kb / 1024
-            if peak > report.peak_mb:
-                report.peak_mb, report.peak_input = peak, text
-            if outcome.seconds > report.slowest_seconds and outcome.limit is None:
-                report.slowest_seconds, report.slowest_input = outcome.seconds, text
-            kind, detail = _classify(outcome, slow)
-            if kind is None:
-                continue
-            report.crashes += kind == "crash"
-            report.hangs += kind == "time"
-            report.over_memory += kind == "memory"
-            report.slow += kind == "slow"
-            key = (kind, signature(detail) if kind == "crash" else _shape_of(text))
-            if key in seen:
-                seen[key].count += 1
-                continue
-            finding = Finding(kind, key[1], source, outcome.seconds, peak, text, detail)
-            seen[key] = finding
-            report.findings.append(finding)
-            finding.minimized = _minimized(finding, command, time_limit, memory_mb, slow, workdir, minimize_budget)
-            if out is not None:
-                _write_finding(out, finding, command)
-            if progress is not None:
-                progress(report)
+            children = {pipe: entry[0] for pipe, entry in running.items()}
+            for pipe, outcome in wait_for_children(children):
+                _, slot, source, text, command = running.pop(pipe)
+                free.append(slot)
+                finding = _record(report, seen, outcome, source, text, slow)
+                if finding is None:
+                    continue
+                finding.minimized = _minimized(
+                    finding, command, time_limit, memory_mb, slow, minimizing, minimize_budget
+                )
+                if out is not None:
+                    _write_finding(out, finding, command)
+                if progress is not None:
+                    progress(report)
             report.seconds = time.monotonic() - started
         report.seconds = time.monotonic() - started
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        rows = "".join(f"{'' if n is None else n},{t:.4f}\n" for n, t in report.timings)
+        (out / "timings.csv").write_text("layers,seconds\n" + rows, encoding="utf-8")
     return report
+
+
+def _record(
+    report: Report, seen: dict[tuple[str, str], Finding], outcome: Outcome, source: str, text: str, slow: float
+) -> Finding | None:
+    """Count one input's outcome; a finding not seen before is returned (to minimize and write)."""
+    report.inputs += 1
+    report.by_source[source] = report.by_source.get(source, 0) + 1
+    report.timings.append((outcome.layers, outcome.seconds))
+    peak = outcome.peak_kb / 1024
+    if peak > report.peak_mb:
+        report.peak_mb, report.peak_input = peak, text
+    if outcome.seconds > report.slowest_seconds and outcome.limit is None:
+        report.slowest_seconds, report.slowest_input = outcome.seconds, text
+    kind, detail = _classify(outcome, slow)
+    if kind is None:
+        return None
+    report.crashes += kind == "crash"
+    report.hangs += kind == "time"
+    report.over_memory += kind == "memory"
+    report.slow += kind == "slow"
+    key = (kind, signature(detail) if kind == "crash" else _shape_of(text))
+    if key in seen:
+        seen[key].count += 1
+        return None
+    finding = Finding(kind, key[1], source, outcome.seconds, peak, text, detail)
+    seen[key] = finding
+    report.findings.append(finding)
+    return finding
 
 
 def _warm_up(workdir: Path) -> None:
@@ -625,8 +754,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", type=int, default=MEMORY_LIMIT_MB, help="MB an input may add")
     parser.add_argument("--slow", type=float, default=SLOW, help="report inputs slower than this (s)")
     parser.add_argument("--minutes", type=float, help="stop after this long, whatever --inputs says")
+    parser.add_argument("--jobs", type=int, default=1, help="children run at once (each input's time is its own)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
 
     def progress(report: Report) -> None:
         print(f"[{report.inputs:,} inputs] {report.findings[-1].kind}: {report.findings[-1].signature}", flush=True)
@@ -640,9 +772,11 @@ def main(argv: list[str] | None = None) -> int:
         args.slow,
         progress=progress,
         minutes=args.minutes,
+        jobs=args.jobs,
     )
     if args.json:
-        print(json.dumps({k: v for k, v in asdict(report).items() if k != "findings"}, indent=2))
+        figures = {k: v for k, v in asdict(report).items() if k not in ("findings", "timings")}
+        print(json.dumps({**figures, "slow_split": report.slow_split(args.slow)}, indent=2))
     print(report.summary())
     bad = report.crashes or report.hangs or report.over_memory
     return 1 if bad else 0

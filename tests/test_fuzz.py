@@ -181,3 +181,49 @@ def test_cli_on_random_bytes(run_cli: Callable[..., Any], tmp_path: Path, data: 
 @given(text=word_soup())
 def test_cli_on_random_notation(run_cli: Callable[..., Any], tmp_path: Path, text: str) -> None:
     _run_cli_on(run_cli, tmp_path / "soup.pn", text.encode("utf-8"), "check")
+
+
+# ---- the harness, bench/fuzz.py: children in parallel, each input's layer count ----------
+
+
+def _harness() -> Any:
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("papernet_bench_fuzz", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_harness_reports_each_inputs_layer_count(tmp_path: Path) -> None:
+    harness = _harness()
+    # input, conv, the implicit flatten, FC: 4 layers; a spec with errors counts what it lowered
+    # to; one refused whole (empty: SpecError) has no count
+    outcome = harness.run_in_child("input 8x8x3\nconv3-8\nFC-10\n", ["check"], 60.0, 1024, tmp_path)
+    assert outcome.crash is None and outcome.layers == 4
+    broken = harness.run_in_child("input 8x8x3\nconv3-0 x\n", ["check"], 60.0, 1024, tmp_path)
+    assert broken.crash is None and broken.layers == 1
+    refused = harness.run_in_child("", ["check"], 60.0, 1024, tmp_path)
+    assert refused.crash is None and refused.layers is None
+    big = harness.run_in_child("input 8x8x3\nrelu x10000\nrelu x2000\n", ["check"], 120.0, 1024, tmp_path)
+    assert big.crash is None and big.layers == 12_001
+
+
+def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
+    # a bounded run of the harness: no crash, and --jobs 2 runs the inputs --jobs 1 does
+    harness = _harness()
+    one = harness.fuzz(40, seed=3, out=tmp_path / "one", jobs=1, minimize_budget=20)
+    two = harness.fuzz(40, seed=3, out=tmp_path / "two", jobs=2, minimize_budget=20)
+    assert one.crashes == two.crashes == 0, one.summary() + "\n" + two.summary()
+    assert one.inputs == two.inputs == len(one.timings) == 40
+    assert sorted(n or 0 for n, _ in one.timings) == sorted(n or 0 for n, _ in two.timings)
+    assert any(n for n, _ in one.timings)
+    rows = (tmp_path / "two" / "timings.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "layers,seconds" and len(rows) == 41
+    split = two.slow_split()
+    assert split["small_inputs"] + split["large_inputs"] == 40
+    assert "among inputs of <= 10,000 layers" in two.summary() and "2 jobs at once" in two.summary()
