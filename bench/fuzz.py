@@ -29,8 +29,9 @@ lines, then characters, keeping the same signature) and written to `DIR/crash-<i
 traceback in `DIR/crash-<id>.txt`; slow inputs and hangs likewise as `slow-<id>.pn`. The summary
 (and `--json`) gives inputs, inputs per second, crashes, slowest input, peak memory, and the
 slow inputs split by the layers each spec expands to (recorded per input, in `DIR/timings.csv`):
-those of at most 10,000 layers (or refused whole), where none may be slow, and those beyond,
-with their seconds per 1,000 layers (flat: time linear in layers). `--jobs N` runs N children at
+those of at most 10,000 layers (0 for a spec refused whole), where none may be slow, those
+beyond, with their seconds per 1,000 layers (flat: time linear in layers), and those stopped
+before lowering finished (a parser or lowering hang). `--jobs N` runs N children at
 once (the inputs are the same; each input's time is its own, on a machine N of them share).
 
 The exit code is 0 when nothing crashed, hung or blew the memory limit, 1 otherwise.
@@ -323,22 +324,35 @@ def inputs(seed: int) -> Iterator[tuple[str, str]]:
 COMMANDS = (["check"], ["summary", "--format", "json"], ["compile", "-o", "out.py"])
 
 
-def exercise(text: str, command: list[str], workdir: Path) -> tuple[str | None, int | None]:
+def exercise(
+    text: str, command: list[str], workdir: Path, counted: Callable[[int], None] | None = None
+) -> tuple[str | None, int | None]:
     """Run `text` through the API and the CLI: (None if all is well, else the crash's description,
     whose first line is the signature: kind, exception type and the innermost papernet frame;
-    the layers the spec expands to, None where it is refused)."""
-    verdict, layers = _exercise(text, command, workdir)
+    the layers the spec expands to, 0 where it is refused whole, None where the run did not get
+    that far). `counted` hears the layer count as soon as it is known, before the rest runs."""
+    layers: list[int] = []
+
+    def count(number: int) -> None:
+        layers.append(number)
+        if counted is not None:
+            counted(number)
+
+    verdict = _exercise(text, command, workdir, count)
     return verdict, layers[0] if layers else None
 
 
-def _exercise(text: str, command: list[str], workdir: Path) -> tuple[str | None, list[int]]:
+def _exercise(text: str, command: list[str], workdir: Path, count: Callable[[int], None]) -> str | None:
     import papernet
     from papernet.cli import main
 
-    layers: list[int] = []
     try:
-        network = papernet.parse(text)
-        layers.append(len(network.graph.nodes))
+        try:
+            network = papernet.parse(text)
+        except papernet.SpecError:
+            count(0)
+            raise
+        count(len(network.graph.nodes))
         found = network.check()
         report = network.summary()
         if len(text) % 4 == 0:  # rich's table costs more than all the rest: one input in four
@@ -349,9 +363,9 @@ def _exercise(text: str, command: list[str], workdir: Path) -> tuple[str | None,
     except papernet.SpecError as error:
         str(error)
     except (MemoryError, RecursionError) as error:
-        return _describe("api", error), layers
+        return _describe("api", error)
     except Exception as error:
-        return _describe("api", error), layers
+        return _describe("api", error)
     spec = workdir / "fuzz.pn"
     spec.write_bytes(text.encode("utf-8", errors="surrogatepass"))
     out, err = io.StringIO(), io.StringIO()
@@ -364,10 +378,10 @@ def _exercise(text: str, command: list[str], workdir: Path) -> tuple[str | None,
     stderr = err.getvalue()
     if code == 3 or "Traceback" in stderr or "internal error" in stderr:
         first = next((line for line in stderr.splitlines() if "internal error" in line), stderr[-200:])
-        return f"cli {command[0]}: exit {code}: {first[:200]}\n{stderr[-4000:]}", layers
+        return f"cli {command[0]}: exit {code}: {first[:200]}\n{stderr[-4000:]}"
     if code not in (0, 1):
-        return f"cli {command[0]}: exit {code} on a spec\n{stderr[-4000:]}", layers
-    return None, layers
+        return f"cli {command[0]}: exit {code} on a spec\n{stderr[-4000:]}"
+    return None
 
 
 def _describe(where: str, error: BaseException) -> str:
@@ -400,8 +414,9 @@ class Child:
 
 
 def start_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Child:
-    """Fork a child that limits its address space, runs `exercise` and writes back its verdict:
-    the layer count (-1 for none) on the first line, then the crash's description, if any."""
+    """Fork a child that limits its address space, runs `exercise` and writes back what it finds:
+    `L<layers>\n` as soon as the spec is lowered (so a child killed later has its count), then
+    `V` and the crash's description, if any."""
     read_end, write_end = os.pipe()
     started = time.monotonic()
     pid = os.fork()
@@ -411,15 +426,17 @@ def start_child(text: str, command: list[str], time_limit: float, memory_mb: int
             os.close(read_end)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _limit_memory(memory_mb)
-            layers: int | None = None
+
+            def counted(layers: int) -> None:
+                os.write(write_end, f"L{layers}\n".encode("ascii"))
+
             try:
-                verdict, layers = exercise(text, command, workdir)
+                verdict, _ = exercise(text, command, workdir, counted)
             except MemoryError:
                 verdict = "\x00memory"
             except BaseException as error:  # the harness itself must report, not die
                 verdict = _describe("harness", error)
-            message = f"{-1 if layers is None else layers}\n{verdict or ''}"
-            os.write(write_end, message.encode("utf-8", errors="replace"))
+            os.write(write_end, ("V" + (verdict or "")).encode("utf-8", errors="replace"))
         finally:
             os._exit(code)
     os.close(write_end)
@@ -433,8 +450,12 @@ def finish_child(child: Child, killed: bool) -> Outcome:
     os.close(child.pipe)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.monotonic() - child.started
-    count, _, verdict = b"".join(child.chunks).decode("utf-8", errors="replace").partition("\n")
-    layers = int(count) if count.lstrip("-").isdigit() and int(count) >= 0 else None
+    message = b"".join(child.chunks).decode("utf-8", errors="replace")
+    layers = None
+    if message.startswith("L"):
+        count, _, message = message.partition("\n")
+        layers = int(count[1:])
+    verdict = message.removeprefix("V")
     if killed:
         return Outcome(seconds, usage.ru_maxrss, limit="time", layers=layers)
     if verdict == "\x00memory":
@@ -543,13 +564,16 @@ class Report:
     timings: list[tuple[int | None, float]] = field(default_factory=list)  # per input: (layers, seconds)
 
     def slow_split(self, slow: float = SLOW) -> dict[str, Any]:
-        """The slow inputs (over `slow` s) among those expanding to ≤ 10,000 layers (refused specs
-        too: they expand to nothing) and those beyond; beyond, seconds per 1,000 layers (a flat
-        figure is time linear in layers)."""
-        small = [(n, t) for n, t in self.timings if n is None or n <= LARGE_LAYERS]
+        """The slow inputs (over `slow` s) among those expanding to ≤ 10,000 layers (a spec refused
+        whole expands to none) and those beyond, with seconds per 1,000 layers (a flat figure is
+        time linear in layers); and those stopped before their layers were counted."""
+        small = [(n, t) for n, t in self.timings if n is not None and n <= LARGE_LAYERS]
         large = [(n, t) for n, t in self.timings if n is not None and n > LARGE_LAYERS]
+        unknown = [t for n, t in self.timings if n is None]
         per_k = [t / n * 1000 for n, t in large if n]
         return {
+            "unknown_inputs": len(unknown),
+            "unknown_slow": sum(t > slow for t in unknown),
             "small_inputs": len(small),
             "small_slow": sum(t > slow for _, t in small),
             "small_slowest_s": max((t for _, t in small), default=0.0),
@@ -572,7 +596,7 @@ class Report:
         ]
         split = self.slow_split()
         lines.append(
-            f"over {SLOW:g} s among inputs of <= {LARGE_LAYERS:,} layers (or refused): {split['small_slow']:,} "
+            f"over {SLOW:g} s among inputs of <= {LARGE_LAYERS:,} layers: {split['small_slow']:,} "
             f"of {split['small_inputs']:,} (slowest {split['small_slowest_s']:.2f} s); beyond: "
             f"{split['large_slow']:,} of {split['large_inputs']:,}"
             + (
@@ -582,6 +606,7 @@ class Report:
                 if split["large_s_per_1k_layers"]
                 else ""
             )
+            + f"; stopped before lowering: {split['unknown_slow']:,} of {split['unknown_inputs']:,}"
             + (f"; {self.jobs} jobs at once" if self.jobs > 1 else "")
         )
         for finding in self.findings:

@@ -202,15 +202,29 @@ def _harness() -> Any:
 def test_the_harness_reports_each_inputs_layer_count(tmp_path: Path) -> None:
     harness = _harness()
     # input, conv, the implicit flatten, FC: 4 layers; a spec with errors counts what it lowered
-    # to; one refused whole (empty: SpecError) has no count
+    # to; one refused whole (empty: SpecError) none
     outcome = harness.run_in_child("input 8x8x3\nconv3-8\nFC-10\n", ["check"], 60.0, 1024, tmp_path)
     assert outcome.crash is None and outcome.layers == 4
     broken = harness.run_in_child("input 8x8x3\nconv3-0 x\n", ["check"], 60.0, 1024, tmp_path)
     assert broken.crash is None and broken.layers == 1
     refused = harness.run_in_child("", ["check"], 60.0, 1024, tmp_path)
-    assert refused.crash is None and refused.layers is None
+    assert refused.crash is None and refused.layers == 0
     big = harness.run_in_child("input 8x8x3\nrelu x10000\nrelu x2000\n", ["check"], 120.0, 1024, tmp_path)
     assert big.crash is None and big.layers == 12_001
+
+
+def test_a_child_killed_after_lowering_keeps_its_layer_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    harness = _harness()
+
+    def lowered_then_stuck(text: str, command: list[str], workdir: Path, counted: Any = None) -> Any:
+        counted(7)
+        time.sleep(20)
+
+    monkeypatch.setattr(harness, "exercise", lowered_then_stuck)  # the forked child runs this
+    killed = harness.run_in_child("input 8x8x3\n", ["check"], 1.0, 1024, tmp_path)
+    assert killed.limit == "time" and killed.layers == 7
 
 
 def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
@@ -220,10 +234,10 @@ def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
     two = harness.fuzz(40, seed=3, out=tmp_path / "two", jobs=2, minimize_budget=20)
     assert one.crashes == two.crashes == 0, one.summary() + "\n" + two.summary()
     assert one.inputs == two.inputs == len(one.timings) == 40
-    assert sorted(n or 0 for n, _ in one.timings) == sorted(n or 0 for n, _ in two.timings)
+    assert sorted(n or -1 for n, _ in one.timings) == sorted(n or -1 for n, _ in two.timings)
     assert any(n for n, _ in one.timings)
     rows = (tmp_path / "two" / "timings.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == "layers,seconds" and len(rows) == 41
     split = two.slow_split()
-    assert split["small_inputs"] + split["large_inputs"] == 40
+    assert split["small_inputs"] + split["large_inputs"] + split["unknown_inputs"] == 40
     assert "among inputs of <= 10,000 layers" in two.summary() and "2 jobs at once" in two.summary()
