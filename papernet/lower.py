@@ -1185,6 +1185,16 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
         _emit_invalid(entry, state)
         return
     entry, strided = placed
+    dilation = parts[strided].get("dilation", (1, 1))
+    if entry.stride != 1 and tuple(dilation) != (1, 1):
+        state.error(
+            "P105",
+            f"Keras cannot combine stride {entry.stride} with dilation {dilation[0]} in one conv",
+            convs[strided][2].span,
+            "papers that do this stride with a separate layer",
+        )
+        _emit_invalid(entry, state)
+        return
     stage = entry.label or _stage_name(state)
     scope = (*state.scope, stage, f"block{entry.index}")
     outer_template = state.template
@@ -1223,9 +1233,7 @@ def _emit_residual(
                 name=f"{prefix}_preact_relu", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU
             ),
         )
-    conv_defaults = state.defaults.get("conv", {})
     use_bias = _default_bias(state)
-    padding = _padding(conv_defaults["padding"].value) if "padding" in conv_defaults else "same"
     stride = (entry.stride, entry.stride)
     for j, (kernel, filters, layer) in enumerate(convs):
         conv = ir.Conv2D(
@@ -1236,12 +1244,13 @@ def _emit_residual(
             filters=filters,
             kernel_size=kernel,
             strides=stride if j == strided else (1, 1),
-            padding=padding,
+            padding="same",
             use_bias=use_bias,
             origins=tuple(settings.origins),
         )
-        if parts:
-            conv = replace(conv, **parts[j])  # what the part states: `1×1, 64 bias off`
+        if parts:  # what the part states (`1×1, 64 bias off`) or `defaults: conv:` says
+            part = parts[j]
+            conv = replace(conv, **{**part, "origins": (*conv.origins, *part.get("origins", ()))})
         _emit(state, node=conv, rank=3)
         if preactivation and j == len(convs) - 1:
             break  # in v2 the last conv feeds the add directly
@@ -1308,23 +1317,29 @@ def _emit_residual(
     _emit(state, node=out, rank=3)
 
 
-_BRACKET_PART_OPTIONS = {"bias": "use_bias", "padding": "padding", "dilation": "dilation", "groups": "groups"}
-"""Options a conv in a residual bracket may state, and the Conv2D field each sets; `kernel`,
-`filters` and `stride` are read elsewhere."""
+_BRACKET_PART_OPTIONS = {
+    "bias": "use_bias",
+    "padding": "padding",
+    "rounding": "rounding",
+    "dilation": "dilation",
+    "groups": "groups",
+}
+"""Options a conv in a residual bracket takes, stated on the part or from `defaults: conv:`, as
+a plain conv does, and the Conv2D field each sets; `kernel`, `filters` and `stride` are read elsewhere."""
 
 
 def _bracket_part_settings(convs: list[tuple[ir.Pair, int, Layer]], state: _Lowering) -> list[dict[str, Any]] | None:
-    """Per part of a bracket, the Conv2D fields its options set (`1×1, 64 bias off`); an option
-    that cannot apply to a conv of a bracket (its BN and ReLU come with the bracket) is P105."""
+    """Per part of a bracket, the Conv2D fields its options and `defaults: conv:` set
+    (`1×1, 64 bias off`, `3×3, 64, pad 1, floor`), and their origins; an option that cannot
+    apply to a conv of a bracket (its BN and ReLU come with the bracket) is P105."""
     parts: list[dict[str, Any]] = []
     valid = True
+    defaults = {key: option for key, option in state.defaults.get("conv", {}).items() if key in _BRACKET_PART_OPTIONS}
     for _, _, layer in convs:
-        fields: dict[str, Any] = {}
         for option in layer.options:
             if option.key in ("kernel", "filters", "stride"):
                 valid = _validate(option, state) and valid
-                continue
-            if option.key not in _BRACKET_PART_OPTIONS:
+            elif option.key not in _BRACKET_PART_OPTIONS:
                 state.error(
                     "P105",
                     f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to a conv in a residual bracket",
@@ -1333,12 +1348,15 @@ def _bracket_part_settings(convs: list[tuple[ir.Pair, int, Layer]], state: _Lowe
                     "write the block out with `add(… | identity)` to change them",
                 )
                 valid = False
-                continue
-            if _validate(option, state):
-                value = _padding(option.value) if option.key == "padding" else option.value
-                fields[_BRACKET_PART_OPTIONS[option.key]] = value
-            else:
+            elif not _validate(option, state):
                 valid = False
+        attrs = _Attributes(layer, defaults)
+        fields: dict[str, Any] = {}
+        for key, attribute in _BRACKET_PART_OPTIONS.items():
+            if attrs.has(key):
+                value = attrs.get(key, attribute)
+                fields[attribute] = _padding(value) if key == "padding" else value
+        fields["origins"] = tuple(attrs.origins)
         parts.append(fields)
     return parts if valid else None
 

@@ -106,6 +106,7 @@ DIAGNOSTICS = {
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
+    "bracket_stride_with_dilation": ("input 8x8x64\ndefaults:\n  conv: dilation 2\n[3×3, 64; 3×3, 64] ×2 /2\n", "P105"),
 }
 
 
@@ -208,6 +209,39 @@ def test_a_stride_on_a_part_places_the_blocks_stride_there() -> None:
 def test_a_parts_groups_and_dilation_apply() -> None:
     net, _ = figures("input 8x8x64\n[1×1, 128; 3×3, 128 groups 32; 1×1, 64 dilation 1]\n")
     assert node(net, "stage1_block1_2_conv")[1].params == 3 * 3 * 4 * 128 + 128  # 32 groups of 4 channels
+
+
+def test_a_parts_pad_and_floor_apply_as_on_a_plain_conv() -> None:
+    # Keras's ResNetV2 strided 3×3: ZeroPadding2D(1), then a valid conv with stride 2
+    net, model = figures("input 8x8x16\n[1×1, 16; 3×3/2, 16, pad 1, floor; 1×1, 16] ×2\n")
+    conv, info = node(net, "stage1_block1_2_conv")
+    assert isinstance(conv, ir.Conv2D)
+    assert (conv.padding, conv.rounding, conv.strides) == (((1, 1), (1, 1)), "floor", (2, 2))
+    assert info.shape == (4, 4, 16)  # ⌊(8 + 2·1 − 3)/2⌋ + 1 = ⌊4.5⌋ = 4; `same` would pad (0, 1)
+    assert model.get_layer("stage1_block1_2_conv").get_config()["padding"] == "valid"
+    assert model.get_layer("stage1_block1_2_conv_pad").get_config()["padding"] == ((1, 1), (1, 1))
+    # the unstrided block keeps 4×4: (4 + 2 − 3)/1 + 1 = 4, exact
+    assert node(net, "stage1_block2_2_conv")[1].shape == (4, 4, 16)
+
+
+def test_conv_defaults_reach_the_convs_a_bracket_makes() -> None:
+    text = "input 8x8x16\ndefaults:\n  conv: pad 1, floor, bias off\n[3×3/2, 16; 3×3, 16]\n"
+    net, _ = figures(text)
+    convs = [n for n in net.graph.nodes if isinstance(n, ir.Conv2D) and n.name.endswith(("_1_conv", "_2_conv"))]
+    assert [(c.padding, c.rounding, c.use_bias) for c in convs] == [(((1, 1), (1, 1)), "floor", False)] * 2
+    # ⌊(8 + 2 − 3)/2⌋ + 1 = 4, then (4 + 2 − 3) + 1 = 4; two 3·3·16·16 convs without bias,
+    # four BNs of 4·16 (two in the block, one on the projection) and a 1×1/2 projection 16·16
+    assert net.infer().layers[-1].shape == (4, 4, 16)
+    assert net.infer().total_params == 2 * 3 * 3 * 16 * 16 + 3 * 4 * 16 + 16 * 16
+    # the part's own setting wins over the default
+    net = papernet.parse(text.replace("[3×3/2, 16;", "[3×3/2, 16 bias on, padding same;"), "d.pn")
+    first = next(n for n in net.graph.nodes if n.name == "stage1_block1_1_conv")
+    assert isinstance(first, ir.Conv2D) and (first.padding, first.use_bias) == ("same", True)
+
+
+def test_without_floor_a_strided_bracket_conv_is_the_rounding_error() -> None:
+    net = papernet.parse("input 8x8x16\n[3×3/2, 16, pad 1; 3×3, 16]\n", "r.pn")
+    assert [d.code for d in net.errors()] == ["P201"]
 
 
 # ---- transposed convs and upsampling -------------------------------------------------------------
