@@ -842,6 +842,11 @@ class _Builder(Transformer[Token, Any]):
                 options.append(Option("rate", _percent(child), self._tok(child)))
         return self._make_layer("dropout", children, *options)
 
+    def drop_path(self, children: list[Any]) -> Layer:
+        """Stochastic depth (Huang et al. 2016): `drop path 0.2`, `drop-path 0.2`, `stochastic depth 0.2`."""
+        layer = self.dropout(children)
+        return Layer("drop_path", layer.options, layer.span)
+
     def flatten(self, children: list[Token]) -> Layer:
         return Layer("flatten", (), self._span(children))
 
@@ -1002,6 +1007,8 @@ LAYER_WORDS = (
     "bn",
     "lrn",
     "dropout",
+    "drop path",
+    "stochastic depth",
     "flatten",
     "reshape",
     "zeropad",

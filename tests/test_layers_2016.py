@@ -83,6 +83,39 @@ def test_batchnorm_defaults_govern_the_batch_norms_constructs_add() -> None:
     assert model.count_params() == net.infer().total_params
 
 
+def test_bn_settings_after_a_conv_configure_the_batch_norm_it_adds() -> None:
+    net, model = figures(
+        "input 8x8x16\ndefaults:\n  batchnorm: epsilon 1.001e-5\n"
+        "a: conv3-16 BN scale off\nb: conv3-16 batchnorm center off, epsilon 1e-5, momentum 0.9\n"
+        "c: conv dw 3x3 BN scale off, center off\nflatten\nd: FC-10 BN scale off\n"
+    )
+    # each conv 3·3·16·16 + 16 = 2,320; the depthwise 3·3·16 + 16 = 160; the FC 1024·10 + 10
+    assert [node(net, n)[1].params for n in ("a", "b", "c", "d")] == [2320, 2320, 160, 10250]
+    # BN: γ, β (trainable, where on) and the moving mean and variance: scale off 3C, both off 2C
+    assert [node(net, f"{n}_bn")[1].params for n in ("a", "b", "c", "d")] == [3 * 16, 3 * 16, 2 * 16, 3 * 10]
+    assert [node(net, f"{n}_bn")[1].trainable for n in ("a", "b", "c", "d")] == [16, 16, 0, 10]
+    a, b = (model.get_layer(f"{n}_bn").get_config() for n in ("a", "b"))
+    assert (a["scale"], a["center"], a["epsilon"]) == (False, True, 1.001e-5)  # ε from `defaults: batchnorm:`
+    assert (b["scale"], b["center"], b["epsilon"], b["momentum"]) == (True, False, 1e-5, 0.9)  # stated wins
+    assert net.infer().total_params == 2 * 2320 + 160 + 10250 + 3 * 16 + 3 * 16 + 2 * 16 + 3 * 10
+
+
+def test_bn_settings_on_a_conv_with_batchnorm_from_defaults() -> None:
+    text = "input 8x8x16\ndefaults:\n  conv: batchnorm\n  batchnorm: scale off\nconv3-16 scale on\nconv3-16\n"
+    net, _ = figures(text)
+    # the first BN states γ back on (4·16), the second takes `scale off` from the defaults (3·16)
+    assert [node(net, n)[1].params for n in ("conv1_bn", "conv2_bn")] == [4 * 16, 3 * 16]
+
+
+def test_bn_settings_on_a_brackets_conv_configure_its_batch_norm() -> None:
+    net, _ = figures("input 8x8x16\n[3×3, 16 BN scale off; 3×3, 16 center off, momentum 0.9]\n")
+    first, second = (node(net, f"stage1_block1_{j}_bn") for j in (1, 2))
+    assert (first[1].params, second[1].params) == (3 * 16, 3 * 16)
+    assert isinstance(second[0], ir.BatchNorm) and (second[0].center, second[0].momentum) == (False, 0.9)
+    # two 3·3·16·16 + 16 convs and BNs of 3·16 each; the shortcut is the identity
+    assert net.infer().total_params == 2 * (3 * 3 * 16 * 16 + 16) + 2 * 3 * 16
+
+
 def test_batchnorm_torch_convention_counts_only_what_is_learnt() -> None:
     net = papernet.parse("input 8x8x16\nBN scale off\nBN\n", "bn.pn")
     torch = net.infer("torch")
@@ -106,6 +139,13 @@ DIAGNOSTICS = {
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
+    "drop_path_without_rate": ("input 8x8x3\nconv3-8\ndrop path\n", "P103"),
+    "drop_path_rate_above_one": ("input 8x8x3\nconv3-8\nstochastic depth 1.5\n", "P102"),
+    "bn_setting_on_a_conv_without_bn": ("input 8x8x3\nconv3-8 scale off\n", "P105"),
+    "bn_setting_on_v2_last_conv": (
+        "input 8x8x16\ndefaults:\n  residual: preactivation\n[3×3, 16; 3×3, 16 BN scale off]\n",
+        "P105",
+    ),
     "bracket_stride_with_dilation": ("input 8x8x64\ndefaults:\n  conv: dilation 2\n[3×3, 64; 3×3, 64] ×2 /2\n", "P105"),
 }
 
@@ -242,6 +282,38 @@ def test_conv_defaults_reach_the_convs_a_bracket_makes() -> None:
 def test_without_floor_a_strided_bracket_conv_is_the_rounding_error() -> None:
     net = papernet.parse("input 8x8x16\n[3×3/2, 16, pad 1; 3×3, 16]\n", "r.pn")
     assert [d.code for d in net.errors()] == ["P201"]
+
+
+# ---- stochastic depth ---------------------------------------------------------------------------
+
+
+def test_drop_path_is_a_per_sample_dropout_with_no_parameters() -> None:
+    net, model = figures("input 8x8x16\nadd(conv3-16 -> drop path 0.2 | identity)\nflatten\ndrop-path 0.1\n")
+    branch, info = node(net, "drop_path1")
+    assert isinstance(branch, ir.DropPath) and branch.rate == 0.2
+    assert (info.shape, info.params) == ((8, 8, 16), 0)
+    assert ir.describe(branch) == "drop path 0.2"
+    # Keras's EfficientNet: Dropout(rate, noise_shape=(None, 1, 1, 1)), one draw per sample
+    config = model.get_layer("drop_path1").get_config()
+    assert type(model.get_layer("drop_path1")).__name__ == "Dropout"
+    assert (config["rate"], tuple(config["noise_shape"])) == (0.2, (None, 1, 1, 1))
+    assert tuple(model.get_layer("drop_path2").get_config()["noise_shape"]) == (None, 1)  # on a vector
+    # the add reads the dropped branch and the identity
+    add = model.get_layer("add1")
+    assert {t._keras_history.operation.name for t in add._inbound_nodes[0].input_tensors} == {"drop_path1", "input"}
+
+
+def test_drop_path_rate_in_a_block_is_an_expression_of_its_parameters() -> None:
+    text = (
+        "block mb(c, b):\n  add(conv 1×1, c -> stochastic depth 0.2*b/16 | identity)\n"
+        "input 8x8x16\nmb(16, 7), mb(16, 8)\n"
+    )
+    net, _ = figures(text)
+    rates = [n.rate for n in net.graph.nodes if isinstance(n, ir.DropPath)]
+    assert rates == [7 / 80, 0.1]  # 0.2·7/16 = 1.4/16 = 0.0875; 0.2·8/16 = 0.1
+    source = net.to_source()
+    assert "noise_shape=(None, 1, 1, 1)" in source
+    compile(source, "mb.py", "exec")
 
 
 # ---- transposed convs and upsampling -------------------------------------------------------------
@@ -437,7 +509,7 @@ def test_generated_source_for_every_new_layer_builds_the_live_model(golden: Any)
     described = [(layer.name, type(layer).__name__, layer.count_params()) for layer in from_source.layers]
     assert described == [(layer.name, type(layer).__name__, layer.count_params()) for layer in live.layers]
     kinds = {type(layer).__name__ for layer in live.layers}
-    expected = {"Rescaling", "Normalization", "SeparableConv2D", "ReLU", "Multiply", "Conv2DTranspose"}
+    expected = {"Rescaling", "Normalization", "SeparableConv2D", "ReLU", "Multiply", "Conv2DTranspose", "Dropout"}
     assert expected | {"Cropping2D", "UpSampling2D", "MaxPooling2D"} <= kinds
 
 
@@ -474,6 +546,10 @@ SPELLINGS = [
     ("Rescaling 0.5", "rescale"),
     ("normalize", "normalize"),
     ("normalization", "normalize"),
+    ("drop path 0.2", "drop_path"),
+    ("drop-path 0.2", "drop_path"),
+    ("DropPath 20%", "drop_path"),
+    ("stochastic depth 0.2", "drop_path"),
 ]
 
 
