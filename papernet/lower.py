@@ -106,7 +106,7 @@ _ALLOWED_OPTIONS = {
     "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
     "upsample": {"kernel", "interpolation"},
     "crop": {"cropping"},
-    "se": {"ratio", "squeeze", "of", "activation"},
+    "se": {"se", "of", "activation"},
     "rescale": {"scale", "offset"},
     "residual": set(),
     "merge": set(),
@@ -157,8 +157,7 @@ _OPTION_WORDS = {
     "stride_block": "a stride placement",
     "interpolation": "an interpolation",
     "cropping": "a crop size",
-    "ratio": "a squeeze ratio",
-    "squeeze": "a squeeze width",
+    "se": "a squeeze ratio or width",
     "of": "the channels a squeeze ratio applies to",
     "offset": "an offset",
     "preactivation": "pre-activation",
@@ -1129,23 +1128,31 @@ def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) ->
 
 
 def _squeeze_width(attrs: _Attributes, channels: int, state: _Lowering) -> int | None:
-    if "squeeze" in attrs.stated:
-        squeeze = attrs.stated["squeeze"].value
-        assert isinstance(squeeze, int)
-        return squeeze
-    ratio = attrs.stated["ratio"]
-    assert isinstance(ratio.value, float)
-    if not 0 < ratio.value <= 1:
+    """`se 16` is the squeeze's width; `se 0.25` a ratio, of the SE's input channels or of N in `se 0.25 of N`."""
+    stated = attrs.stated["se"]
+    if isinstance(stated.value, int):
+        if "of" in attrs.stated:
+            state.error(
+                "P105",
+                f"`of` takes a squeeze ratio's channels, but `se {stated.value}` is a squeeze width",
+                attrs.stated["of"].span,
+                f"for a ratio write a fraction (`se 0.25 of {attrs.stated['of'].value}`); for the width drop `of`",
+            )
+            return None
+        return stated.value
+    ratio = stated.value
+    assert isinstance(ratio, float)
+    if not 0 < ratio <= 1:
         state.error(
             "P102",
-            f"a squeeze ratio is a fraction in (0, 1]; got {ratio.value:g}",
-            ratio.span,
+            f"a squeeze ratio is a fraction in (0, 1]; got {ratio:g}",
+            stated.span,
             "for a squeeze width write a whole number: `se 16`",
         )
         return None
     base = attrs.stated["of"].value if "of" in attrs.stated else channels
     assert isinstance(base, int)
-    return max(1, int(base * ratio.value))
+    return max(1, int(base * ratio))
 
 
 def _lower_rescale(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
@@ -2050,7 +2057,9 @@ def _validate(option: Option, state: _Lowering, kind: str = "") -> bool:
     if key == "scale" and isinstance(value, tuple) and value[1] == 0:
         state.error("P102", "a rescaling divides by zero", span)
         return False
-    if key in ("squeeze", "of"):
+    if key == "se" and isinstance(value, int):  # `se 16`: a width; a ratio is checked where it is read
+        return _check_sizes("a squeeze width", (value,), span, state)
+    if key == "of":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key in ("epsilon", "momentum"):
         assert isinstance(value, float)

@@ -696,8 +696,8 @@ class _Builder(Transformer[Token, Any]):
     def squeeze_excite(self, children: list[Any]) -> Layer:
         number = children[1]
         assert isinstance(number, _Number)
-        key = "squeeze" if isinstance(number.value, int) else "ratio"
-        options = [Option(key, number.value if key == "squeeze" else float(number.value), number.span)]
+        value = number.value if isinstance(number.value, int) else float(number.value)
+        options = [Option("se", value, number.span)]  # lowering reads a whole number as a width, else a ratio
         of = [c for c in children if isinstance(c, Token) and c.type == "INT"]
         if of:
             options.append(Option("of", to_int(of[0]), self._tok(of[0])))

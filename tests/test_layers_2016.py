@@ -134,6 +134,7 @@ DIAGNOSTICS = {
     "crop_leaves_nothing": ("input 8x8x3\ncrop 4\n", "P220"),
     "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P220"),
     "se_ratio_above_one": ("input 8x8x3\nconv1-8\nse 1.5\n", "P102"),
+    "se_width_with_of": ("input 8x8x16\nconv1-16\nse 4 of 16\n", "P105"),
     "se_on_a_vector": ("input 8\nse 0.25\n", "P131"),
     "rescale_by_zero": ("input 8x8x3\nrescale 1/0\n", "P102"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
@@ -409,6 +410,14 @@ def test_se_ratio_of_its_own_input_and_an_explicit_width() -> None:
     assert node(net, "b_reduce")[0].filters == 8  # type: ignore[union-attr]
     assert node(net, "a_reduce")[0].activation.name == "relu"  # type: ignore[union-attr]
     assert type(model.get_layer("a")).__name__ == "Multiply"
+
+
+def test_a_block_parameter_in_se_is_a_ratio_or_a_width_by_its_value() -> None:
+    text = "block b(r, w):\n  se r\n  se w\n  se 0.5 of w\ninput 8x8x16\nconv 1x1, 16\nb(0.25, 4)\nb(1, 2)\n"
+    net, _ = figures(text)
+    widths = [n.filters for n in net.graph.nodes if isinstance(n, ir.Conv2D) and n.name.endswith("_reduce")]
+    # b(0.25, 4): int(16·0.25) = 4, width 4, int(4·0.5) = 2; b(1, 2): `se 1` is a width of 1, width 2, int(2·0.5) = 1
+    assert widths == [4, 4, 2, 1, 2, 1]
 
 
 def test_an_se_blocks_assumed_activation_is_reported_on_its_reduce_conv() -> None:
