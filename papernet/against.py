@@ -126,7 +126,7 @@ class Comparison:
 
 # ---- units ------------------------------------------------------------------------------------
 
-_SKIPPED = (ir.Dropout, ir.Flatten, ir.Reshape, ir.ZeroPad2D)
+_SKIPPED = (ir.Dropout, ir.DropPath, ir.Flatten, ir.Reshape, ir.ZeroPad2D)
 
 
 def pieces(elements: Sequence[Element], side: Side) -> list[Piece]:

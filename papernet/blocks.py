@@ -172,14 +172,13 @@ def instantiate(definition: BlockDef, args: Sequence[Value]) -> tuple[tuple[Item
 
 def _tolerant(number: Callable[[object, bool], object]) -> Callable[[object], object | None]:
     """Nodes whose numbers may be fractional whatever the placeholder was read as: a block use's
-    arguments, and `se r` (a whole r is a squeeze width, a fraction a ratio)."""
+    arguments, and `se r` (lowering reads a whole r as a squeeze width, a fraction as a ratio)."""
 
     def node(value: object) -> object | None:
         if isinstance(value, BlockUse):
             return dataclasses.replace(value, args=tuple(number(arg, True) for arg in value.args))  # type: ignore[misc]
-        if isinstance(value, Option) and value.key == "squeeze":
-            replaced = number(value.value, True)
-            return Option("ratio" if isinstance(replaced, float) else "squeeze", replaced, value.span)
+        if isinstance(value, Option) and value.key == "se":
+            return dataclasses.replace(value, value=number(value.value, True))
         if isinstance(value, Quantity):
             replaced = number(value.value, True)
             if replaced is value.value:

@@ -193,7 +193,7 @@ def _infer_node(node: Node, inputs: list[LayerInfo], convention: Convention) -> 
         case ir.Normalization():
             params = 2 * shape[-1] + 1 if convention == "keras" else 0  # mean, variance, count: not trained
             return LayerInfo(shape, params, 0, 0, source.receptive_field, source.jump), []
-        case ir.ActivationLayer() | ir.Dropout() | ir.Rescaling():
+        case ir.ActivationLayer() | ir.Dropout() | ir.DropPath() | ir.Rescaling():
             return LayerInfo(shape, receptive_field=source.receptive_field, jump=source.jump), []
         case ir.Input() | ir.Invalid():
             raise AssertionError("handled above")
@@ -562,7 +562,7 @@ def _reshape_mismatch(node: ir.Reshape, shape: Shape) -> Diagnostic:
     return diag.error("P204", message, node.span, "the product of the sizes must stay the same")
 
 
-_IN_PLACE = (ir.ActivationLayer, ir.Dropout, ir.BatchNorm, ir.Flatten, ir.Reshape, ir.Invalid)
+_IN_PLACE = (ir.ActivationLayer, ir.Dropout, ir.DropPath, ir.BatchNorm, ir.Flatten, ir.Reshape, ir.Invalid)
 
 
 def stored_activations(graph: Graph, inference: Inference) -> list[int]:

@@ -272,6 +272,15 @@ class Dropout(NodeBase):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DropPath(NodeBase):
+    """Stochastic depth (Huang et al. 2016), `drop path 0.2`: in training each sample's whole input
+    (a residual branch) is dropped with probability `rate`, Keras's `Dropout(rate, noise_shape=(None, 1, 1, 1))`;
+    at inference an identity. No parameters, shape unchanged."""
+
+    rate: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Flatten(NodeBase):
     implicit: bool = False  # inserted by papernet where a paper feeds a conv output to an FC
 
@@ -314,6 +323,7 @@ Node: TypeAlias = (
     | BatchNorm
     | LRN
     | Dropout
+    | DropPath
     | Flatten
     | Reshape
     | ZeroPad2D
@@ -364,6 +374,8 @@ def kind_of(node: Node) -> str:
             return "lrn"
         case Dropout():
             return "dropout"
+        case DropPath():
+            return "drop_path"
         case Flatten():
             return "flatten"
         case Reshape():
@@ -417,6 +429,8 @@ def describe(node: Node) -> str:
             return activation.describe()
         case Reshape(target_shape=shape):
             return "reshape " + "×".join(map(str, shape))
+        case DropPath(rate=rate):
+            return f"drop path {rate:g}"
         case BatchNorm(scale=scale, center=center) if not (scale and center):
             return "BN" + ("" if scale else " scale off") + ("" if center else " center off")
         case _:

@@ -580,7 +580,14 @@ class _Writer:
                 self._batchnorm_notes(layer)
                 return "BN"
             case "Dropout":
-                return f"dropout {float(config['rate']):g}"
+                noise = config.get("noise_shape")
+                if noise is None:
+                    return f"dropout {float(config['rate']):g}"
+                if list(noise)[1:] == [1] * (len(layer.input_shape)):  # one draw per sample: stochastic depth
+                    return f"drop path {float(config['rate']):g}"
+                raise ImportFailure(
+                    f"layer {layer.described} drops along noise_shape {tuple(noise)}, which the notation cannot say"
+                )
             case "Flatten":
                 return "flatten"
             case "Reshape":

@@ -106,7 +106,7 @@ _ALLOWED_OPTIONS = {
     "deconv": {"kernel", "filters", "stride", "padding", "activation", "batchnorm", "bias"},
     "upsample": {"kernel", "interpolation"},
     "crop": {"cropping"},
-    "se": {"ratio", "squeeze", "of", "activation"},
+    "se": {"se", "of", "activation"},
     "rescale": {"scale", "offset"},
     "residual": set(),
     "merge": set(),
@@ -119,6 +119,7 @@ _ALLOWED_OPTIONS = {
     "pool": {"kernel", "stride", "padding", "rounding"},
     "fc": {"units", "activation", "batchnorm", "bias"},
     "dropout": {"rate"},
+    "drop_path": {"rate"},
     "flops": {"factor", "counts"},
     "params": {"weights_only", "bias", "batchnorm", "base"},
     "input": {"shape", "channels"},
@@ -156,8 +157,7 @@ _OPTION_WORDS = {
     "stride_block": "a stride placement",
     "interpolation": "an interpolation",
     "cropping": "a crop size",
-    "ratio": "a squeeze ratio",
-    "squeeze": "a squeeze width",
+    "se": "a squeeze ratio or width",
     "of": "the channels a squeeze ratio applies to",
     "offset": "an offset",
     "preactivation": "pre-activation",
@@ -189,6 +189,7 @@ _KIND_WORDS = {
     "pool": "a pool",
     "fc": "an FC layer",
     "dropout": "dropout",
+    "drop_path": "drop path",
     "input": "input",
     "reshape": "reshape",
     "zeropad": "zero padding",
@@ -666,10 +667,22 @@ class _Attributes:
 
 def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowering) -> None:
     layer = entry.layer
-    valid = all(_validate(option, state) for option in layer.options)
+    valid = all(_validate(option, state, layer.kind) for option in layer.options)
     allowed = _ALLOWED_OPTIONS.get(layer.kind, set())
+    adds_batchnorm = _adds_batchnorm(layer, state)
     for option in layer.options:
-        if option.key not in allowed:
+        if option.key in _BATCHNORM_SETTINGS and "batchnorm" in allowed and layer.kind != "batchnorm":
+            if not adds_batchnorm:
+                kind = _KIND_WORDS.get(layer.kind, layer.kind)
+                state.error(
+                    "P105",
+                    f"{_OPTION_WORDS[option.key]} sets the batch norm {kind} adds, and this one adds none",
+                    option.span,
+                    f"write `BN` before it (`conv3-64 BN {_written(option)}`), or `BN {_written(option)}` "
+                    "as a layer of its own after it",
+                )
+                valid = False
+        elif option.key not in allowed:
             state.error("P105", _not_applicable(option.key, layer.kind), option.span)
             valid = False
     if layer.kind == "input":
@@ -738,6 +751,8 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
         case "dropout":
             rate = attrs.get("rate", "rate", 0.5)
             _emit(state, node=ir.Dropout(rate=float(rate), **_common(entry, state, "dropout", attrs)))
+        case "drop_path":
+            _lower_drop_path(entry, attrs, state)
         case "flatten":
             _emit(state, rank=1, node=ir.Flatten(**_common(entry, state, "flatten")))
         case "reshape":
@@ -747,6 +762,37 @@ def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowerin
             _lower_zeropad(entry, attrs, state)
         case _:
             raise AssertionError(f"unhandled layer kind {layer.kind}")
+
+
+def _lower_drop_path(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
+    """`drop path 0.2`: stochastic depth, whose rate no paper leaves to a default."""
+    rate = attrs.get("rate", "rate")
+    if rate is None:
+        state.error(
+            "P103",
+            "`drop path` needs its rate, the probability that a sample's branch is dropped",
+            entry.layer.span,
+            "e.g. `drop path 0.2`, or in a block `drop path 0.2*b/16` (EfficientNet: 0.2, rising linearly by block)",
+        )
+        _emit_invalid(entry, state)
+        return
+    _emit(state, node=ir.DropPath(rate=float(rate), **_common(entry, state, "drop_path", attrs)))
+
+
+def _adds_batchnorm(layer: Layer, state: _Lowering) -> bool:
+    """Whether a conv or FC adds a batch norm of its own: `conv3-64 BN`, or `defaults: conv: batchnorm`."""
+    stated = next((o for o in layer.options if o.key == "batchnorm"), None)
+    if stated is not None:
+        return bool(stated.value)
+    default = _defaults_for(layer.kind, state).get("batchnorm")
+    return default is not None and bool(default.value)
+
+
+def _written(option: Option) -> str:
+    """A batch-norm setting as the notation writes it: `scale off`, `epsilon 1e-05`."""
+    if isinstance(option.value, bool):
+        return f"{option.key} {'on' if option.value else 'off'}"
+    return f"{option.key} {option.value:g}"
 
 
 def _short(activation: Activation) -> str:
@@ -1082,23 +1128,31 @@ def _lower_squeeze_excite(entry: _Flat, attrs: _Attributes, state: _Lowering) ->
 
 
 def _squeeze_width(attrs: _Attributes, channels: int, state: _Lowering) -> int | None:
-    if "squeeze" in attrs.stated:
-        squeeze = attrs.stated["squeeze"].value
-        assert isinstance(squeeze, int)
-        return squeeze
-    ratio = attrs.stated["ratio"]
-    assert isinstance(ratio.value, float)
-    if not 0 < ratio.value <= 1:
+    """`se 16` is the squeeze's width; `se 0.25` a ratio, of the SE's input channels or of N in `se 0.25 of N`."""
+    stated = attrs.stated["se"]
+    if isinstance(stated.value, int):
+        if "of" in attrs.stated:
+            state.error(
+                "P105",
+                f"`of` takes a squeeze ratio's channels, but `se {stated.value}` is a squeeze width",
+                attrs.stated["of"].span,
+                f"for a ratio write a fraction (`se 0.25 of {attrs.stated['of'].value}`); for the width drop `of`",
+            )
+            return None
+        return stated.value
+    ratio = stated.value
+    assert isinstance(ratio, float)
+    if not 0 < ratio <= 1:
         state.error(
             "P102",
-            f"a squeeze ratio is a fraction in (0, 1]; got {ratio.value:g}",
-            ratio.span,
+            f"a squeeze ratio is a fraction in (0, 1]; got {ratio:g}",
+            stated.span,
             "for a squeeze width write a whole number: `se 16`",
         )
         return None
     base = attrs.stated["of"].value if "of" in attrs.stated else channels
     assert isinstance(base, int)
-    return max(1, int(base * ratio.value))
+    return max(1, int(base * ratio))
 
 
 def _lower_rescale(entry: _Flat, attrs: _Attributes, state: _Lowering) -> None:
@@ -1179,12 +1233,22 @@ def _lower_residual(entry: _Flat, state: _Lowering) -> None:
         )
         _emit_invalid(entry, state)
         return
-    parts = _bracket_part_settings(convs, state)
+    parts = _bracket_part_settings(convs, state, preactivation)
     placed = None if parts is None else _placed_stride(entry, convs, strided, state)
     if parts is None or placed is None:
         _emit_invalid(entry, state)
         return
     entry, strided = placed
+    dilation = parts[strided].get("dilation", (1, 1))
+    if entry.stride != 1 and tuple(dilation) != (1, 1):
+        state.error(
+            "P105",
+            f"Keras cannot combine stride {entry.stride} with dilation {dilation[0]} in one conv",
+            convs[strided][2].span,
+            "papers that do this stride with a separate layer",
+        )
+        _emit_invalid(entry, state)
+        return
     stage = entry.label or _stage_name(state)
     scope = (*state.scope, stage, f"block{entry.index}")
     outer_template = state.template
@@ -1223,9 +1287,7 @@ def _emit_residual(
                 name=f"{prefix}_preact_relu", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU
             ),
         )
-    conv_defaults = state.defaults.get("conv", {})
     use_bias = _default_bias(state)
-    padding = _padding(conv_defaults["padding"].value) if "padding" in conv_defaults else "same"
     stride = (entry.stride, entry.stride)
     for j, (kernel, filters, layer) in enumerate(convs):
         conv = ir.Conv2D(
@@ -1236,18 +1298,28 @@ def _emit_residual(
             filters=filters,
             kernel_size=kernel,
             strides=stride if j == strided else (1, 1),
-            padding=padding,
+            padding="same",
             use_bias=use_bias,
             origins=tuple(settings.origins),
         )
-        if parts:
-            conv = replace(conv, **parts[j])  # what the part states: `1×1, 64 bias off`
+        norm: Mapping[str, Any] = {}
+        if parts:  # what the part states (`1×1, 64 bias off`) or `defaults: conv:` says
+            fields = dict(parts[j])
+            norm = fields.pop("bn", {})
+            conv = replace(conv, **{**fields, "origins": (*conv.origins, *fields.get("origins", ()))})
         _emit(state, node=conv, rank=3)
         if preactivation and j == len(convs) - 1:
             break  # in v2 the last conv feeds the add directly
         bn = _emit(
             state,
-            node=ir.BatchNorm(name=f"{prefix}_{j + 1}_bn", inputs=(state.head,), span=layer.span, scope=scope),
+            node=ir.BatchNorm(
+                name=f"{prefix}_{j + 1}_bn",
+                inputs=(state.head,),
+                span=layer.span,
+                scope=scope,
+                origins=tuple((key, Origin.STATED) for key in norm),
+                **norm,
+            ),
         )
         if j < len(convs) - 1:
             _emit(
@@ -1308,23 +1380,48 @@ def _emit_residual(
     _emit(state, node=out, rank=3)
 
 
-_BRACKET_PART_OPTIONS = {"bias": "use_bias", "padding": "padding", "dilation": "dilation", "groups": "groups"}
-"""Options a conv in a residual bracket may state, and the Conv2D field each sets; `kernel`,
-`filters` and `stride` are read elsewhere."""
+_BRACKET_PART_OPTIONS = {
+    "bias": "use_bias",
+    "padding": "padding",
+    "rounding": "rounding",
+    "dilation": "dilation",
+    "groups": "groups",
+}
+"""Options a conv in a residual bracket takes, stated on the part or from `defaults: conv:`, as
+a plain conv does, and the Conv2D field each sets; `kernel`, `filters` and `stride` are read elsewhere."""
 
 
-def _bracket_part_settings(convs: list[tuple[ir.Pair, int, Layer]], state: _Lowering) -> list[dict[str, Any]] | None:
-    """Per part of a bracket, the Conv2D fields its options set (`1×1, 64 bias off`); an option
-    that cannot apply to a conv of a bracket (its BN and ReLU come with the bracket) is P105."""
+def _bracket_part_settings(
+    convs: list[tuple[ir.Pair, int, Layer]], state: _Lowering, preactivation: bool = False
+) -> list[dict[str, Any]] | None:
+    """Per part of a bracket, the Conv2D fields its options and `defaults: conv:` set
+    (`1×1, 64 bias off`, `3×3, 64, pad 1, floor`), and their origins, and under "bn" what it
+    states of the batch norm the bracket puts after it (`1×1, 64 BN scale off`); an option that
+    cannot apply to a conv of a bracket (its BN and ReLU come with the bracket) is P105."""
     parts: list[dict[str, Any]] = []
     valid = True
-    for _, _, layer in convs:
-        fields: dict[str, Any] = {}
+    defaults = {key: option for key, option in state.defaults.get("conv", {}).items() if key in _BRACKET_PART_OPTIONS}
+    for j, (_, _, layer) in enumerate(convs):
+        followed_by_bn = not (preactivation and j == len(convs) - 1)  # v2's last conv feeds the add
+        norm: dict[str, Any] = {}
         for option in layer.options:
             if option.key in ("kernel", "filters", "stride"):
                 valid = _validate(option, state) and valid
-                continue
-            if option.key not in _BRACKET_PART_OPTIONS:
+            elif option.key in ("batchnorm", *_BATCHNORM_SETTINGS) and followed_by_bn:
+                if option.key != "batchnorm":  # `BN` itself states what the bracket does anyway
+                    norm[option.key] = option.value
+                valid = _validate(option, state) and valid
+            elif option.key in ("batchnorm", *_BATCHNORM_SETTINGS):
+                state.error(
+                    "P105",
+                    f"{'`BN`' if option.key == 'batchnorm' else _OPTION_WORDS[option.key]} is on the last conv "
+                    "of a pre-activation bracket, "
+                    "which no batch norm follows (it feeds the add)",
+                    option.span,
+                    "the next block's pre-activation BN comes after the add; set it with `defaults: batchnorm:`",
+                )
+                valid = False
+            elif option.key not in _BRACKET_PART_OPTIONS:
                 state.error(
                     "P105",
                     f"{_OPTION_WORDS.get(option.key, option.key)} does not apply to a conv in a residual bracket",
@@ -1333,12 +1430,16 @@ def _bracket_part_settings(convs: list[tuple[ir.Pair, int, Layer]], state: _Lowe
                     "write the block out with `add(… | identity)` to change them",
                 )
                 valid = False
-                continue
-            if _validate(option, state):
-                value = _padding(option.value) if option.key == "padding" else option.value
-                fields[_BRACKET_PART_OPTIONS[option.key]] = value
-            else:
+            elif not _validate(option, state):
                 valid = False
+        attrs = _Attributes(layer, defaults)
+        fields: dict[str, Any] = {}
+        for key, attribute in _BRACKET_PART_OPTIONS.items():
+            if attrs.has(key):
+                value = attrs.get(key, attribute)
+                fields[attribute] = _padding(value) if key == "padding" else value
+        fields["origins"] = tuple(attrs.origins)
+        fields["bn"] = norm
         parts.append(fields)
     return parts if valid else None
 
@@ -1859,7 +1960,16 @@ def _emit_with_batchnorm(
     moved = tuple(o for o in node.origins if o[0] == "activation")
     kept = tuple(o for o in node.origins if o[0] != "activation")
     _emit(state, node=replace(node, claims=Claims(), origins=kept), rank=rank)
-    following: list[Node] = [ir.BatchNorm(name=f"{node.name}_bn", inputs=(state.head,), span=node.span)]
+    # what the layer states of its batch norm (`conv3-64 BN scale off`); `defaults: batchnorm:` the rest
+    settings: dict[str, Any] = {o.key: o.value for o in entry.layer.options if o.key in _BATCHNORM_SETTINGS}
+    norm = ir.BatchNorm(
+        name=f"{node.name}_bn",
+        inputs=(state.head,),
+        span=node.span,
+        origins=tuple((key, Origin.STATED) for key in settings),
+        **settings,
+    )
+    following: list[Node] = [norm]
     if activation != ir.LINEAR:
         following.append(
             ir.ActivationLayer(
@@ -1912,7 +2022,7 @@ def _emit_invalid(entry: _Flat, state: _Lowering) -> None:
 # ---- validating stated values ---------------------------------------------------------
 
 
-def _validate(option: Option, state: _Lowering) -> bool:
+def _validate(option: Option, state: _Lowering, kind: str = "") -> bool:
     """Check one option's value against the bounds; report and return False if it is out."""
     key, value, span = option.key, option.value, option.span
     word = _OPTION_WORDS.get(key, key)
@@ -1928,7 +2038,7 @@ def _validate(option: Option, state: _Lowering) -> bool:
             return _check_sizes(word, (value,), span, state, minimum=0)
     if key == "rate":
         assert isinstance(value, float)
-        return _check_rate(value, span, state)
+        return _check_rate(value, span, state, "drop path" if kind == "drop_path" else "dropout")
     if key == "width":
         assert isinstance(value, float)
         if not 0 < value <= MAX_WIDTH:
@@ -1947,7 +2057,9 @@ def _validate(option: Option, state: _Lowering) -> bool:
     if key == "scale" and isinstance(value, tuple) and value[1] == 0:
         state.error("P102", "a rescaling divides by zero", span)
         return False
-    if key in ("squeeze", "of"):
+    if key == "se" and isinstance(value, int):  # `se 16`: a width; a ratio is checked where it is read
+        return _check_sizes("a squeeze width", (value,), span, state)
+    if key == "of":
         return _check_sizes(word, (value,), span, state)  # type: ignore[arg-type]
     if key in ("epsilon", "momentum"):
         assert isinstance(value, float)
@@ -1977,16 +2089,16 @@ def _check_batchnorm_setting(key: str, value: float, span: Span, state: _Lowerin
     return True
 
 
-def _check_rate(rate: float, span: Span, state: _Lowering) -> bool:
+def _check_rate(rate: float, span: Span, state: _Lowering, word: str = "dropout") -> bool:
     if 1 <= rate <= 100:
         state.error(
             "P102",
-            f"a dropout rate is a fraction below 1; {rate:g} is not one",
+            f"a {word} rate is a fraction below 1; {rate:g} is not one",
             span,
-            f"for {rate:g} percent write `dropout {rate:g}%` or `dropout {rate / 100:g}`",
+            f"for {rate:g} percent write `{word} {rate:g}%` or `{word} {rate / 100:g}`",
         )
         return False
     if not 0 <= rate < 1:
-        state.error("P102", f"a dropout rate is a fraction in [0, 1); got {rate:g}", span)
+        state.error("P102", f"a {word} rate is a fraction in [0, 1); got {rate:g}", span)
         return False
     return True

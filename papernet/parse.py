@@ -696,8 +696,8 @@ class _Builder(Transformer[Token, Any]):
     def squeeze_excite(self, children: list[Any]) -> Layer:
         number = children[1]
         assert isinstance(number, _Number)
-        key = "squeeze" if isinstance(number.value, int) else "ratio"
-        options = [Option(key, number.value if key == "squeeze" else float(number.value), number.span)]
+        value = number.value if isinstance(number.value, int) else float(number.value)
+        options = [Option("se", value, number.span)]  # lowering reads a whole number as a width, else a ratio
         of = [c for c in children if isinstance(c, Token) and c.type == "INT"]
         if of:
             options.append(Option("of", to_int(of[0]), self._tok(of[0])))
@@ -841,6 +841,11 @@ class _Builder(Transformer[Token, Any]):
             elif isinstance(child, Token) and child.type == "PERCENT":
                 options.append(Option("rate", _percent(child), self._tok(child)))
         return self._make_layer("dropout", children, *options)
+
+    def drop_path(self, children: list[Any]) -> Layer:
+        """Stochastic depth (Huang et al. 2016): `drop path 0.2`, `drop-path 0.2`, `stochastic depth 0.2`."""
+        layer = self.dropout(children)
+        return Layer("drop_path", layer.options, layer.span)
 
     def flatten(self, children: list[Token]) -> Layer:
         return Layer("flatten", (), self._span(children))
@@ -1002,6 +1007,8 @@ LAYER_WORDS = (
     "bn",
     "lrn",
     "dropout",
+    "drop path",
+    "stochastic depth",
     "flatten",
     "reshape",
     "zeropad",

@@ -34,7 +34,7 @@ from papernet.ir import Graph, Node, Origin
 Spatial = ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Conv2DTranspose | ir.Pool2D
 """A layer whose window moves over its input: what padding and stride decide the size of."""
 Dilated = ir.Conv2D | ir.SeparableConv2D
-_PASS_THROUGH = (ir.BatchNorm, ir.ActivationLayer, ir.Dropout, ir.LRN)
+_PASS_THROUGH = (ir.BatchNorm, ir.ActivationLayer, ir.Dropout, ir.DropPath, ir.LRN)
 MAX_STRIDE = 4
 
 

@@ -83,6 +83,39 @@ def test_batchnorm_defaults_govern_the_batch_norms_constructs_add() -> None:
     assert model.count_params() == net.infer().total_params
 
 
+def test_bn_settings_after_a_conv_configure_the_batch_norm_it_adds() -> None:
+    net, model = figures(
+        "input 8x8x16\ndefaults:\n  batchnorm: epsilon 1.001e-5\n"
+        "a: conv3-16 BN scale off\nb: conv3-16 batchnorm center off, epsilon 1e-5, momentum 0.9\n"
+        "c: conv dw 3x3 BN scale off, center off\nflatten\nd: FC-10 BN scale off\n"
+    )
+    # each conv 3·3·16·16 + 16 = 2,320; the depthwise 3·3·16 + 16 = 160; the FC 1024·10 + 10
+    assert [node(net, n)[1].params for n in ("a", "b", "c", "d")] == [2320, 2320, 160, 10250]
+    # BN: γ, β (trainable, where on) and the moving mean and variance: scale off 3C, both off 2C
+    assert [node(net, f"{n}_bn")[1].params for n in ("a", "b", "c", "d")] == [3 * 16, 3 * 16, 2 * 16, 3 * 10]
+    assert [node(net, f"{n}_bn")[1].trainable for n in ("a", "b", "c", "d")] == [16, 16, 0, 10]
+    a, b = (model.get_layer(f"{n}_bn").get_config() for n in ("a", "b"))
+    assert (a["scale"], a["center"], a["epsilon"]) == (False, True, 1.001e-5)  # ε from `defaults: batchnorm:`
+    assert (b["scale"], b["center"], b["epsilon"], b["momentum"]) == (True, False, 1e-5, 0.9)  # stated wins
+    assert net.infer().total_params == 2 * 2320 + 160 + 10250 + 3 * 16 + 3 * 16 + 2 * 16 + 3 * 10
+
+
+def test_bn_settings_on_a_conv_with_batchnorm_from_defaults() -> None:
+    text = "input 8x8x16\ndefaults:\n  conv: batchnorm\n  batchnorm: scale off\nconv3-16 scale on\nconv3-16\n"
+    net, _ = figures(text)
+    # the first BN states γ back on (4·16), the second takes `scale off` from the defaults (3·16)
+    assert [node(net, n)[1].params for n in ("conv1_bn", "conv2_bn")] == [4 * 16, 3 * 16]
+
+
+def test_bn_settings_on_a_brackets_conv_configure_its_batch_norm() -> None:
+    net, _ = figures("input 8x8x16\n[3×3, 16 BN scale off; 3×3, 16 center off, momentum 0.9]\n")
+    first, second = (node(net, f"stage1_block1_{j}_bn") for j in (1, 2))
+    assert (first[1].params, second[1].params) == (3 * 16, 3 * 16)
+    assert isinstance(second[0], ir.BatchNorm) and (second[0].center, second[0].momentum) == (False, 0.9)
+    # two 3·3·16·16 + 16 convs and BNs of 3·16 each; the shortcut is the identity
+    assert net.infer().total_params == 2 * (3 * 3 * 16 * 16 + 16) + 2 * 3 * 16
+
+
 def test_batchnorm_torch_convention_counts_only_what_is_learnt() -> None:
     net = papernet.parse("input 8x8x16\nBN scale off\nBN\n", "bn.pn")
     torch = net.infer("torch")
@@ -101,11 +134,20 @@ DIAGNOSTICS = {
     "crop_leaves_nothing": ("input 8x8x3\ncrop 4\n", "P220"),
     "crop_skip_smaller_than_partner": ("input 8x8x3\ns: conv3-4 padding valid\nconcat(crop @s | upsample 2)\n", "P220"),
     "se_ratio_above_one": ("input 8x8x3\nconv1-8\nse 1.5\n", "P102"),
+    "se_width_with_of": ("input 8x8x16\nconv1-16\nse 4 of 16\n", "P105"),
     "se_on_a_vector": ("input 8\nse 0.25\n", "P131"),
     "rescale_by_zero": ("input 8x8x3\nrescale 1/0\n", "P102"),
     "bracket_part_activation": ("input 8x8x64\n[3×3, 64 relu6; 3×3, 64]\n", "P105"),
     "bracket_two_strides": ("input 8x8x64\n[3×3/2, 64; 3×3/2, 64]\n", "P123"),
     "bracket_stride_disagrees": ("input 8x8x64\n[1×1, 64; 3×3/2, 64; 1×1, 256] ×2 /4\n", "P123"),
+    "drop_path_without_rate": ("input 8x8x3\nconv3-8\ndrop path\n", "P103"),
+    "drop_path_rate_above_one": ("input 8x8x3\nconv3-8\nstochastic depth 1.5\n", "P102"),
+    "bn_setting_on_a_conv_without_bn": ("input 8x8x3\nconv3-8 scale off\n", "P105"),
+    "bn_setting_on_v2_last_conv": (
+        "input 8x8x16\ndefaults:\n  residual: preactivation\n[3×3, 16; 3×3, 16 BN scale off]\n",
+        "P105",
+    ),
+    "bracket_stride_with_dilation": ("input 8x8x64\ndefaults:\n  conv: dilation 2\n[3×3, 64; 3×3, 64] ×2 /2\n", "P105"),
 }
 
 
@@ -210,6 +252,71 @@ def test_a_parts_groups_and_dilation_apply() -> None:
     assert node(net, "stage1_block1_2_conv")[1].params == 3 * 3 * 4 * 128 + 128  # 32 groups of 4 channels
 
 
+def test_a_parts_pad_and_floor_apply_as_on_a_plain_conv() -> None:
+    # Keras's ResNetV2 strided 3×3: ZeroPadding2D(1), then a valid conv with stride 2
+    net, model = figures("input 8x8x16\n[1×1, 16; 3×3/2, 16, pad 1, floor; 1×1, 16] ×2\n")
+    conv, info = node(net, "stage1_block1_2_conv")
+    assert isinstance(conv, ir.Conv2D)
+    assert (conv.padding, conv.rounding, conv.strides) == (((1, 1), (1, 1)), "floor", (2, 2))
+    assert info.shape == (4, 4, 16)  # ⌊(8 + 2·1 − 3)/2⌋ + 1 = ⌊4.5⌋ = 4; `same` would pad (0, 1)
+    assert model.get_layer("stage1_block1_2_conv").get_config()["padding"] == "valid"
+    assert model.get_layer("stage1_block1_2_conv_pad").get_config()["padding"] == ((1, 1), (1, 1))
+    # the unstrided block keeps 4×4: (4 + 2 − 3)/1 + 1 = 4, exact
+    assert node(net, "stage1_block2_2_conv")[1].shape == (4, 4, 16)
+
+
+def test_conv_defaults_reach_the_convs_a_bracket_makes() -> None:
+    text = "input 8x8x16\ndefaults:\n  conv: pad 1, floor, bias off\n[3×3/2, 16; 3×3, 16]\n"
+    net, _ = figures(text)
+    convs = [n for n in net.graph.nodes if isinstance(n, ir.Conv2D) and n.name.endswith(("_1_conv", "_2_conv"))]
+    assert [(c.padding, c.rounding, c.use_bias) for c in convs] == [(((1, 1), (1, 1)), "floor", False)] * 2
+    # ⌊(8 + 2 − 3)/2⌋ + 1 = 4, then (4 + 2 − 3) + 1 = 4; two 3·3·16·16 convs without bias,
+    # four BNs of 4·16 (two in the block, one on the projection) and a 1×1/2 projection 16·16
+    assert net.infer().layers[-1].shape == (4, 4, 16)
+    assert net.infer().total_params == 2 * 3 * 3 * 16 * 16 + 3 * 4 * 16 + 16 * 16
+    # the part's own setting wins over the default
+    net = papernet.parse(text.replace("[3×3/2, 16;", "[3×3/2, 16 bias on, padding same;"), "d.pn")
+    first = next(n for n in net.graph.nodes if n.name == "stage1_block1_1_conv")
+    assert isinstance(first, ir.Conv2D) and (first.padding, first.use_bias) == ("same", True)
+
+
+def test_without_floor_a_strided_bracket_conv_is_the_rounding_error() -> None:
+    net = papernet.parse("input 8x8x16\n[3×3/2, 16, pad 1; 3×3, 16]\n", "r.pn")
+    assert [d.code for d in net.errors()] == ["P201"]
+
+
+# ---- stochastic depth ---------------------------------------------------------------------------
+
+
+def test_drop_path_is_a_per_sample_dropout_with_no_parameters() -> None:
+    net, model = figures("input 8x8x16\nadd(conv3-16 -> drop path 0.2 | identity)\nflatten\ndrop-path 0.1\n")
+    branch, info = node(net, "drop_path1")
+    assert isinstance(branch, ir.DropPath) and branch.rate == 0.2
+    assert (info.shape, info.params) == ((8, 8, 16), 0)
+    assert ir.describe(branch) == "drop path 0.2"
+    # Keras's EfficientNet: Dropout(rate, noise_shape=(None, 1, 1, 1)), one draw per sample
+    config = model.get_layer("drop_path1").get_config()
+    assert type(model.get_layer("drop_path1")).__name__ == "Dropout"
+    assert (config["rate"], tuple(config["noise_shape"])) == (0.2, (None, 1, 1, 1))
+    assert tuple(model.get_layer("drop_path2").get_config()["noise_shape"]) == (None, 1)  # on a vector
+    # the add reads the dropped branch and the identity
+    add = model.get_layer("add1")
+    assert {t._keras_history.operation.name for t in add._inbound_nodes[0].input_tensors} == {"drop_path1", "input"}
+
+
+def test_drop_path_rate_in_a_block_is_an_expression_of_its_parameters() -> None:
+    text = (
+        "block mb(c, b):\n  add(conv 1×1, c -> stochastic depth 0.2*b/16 | identity)\n"
+        "input 8x8x16\nmb(16, 7), mb(16, 8)\n"
+    )
+    net, _ = figures(text)
+    rates = [n.rate for n in net.graph.nodes if isinstance(n, ir.DropPath)]
+    assert rates == [7 / 80, 0.1]  # 0.2·7/16 = 1.4/16 = 0.0875; 0.2·8/16 = 0.1
+    source = net.to_source()
+    assert "noise_shape=(None, 1, 1, 1)" in source
+    compile(source, "mb.py", "exec")
+
+
 # ---- transposed convs and upsampling -------------------------------------------------------------
 
 
@@ -303,6 +410,14 @@ def test_se_ratio_of_its_own_input_and_an_explicit_width() -> None:
     assert node(net, "b_reduce")[0].filters == 8  # type: ignore[union-attr]
     assert node(net, "a_reduce")[0].activation.name == "relu"  # type: ignore[union-attr]
     assert type(model.get_layer("a")).__name__ == "Multiply"
+
+
+def test_a_block_parameter_in_se_is_a_ratio_or_a_width_by_its_value() -> None:
+    text = "block b(r, w):\n  se r\n  se w\n  se 0.5 of w\ninput 8x8x16\nconv 1x1, 16\nb(0.25, 4)\nb(1, 2)\n"
+    net, _ = figures(text)
+    widths = [n.filters for n in net.graph.nodes if isinstance(n, ir.Conv2D) and n.name.endswith("_reduce")]
+    # b(0.25, 4): int(16·0.25) = 4, width 4, int(4·0.5) = 2; b(1, 2): `se 1` is a width of 1, width 2, int(2·0.5) = 1
+    assert widths == [4, 4, 2, 1, 2, 1]
 
 
 def test_an_se_blocks_assumed_activation_is_reported_on_its_reduce_conv() -> None:
@@ -403,7 +518,7 @@ def test_generated_source_for_every_new_layer_builds_the_live_model(golden: Any)
     described = [(layer.name, type(layer).__name__, layer.count_params()) for layer in from_source.layers]
     assert described == [(layer.name, type(layer).__name__, layer.count_params()) for layer in live.layers]
     kinds = {type(layer).__name__ for layer in live.layers}
-    expected = {"Rescaling", "Normalization", "SeparableConv2D", "ReLU", "Multiply", "Conv2DTranspose"}
+    expected = {"Rescaling", "Normalization", "SeparableConv2D", "ReLU", "Multiply", "Conv2DTranspose", "Dropout"}
     assert expected | {"Cropping2D", "UpSampling2D", "MaxPooling2D"} <= kinds
 
 
@@ -440,6 +555,10 @@ SPELLINGS = [
     ("Rescaling 0.5", "rescale"),
     ("normalize", "normalize"),
     ("normalization", "normalize"),
+    ("drop path 0.2", "drop_path"),
+    ("drop-path 0.2", "drop_path"),
+    ("DropPath 20%", "drop_path"),
+    ("stochastic depth 0.2", "drop_path"),
 ]
 
 

@@ -508,7 +508,7 @@ def test_summary_json_has_the_documented_shape(name: str) -> None:
             assert _is_int(row[key]) and row[key] >= 0, (row["name"], key, row[key])
         assert row["trainable_params"] <= row["params"]
         # what a forward pass stores (cs231n's memory): in-place and view layers store nothing
-        in_place = row["kind"] in ("activation", "dropout", "batchnorm", "flatten", "reshape")
+        in_place = row["kind"] in ("activation", "dropout", "drop_path", "batchnorm", "flatten", "reshape")
         assert row["activations"] == (0 if in_place else math.prod(row["output_shape"]))
         assert isinstance(row["assumed"], list) and all(isinstance(a, str) for a in row["assumed"])
     assert report["layers"][0]["output_shape"] == report["input"]

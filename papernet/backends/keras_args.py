@@ -159,6 +159,9 @@ def layer_calls(
             return [LayerCall("LocalResponseNormalization", (), kwargs, node.name)]
         case ir.Dropout():
             return [LayerCall("Dropout", (node.rate,), (), node.name)]
+        case ir.DropPath():  # one draw per sample: the noise is broadcast over every other axis
+            noise_shape = (None, *(1 for _ in input_shape))
+            return [LayerCall("Dropout", (node.rate,), (("noise_shape", noise_shape),), node.name)]
         case ir.Flatten():
             return [LayerCall("Flatten", (), (), node.name)]
         case ir.Reshape():

@@ -52,7 +52,7 @@ def mbconv6_k3(
 
 
 def mbconv6_k3_residual(
-    inputs, filters_conv1, target_shape, filters_se1_reduce, filters_conv2, name
+    inputs, filters_conv1, target_shape, filters_se1_reduce, filters_conv2, rate, name
 ):
     """Used by mbconv6_k3_residual1, mbconv6_k3_residual2, mbconv6_k3_residual3."""
     x = layers.Conv2D(
@@ -86,6 +86,7 @@ def mbconv6_k3_residual(
         filters_conv2, 1, padding="same", use_bias=False, name=name + "_conv2"
     )(x)
     x = layers.BatchNormalization(name=name + "_conv2_bn")(x)
+    x = layers.Dropout(rate, noise_shape=(None, 1, 1, 1), name=name + "_drop_path1")(x)
     x = layers.Add(name=name + "_add1")([x, inputs])
     return x
 
@@ -129,7 +130,7 @@ def mbconv6_k5(
 
 
 def mbconv6_k5_residual(
-    inputs, filters_conv1, target_shape, filters_se1_reduce, filters_conv2, name
+    inputs, filters_conv1, target_shape, filters_se1_reduce, filters_conv2, rate, name
 ):
     """Used by mbconv6_k5_residual1, mbconv6_k5_residual2, mbconv6_k5_residual3, mbconv6_k5_residual4 and 2 more."""
     x = layers.Conv2D(
@@ -163,6 +164,7 @@ def mbconv6_k5_residual(
         filters_conv2, 1, padding="same", use_bias=False, name=name + "_conv2"
     )(x)
     x = layers.BatchNormalization(name=name + "_conv2_bn")(x)
+    x = layers.Dropout(rate, noise_shape=(None, 1, 1, 1), name=name + "_drop_path1")(x)
     x = layers.Add(name=name + "_add1")([x, inputs])
     return x
 
@@ -221,16 +223,16 @@ def mbconv6_k3_2(inputs, name):
 
 def build_efficientnet_b0():
     """EfficientNet-B0: 5,330,571 parameters, output 1000."""
-    # efficientnet_b0:15: input 224×224 RGB
+    # efficientnet_b0:16: input 224×224 RGB
     inputs = keras.Input(shape=(224, 224, 3), name="input")
-    # efficientnet_b0:40: rescale 1/255, normalize
+    # efficientnet_b0:42: rescale 1/255, normalize
     x = layers.Rescaling(0.00392156862745098, name="rescale1")(inputs)
     x = layers.Normalization(name="normalize1")(x)
-    # efficientnet_b0:42: conv 3×3/2, 32                                                -> 112×112×32   # 1  Conv3x3       224×224  32    1
+    # efficientnet_b0:44: conv 3×3/2, 32                                                       -> 112×112×32   # 1  Conv3x3       224×224  32    1
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="conv1")(x)
     x = layers.BatchNormalization(name="conv1_bn")(x)
     x = layers.Activation("silu", name="conv1_silu")(x)
-    # efficientnet_b0:43: conv dw 3×3, se 0.25 of 32 swish, conv 1×1, 16, linear        -> 112×112×16   # 2  MBConv1, k3x3 112×112  16    1
+    # efficientnet_b0:45: conv dw 3×3, se 0.25 of 32 swish, conv 1×1, 16, linear               -> 112×112×16   # 2  MBConv1, k3x3 112×112  16    1
     x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dwconv1")(x)
     x = layers.BatchNormalization(name="dwconv1_bn")(x)
     dwconv1_silu = layers.Activation("silu", name="dwconv1_silu")(x)
@@ -241,45 +243,58 @@ def build_efficientnet_b0():
     x = layers.Multiply(name="se1")([dwconv1_silu, x])
     x = layers.Conv2D(16, 1, padding="same", use_bias=False, name="conv2")(x)
     x = layers.BatchNormalization(name="conv2_bn")(x)
-    # efficientnet_b0:22: conv 1×1, e
+    # efficientnet_b0:23: conv 1×1, e
     x = mbconv6_k3(x, 96, (1, 1, 96), 4, 24, name="mbconv6_k31")
-    # efficientnet_b0:35: add(conv 1×1, e -> conv dw 3×3 -> se 0.25 of c swish -> conv 1×1, c, linear | identity)
-    x = mbconv6_k3_residual(x, 144, (1, 1, 144), 6, 24, name="mbconv6_k3_residual1")
-    # efficientnet_b0:28: conv 1×1, e
+    # efficientnet_b0:37: add(conv 1×1, e -> conv dw 3×3 -> se 0.25 of c swish -> conv 1×1, c, linear -> drop path 0.2*b/16 | identity)
+    x = mbconv6_k3_residual(
+        x, 144, (1, 1, 144), 6, 24, 0.025, name="mbconv6_k3_residual1"
+    )
+    # efficientnet_b0:29: conv 1×1, e
     x = mbconv6_k5(x, 144, (1, 1, 144), 6, 40, name="mbconv6_k51")
-    # efficientnet_b0:38: add(conv 1×1, e -> conv dw 5×5 -> se 0.25 of c swish -> conv 1×1, c, linear | identity)
-    x = mbconv6_k5_residual(x, 240, (1, 1, 240), 10, 40, name="mbconv6_k5_residual1")
-    # efficientnet_b0:22: conv 1×1, e
+    # efficientnet_b0:40: add(conv 1×1, e -> conv dw 5×5 -> se 0.25 of c swish -> conv 1×1, c, linear -> drop path 0.2*b/16 | identity)
+    x = mbconv6_k5_residual(
+        x, 240, (1, 1, 240), 10, 40, 0.05, name="mbconv6_k5_residual1"
+    )
+    # efficientnet_b0:23: conv 1×1, e
     x = mbconv6_k3(x, 240, (1, 1, 240), 10, 80, name="mbconv6_k32")
-    # efficientnet_b0:35: add(conv 1×1, e -> conv dw 3×3 -> se 0.25 of c swish -> conv 1×1, c, linear | identity)
-    for i in range(2, 4):
-        x = mbconv6_k3_residual(
-            x, 480, (1, 1, 480), 20, 80, name="mbconv6_k3_residual" + str(i)
-        )
-    # efficientnet_b0:28: conv 1×1, e
+    # efficientnet_b0:37: add(conv 1×1, e -> conv dw 3×3 -> se 0.25 of c swish -> conv 1×1, c, linear -> drop path 0.2*b/16 | identity)
+    x = mbconv6_k3_residual(
+        x, 480, (1, 1, 480), 20, 80, 0.075, name="mbconv6_k3_residual2"
+    )
+    x = mbconv6_k3_residual(
+        x, 480, (1, 1, 480), 20, 80, 0.0875, name="mbconv6_k3_residual3"
+    )
+    # efficientnet_b0:29: conv 1×1, e
     x = mbconv6_k5_2(x, name="mbconv6_k52")
-    # efficientnet_b0:38: add(conv 1×1, e -> conv dw 5×5 -> se 0.25 of c swish -> conv 1×1, c, linear | identity)
-    for i in range(2, 4):
-        x = mbconv6_k5_residual(
-            x, 672, (1, 1, 672), 28, 112, name="mbconv6_k5_residual" + str(i)
-        )
-    # efficientnet_b0:28: conv 1×1, e
+    # efficientnet_b0:40: add(conv 1×1, e -> conv dw 5×5 -> se 0.25 of c swish -> conv 1×1, c, linear -> drop path 0.2*b/16 | identity)
+    x = mbconv6_k5_residual(
+        x, 672, (1, 1, 672), 28, 112, 0.1125, name="mbconv6_k5_residual2"
+    )
+    x = mbconv6_k5_residual(
+        x, 672, (1, 1, 672), 28, 112, 0.125, name="mbconv6_k5_residual3"
+    )
+    # efficientnet_b0:29: conv 1×1, e
     x = mbconv6_k5(x, 672, (1, 1, 672), 28, 192, name="mbconv6_k53")
-    # efficientnet_b0:38: add(conv 1×1, e -> conv dw 5×5 -> se 0.25 of c swish -> conv 1×1, c, linear | identity)
-    for i in range(4, 7):
-        x = mbconv6_k5_residual(
-            x, 1152, (1, 1, 1152), 48, 192, name="mbconv6_k5_residual" + str(i)
-        )
-    # efficientnet_b0:22: conv 1×1, e
+    # efficientnet_b0:40: add(conv 1×1, e -> conv dw 5×5 -> se 0.25 of c swish -> conv 1×1, c, linear -> drop path 0.2*b/16 | identity)
+    x = mbconv6_k5_residual(
+        x, 1152, (1, 1, 1152), 48, 192, 0.15, name="mbconv6_k5_residual4"
+    )
+    x = mbconv6_k5_residual(
+        x, 1152, (1, 1, 1152), 48, 192, 0.1625, name="mbconv6_k5_residual5"
+    )
+    x = mbconv6_k5_residual(
+        x, 1152, (1, 1, 1152), 48, 192, 0.175, name="mbconv6_k5_residual6"
+    )
+    # efficientnet_b0:23: conv 1×1, e
     x = mbconv6_k3_2(x, name="mbconv6_k33")
-    # efficientnet_b0:50: conv 1×1, 1280                                                -> 7×7×1280     # 9  Conv1x1 & Pooling & FC 7×7  1280  1
+    # efficientnet_b0:55: conv 1×1, 1280                                                       -> 7×7×1280     # 9  Conv1x1 & Pooling & FC 7×7  1280  1
     x = layers.Conv2D(1280, 1, padding="same", use_bias=False, name="conv3")(x)
     x = layers.BatchNormalization(name="conv3_bn")(x)
     x = layers.Activation("silu", name="conv3_silu")(x)
-    # efficientnet_b0:51: global average pool, dropout 0.2                              -> 1280
+    # efficientnet_b0:56: global average pool, dropout 0.2                                     -> 1280
     x = layers.GlobalAveragePooling2D(name="pool1")(x)
     x = layers.Dropout(0.2, name="dropout1")(x)
-    # efficientnet_b0:52: FC-1000, softmax                                              -> 1000
+    # efficientnet_b0:57: FC-1000, softmax                                                     -> 1000
     x = layers.Dense(1000, activation="softmax", name="fc1")(x)
     model = keras.Model(inputs, x, name="efficientnet_b0")
     compile_model(model)

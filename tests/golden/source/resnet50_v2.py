@@ -61,9 +61,8 @@ def bottleneck_block_3(inputs, filters_1, filters_3, name):
     )(x)
     x = layers.BatchNormalization(epsilon=1.001e-05, name=name + "_1_bn")(x)
     x = layers.Activation("relu", name=name + "_1_relu")(x)
-    x = layers.Conv2D(
-        filters_1, 3, strides=2, padding="same", use_bias=False, name=name + "_2_conv"
-    )(x)
+    x = layers.ZeroPadding2D(padding=1, name=name + "_2_conv_pad")(x)
+    x = layers.Conv2D(filters_1, 3, strides=2, use_bias=False, name=name + "_2_conv")(x)
     x = layers.BatchNormalization(epsilon=1.001e-05, name=name + "_2_bn")(x)
     x = layers.Activation("relu", name=name + "_2_relu")(x)
     t3_conv = layers.Conv2D(filters_3, 1, padding="same", name=name + "_3_conv")(x)
@@ -74,36 +73,36 @@ def bottleneck_block_3(inputs, filters_1, filters_3, name):
 
 def build_resnet_50_v2():
     """ResNet-50 v2: 25,613,800 parameters, output 1000."""
-    # resnet50_v2:14: input 224×224 RGB
+    # resnet50_v2:15: input 224×224 RGB
     inputs = keras.Input(shape=(224, 224, 3), name="input")
-    # resnet50_v2:21: conv1: 7×7, 64, stride 2, pad 3, linear                           -> 112×112
+    # resnet50_v2:22: conv1: 7×7, 64, stride 2, pad 3, linear                                  -> 112×112
     x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, name="conv1")(x)
-    # resnet50_v2:22: 3×3 max pool, stride 2, pad 1, floor                              -> 56×56
+    # resnet50_v2:23: 3×3 max pool, stride 2, pad 1, floor                                     -> 56×56
     x = layers.ZeroPadding2D(padding=1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    # resnet50_v2:23: conv2_x: [1×1, 64 bias off; 3×3, 64 bias off; 1×1, 256] ×3 /2     -> 28×28
+    # resnet50_v2:24: conv2_x: [1×1, 64 bias off; 3×3, 64 bias off, pad 1; 1×1, 256] ×3 /2     -> 28×28
     x = bottleneck_block(x, 64, 256, name="conv2_x_block1")
     x = bottleneck_block_2(x, 64, 256, name="conv2_x_block2")
     x = bottleneck_block_3(x, 64, 256, name="conv2_x_block3")
-    # resnet50_v2:24: conv3_x: [1×1, 128 bias off; 3×3, 128 bias off; 1×1, 512] ×4 /2   -> 14×14
+    # resnet50_v2:25: conv3_x: [1×1, 128 bias off; 3×3, 128 bias off, pad 1; 1×1, 512] ×4 /2   -> 14×14
     x = bottleneck_block(x, 128, 512, name="conv3_x_block1")
     for i in range(2, 4):
         x = bottleneck_block_2(x, 128, 512, name="conv3_x_block" + str(i))
     x = bottleneck_block_3(x, 128, 512, name="conv3_x_block4")
-    # resnet50_v2:25: conv4_x: [1×1, 256 bias off; 3×3, 256 bias off; 1×1, 1024] ×6 /2  -> 7×7
+    # resnet50_v2:26: conv4_x: [1×1, 256 bias off; 3×3, 256 bias off, pad 1; 1×1, 1024] ×6 /2  -> 7×7
     x = bottleneck_block(x, 256, 1024, name="conv4_x_block1")
     for i in range(2, 6):
         x = bottleneck_block_2(x, 256, 1024, name="conv4_x_block" + str(i))
     x = bottleneck_block_3(x, 256, 1024, name="conv4_x_block6")
-    # resnet50_v2:26: conv5_x: [1×1, 512 bias off; 3×3, 512 bias off; 1×1, 2048] ×3     -> 7×7
+    # resnet50_v2:27: conv5_x: [1×1, 512 bias off; 3×3, 512 bias off, pad 1; 1×1, 2048] ×3     -> 7×7
     x = bottleneck_block(x, 512, 2048, name="conv5_x_block1")
     for i in range(2, 4):
         x = bottleneck_block_2(x, 512, 2048, name="conv5_x_block" + str(i))
-    # resnet50_v2:27: post: BN, relu
+    # resnet50_v2:28: post: BN, relu
     x = layers.BatchNormalization(epsilon=1.001e-05, name="post")(x)
     x = layers.Activation("relu", name="relu1")(x)
-    # resnet50_v2:28: average pool, 1000-d fc, softmax                                  -> 1×1
+    # resnet50_v2:29: average pool, 1000-d fc, softmax                                         -> 1×1
     x = layers.GlobalAveragePooling2D(name="pool2")(x)
     x = layers.Dense(1000, activation="softmax", name="fc1")(x)
     model = keras.Model(inputs, x, name="resnet_50_v2")
