@@ -8,8 +8,11 @@ model = net.to_keras()                   # keras.Model
 source = net.to_source()                 # Python source
 """
 
-from papernet.api import Network, SpecNotFound, load, parse
-from papernet.diagnostics import Diagnostic, Diagnostics, KerasNotInstalled, SpecError
+from papernet.parser_cache import compiled_dataclasses
+
+with compiled_dataclasses():  # a third of the time of a cold `papernet check` otherwise (bench/bench.py)
+    from papernet.api import Network, SpecNotFound, load, parse
+    from papernet.diagnostics import Diagnostic, Diagnostics, KerasNotInstalled, SpecError
 
 __all__ = ["Diagnostic", "Diagnostics", "KerasNotInstalled", "Network", "SpecError", "SpecNotFound", "load", "parse"]
 __version__ = "0.1.0"

@@ -77,8 +77,9 @@ class Network:
     def check(self, convention: Convention = "keras") -> Diagnostics:
         """Every problem: lowering, shapes and claims, in source order. A list, which prints as
         `papernet check` prints it (`print(net.check())`)."""
-        inference = self.infer(convention)
-        reconciliation = self.reconcile(convention)
+        with _without_cycle_collection():
+            inference = self.infer(convention)
+            reconciliation = self.reconcile(convention)
         restated = set(reconciliation.superseded)
         found = [
             *self.diagnostics,
@@ -292,12 +293,16 @@ def _build(text: str, file: str, directory: Path, loading: tuple[Path, ...]) -> 
 def _without_cycle_collection() -> Iterator[None]:
     """Parsing and lowering make many small acyclic objects (tokens, frozen nodes), which
     reference counting frees; the cyclic collector would only walk them, a quarter of the
-    time of a 10,000-layer spec (bench/bench.py)."""
+    time of a 10,000-layer spec (bench/bench.py). At the end they are moved, unscanned, to the
+    oldest generation (freeze, then unfreeze: two list splices), or the first allocation after
+    would scan them all as young objects; cyclic garbage among them waits for a full collection."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()
 

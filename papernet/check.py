@@ -555,6 +555,8 @@ def _inferred_note(graph: Graph, index: int) -> str:
 def _output_claims(graph: Graph, inference: Inference, index: int) -> list[tuple[ClaimRow, list[Diagnostic]]]:
     """`neurons N` and `memory N` on a row: what its output holds (H·W·C values)."""
     node, info = graph.nodes[index], inference.layers[index]
+    if node.claims.neurons is None and node.claims.memory is None:
+        return []  # most rows: and naming the row is the costly part
     out: list[tuple[ClaimRow, list[Diagnostic]]] = []
     subject = _subject(graph, [index])
     for quantity, what in ((node.claims.neurons, "neurons"), (node.claims.memory, "memory")):

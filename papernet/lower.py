@@ -202,6 +202,9 @@ _KIND_WORDS = {
 }
 
 
+_NO_CLAIMS = Claims()  # compared with (and shared, being frozen) per layer: made once
+
+
 @dataclass(frozen=True, slots=True)
 class _Flat:
     """One expanded layer: the layer, the name a label gives it, and its claims."""
@@ -391,7 +394,7 @@ def _lower_items(items: Sequence[Item], state: _Lowering, top: bool = False) -> 
         starts += [len(state.nodes)] * entry.opens
         start = len(state.nodes)
         _lower_layer(entry, index == last_fc, top and index == 0 and not state.nodes, state)
-        if entry.claims != Claims() and entry.graph is None and entry.block is None:
+        if entry.claims != _NO_CLAIMS and entry.graph is None and entry.block is None:
             _bound_claims(start, state)
         if entry.label is not None and entry.layer.kind != "input":
             state.labels[state.prefix + entry.label] = state.head
@@ -404,7 +407,7 @@ def _bound_claims(start: int, state: _Lowering) -> None:
     params 224] x2` each repetition's conv, not every node its line gave."""
     for index in range(start, len(state.nodes)):
         node = state.nodes[index]
-        if node.claims != Claims() and node.claims.extent is None:
+        if node.claims != _NO_CLAIMS and node.claims.extent is None:
             state.nodes[index] = replace(node, claims=replace(node.claims, extent=(start, len(state.nodes) - 1)))
 
 
@@ -422,7 +425,7 @@ def _claim_element(claims: Claims, start: int, state: _Lowering) -> None:
         )
         return
     node = state.nodes[end]
-    if node.claims != Claims():
+    if node.claims != _NO_CLAIMS:
         first = node.claims.shape_span or node.span
         state.error(
             "P125",
@@ -519,7 +522,7 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
             expanded += _expand_element(item, repeat, round_, state, stage)
         if item.label is not None and not (expanded and expanded[0].block is not None):
             expanded = _apply_label(expanded, item.label, item.label_span)
-        if expanded and item.claims != Claims():
+        if expanded and item.claims != _NO_CLAIMS:
             if isinstance(item.element, Layer) and repeat == 1:
                 expanded[-1] = replace(expanded[-1], claims=item.claims)
             else:  # a claim on a group, a block use, a merge or `x3` is about all of it
@@ -531,10 +534,10 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
 def _expand_element(item: Item, repeat: int, round_: int, state: _Lowering, stage: str | None) -> list[_Flat]:
     element = item.element
     if isinstance(element, Layer):
-        return [_Flat(element, None, Claims())]
+        return [_Flat(element, None, _NO_CLAIMS)]
     if isinstance(element, Merge | Reference | BlockUse):
         kind = {Merge: "merge", Reference: "reference", BlockUse: "block"}[type(element)]
-        return [_Flat(Layer(kind, (), element.span), None, Claims(), graph=element)]
+        return [_Flat(Layer(kind, (), element.span), None, _NO_CLAIMS, graph=element)]
     if len(element.parts) > 1:  # a residual bracket: each repetition is one block
         block = Layer("residual", (), element.span)
         stride = item.stride if round_ == _strided_round(repeat, state) else 1

@@ -8,10 +8,12 @@ understands, with a did-you-mean for misspelt layer words.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import difflib
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar, NoReturn
@@ -262,19 +264,97 @@ def _leave_out(lines: list[str], index: int) -> None:
 
 
 def _parse_once(text: str, file: str) -> Spec:
+    """The spec of `text`, or a ParseFailure with its first syntax error.
+
+    A top-level line that repeats an earlier one (a generated spec's `conv3-64, BN, relu` ×1000)
+    is read once: its later copies are blanked, the post-lexer puts a MEMO_LINE token where each
+    stood, and the layers of the line as read alone are moved to its line number. Only a line
+    that starts in column 0 and reads alone as exactly one chain is taken; the parser accepts
+    MEMO_LINE only where a statement can start, and the post-lexer refuses one inside
+    parentheses, so anything else (and any error) reads the whole text again without it."""
+    lines = text.split("\n")
+    memo = _memo_lines(lines, file)
+    if memo:
+        reduced = list(lines)
+        for number in memo:
+            reduced[number - 1] = ""
+        try:
+            return _parse_text("\n".join(reduced), file, memo)
+        except (ParseFailure, _MemoMiss):
+            pass
+    return _parse_text(text, file, {})
+
+
+_MEMO_MIN_LINES = 50
+"""Shorter specs are read as they are: there is little to save."""
+
+
+def _memo_lines(lines: Sequence[str], file: str) -> dict[int, tuple[Item, ...]]:
+    """{line number: its chain, as read alone at line 1} for each later copy of a repeated top-level line."""
+    if len(lines) < _MEMO_MIN_LINES:
+        return {}
+    first: dict[str, int] = {}
+    copies: dict[str, list[int]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line or line[0] in " \t#":
+            continue
+        if line in first:
+            copies.setdefault(line, []).append(number)
+        else:
+            first[line] = number
+    memo: dict[int, tuple[Item, ...]] = {}
+    for line, numbers in copies.items():
+        chain = _alone(line, file)
+        if chain is not None:
+            for number in numbers:
+                memo[number] = chain
+    return memo
+
+
+_EMPTY_SPEC_FIELDS = ("title", "base", "classes", "regression", "defaults", "totals", "train", "blocks", "problems")
+
+
+def _alone(line: str, file: str) -> tuple[Item, ...] | None:
+    """The one chain that `line` reads as, alone; None if it reads as anything else or not at all."""
+    try:
+        spec = _parse_text(line, file, {})
+    except (ParseFailure, _MemoMiss):
+        return None
+    if len(spec.chains) != 1 or any(getattr(spec, name) for name in _EMPTY_SPEC_FIELDS):
+        return None
+    return spec.chains[0]
+
+
+class _MemoMiss(Exception):
+    """A blanked line was not where a statement starts: read the text without the memo."""
+
+
+def _parse_text(text: str, file: str, memo: dict[int, tuple[Item, ...]]) -> Spec:
     with _LOCK:
         builder = _parser_and_builder()
         builder[1].file = file
+        builder[1].memo = memo
+        _SpecIndenter.memo_lines = sorted(memo)
+        _SpecIndenter.memo_used = 0
         try:
             spec = builder[0].parse(text + "\n")
         except UnexpectedInput as exc:
+            if memo:
+                raise _MemoMiss from None
             raise ParseFailure([_syntax_diagnostic(exc, text, file)]) from None
         except DedentError:
+            if memo:
+                raise _MemoMiss from None
             raise ParseFailure([_dedent_diagnostic(text, file)]) from None
         except VisitError as exc:
-            if isinstance(exc.orig_exc, ParseFailure):
+            if isinstance(exc.orig_exc, ParseFailure | _MemoMiss):
                 raise exc.orig_exc from None
             raise
+        finally:
+            builder[1].memo = {}
+            _SpecIndenter.memo_lines = []
+        if _SpecIndenter.memo_used != len(memo):
+            raise _MemoMiss
     assert isinstance(spec, Spec)
     return spec
 
@@ -294,6 +374,34 @@ class _SpecIndenter(Indenter):
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
+    memo_lines: ClassVar[list[int]] = []  # blanked lines (`_parse_once`), set under _LOCK
+    memo_used: ClassVar[int] = 0
+
+    def handle_NL(self, token: Token) -> Iterator[Token]:
+        """A newline token that spans blanked lines yields, for each run of them, the newline
+        before it (a dedent to column 0), a MEMO_LINE token at its first line, valued with the
+        number of lines in the run, and then the rest of the newline."""
+        lines = _SpecIndenter.memo_lines
+        start, end = token.line or 0, token.end_line or 0
+        index = bisect.bisect_right(lines, start)
+        if index == len(lines) or lines[index] >= end:
+            yield from super().handle_NL(token)
+            return
+        if self.paren_level > 0:
+            raise _MemoMiss
+        while index < len(lines) and lines[index] < end:
+            first = last = lines[index]
+            index += 1
+            while index < len(lines) and lines[index] == last + 1 and lines[index] < end:
+                last = lines[index]
+                index += 1
+            at = token.start_pos
+            yield from super().handle_NL(Token("_NL", "\n", at, first - 1, 1, first, 1, at))
+            yield Token("MEMO_LINE", str(last - first + 1), at, first, 1, last, 1, at)
+            _SpecIndenter.memo_used += last - first + 1
+        indentation = str(token).rsplit("\n", 1)[1]
+        rest = Token("_NL", "\n" + indentation, token.start_pos, end - 1, 1, end, len(indentation) + 1, token.end_pos)
+        yield from super().handle_NL(rest)
 
 
 @cache
@@ -411,6 +519,10 @@ class _Builder(Transformer[Token, Any]):
     """One method per grammar rule; builds `papernet.syntax` objects with their spans."""
 
     file = "<string>"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memo: dict[int, tuple[Item, ...]] = {}  # the chains of blanked lines (`_parse_once`)
 
     def _span(self, children: Sequence[Any]) -> Span:
         first = next(child for child in children if child is not None)
@@ -551,6 +663,11 @@ class _Builder(Transformer[Token, Any]):
 
     def chain(self, children: list[Item]) -> tuple[Item, ...]:
         return tuple(children)
+
+    def memo_line(self, children: list[Token]) -> list[tuple[Item, ...]]:
+        """A run of blanked lines: the chain each read as alone, at its own line."""
+        first = children[0].line or 0
+        return [_moved_chain(self.memo[number], number - 1) for number in range(first, first + int(children[0]))]
 
     def item(self, children: list[Any]) -> Item:
         label = label_span = None
@@ -924,6 +1041,80 @@ class _Builder(Transformer[Token, Any]):
 
 
 _IDENTITY = object()  # the `identity` branch of a merge
+
+
+def _moved_chain(chain: tuple[Item, ...], lines: int) -> tuple[Item, ...]:
+    """`chain` with every span in it `lines` lines further down (a memoised line, `_parse_once`)."""
+    return tuple([_moved_item(item, lines) for item in chain])
+
+
+ITEM_FIELDS = ("element", "label", "label_span", "repeat", "repeat_span", "claims", "span", "stride", "stride_span")
+LAYER_FIELDS = ("kind", "options", "span")
+OPTION_FIELDS = ("key", "value", "span")
+"""The fields `_moved_item` copies by name (a test compares them with the dataclasses')."""
+
+
+def _moved_item(item: Item, lines: int) -> Item:
+    element = item.element
+    if type(element) is Layer:
+        options = tuple(
+            [
+                Option(option.key, _moved(option.value, lines), _moved_span(option.span, lines))  # type: ignore[arg-type]
+                for option in element.options
+            ]
+        )
+        element = Layer(element.kind, options, _moved_span(element.span, lines))  # type: ignore[arg-type]
+    else:
+        element = _moved(element, lines)  # type: ignore[assignment]
+    claims = item.claims if item.claims == _NO_CLAIMS else _moved(item.claims, lines)
+    return Item(
+        element,
+        item.label,
+        _moved_span(item.label_span, lines),
+        item.repeat,
+        _moved_span(item.repeat_span, lines),
+        claims,  # type: ignore[arg-type]
+        _moved_span(item.span, lines),  # type: ignore[arg-type]
+        item.stride,
+        _moved_span(item.stride_span, lines),
+    )
+
+
+_NO_CLAIMS = Claims()
+
+
+def _moved_span(span: Span | None, lines: int) -> Span | None:
+    if span is None:
+        return None
+    return Span(span.file, span.line + lines, span.column, span.end_line + lines, span.end_column)
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
+def _moved(value: object, lines: int) -> object:
+    """Any part of a chain (a group, a merge, an option's value…) with its spans moved."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is Span:
+        return _moved_span(value, lines)  # type: ignore[arg-type]
+    if kind is tuple:
+        parts: tuple[object, ...] = value  # type: ignore[assignment]
+        if all(type(part) is int for part in parts):
+            return value
+        return tuple([_moved(part, lines) for part in parts])
+    if kind is Item:
+        return _moved_item(value, lines)  # type: ignore[arg-type]
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not dataclasses.is_dataclass(value):
+            return value  # an object without positions (the identity branch)
+        names = _FIELDS[kind] = tuple(field.name for field in dataclasses.fields(value))
+    return kind(**{name: _moved(getattr(value, name), lines) for name in names})
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _branch(child: object) -> tuple[Item, ...] | None:

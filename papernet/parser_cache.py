@@ -21,6 +21,7 @@ name, where another user could leave a file for it to unpickle.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import hashlib
@@ -28,15 +29,17 @@ import importlib
 import io
 import os
 import pickle
+import re
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Transformer
 from lark.parsers.lalr_analysis import Reduce, Shift
 
-_FORMAT = 3  # bump when what is pickled changes
+_FORMAT = 4  # bump when what is pickled changes
 _NOT_KEPT = ("grammar", "source_grammar", "_parse_tree_builder")  # made again, or not needed, to parse
 # Objects the parser compares by identity (`action is Shift`): pickled by name, never copied.
 _SINGLETONS: dict[str, object] = {"Shift": Shift, "Reduce": Reduce}
@@ -108,7 +111,9 @@ class _Pickler(pickle.Pickler):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.parser, self.transformer = parser, transformer
 
-    def persistent_id(self, obj: object) -> tuple[str, ...] | None:
+    def persistent_id(self, obj: object) -> tuple[Any, ...] | None:
+        if type(obj) is re.Pattern:
+            return _compiled_parts(obj)  # None: pickled as usual (compiled again at load)
         if isinstance(obj, types.ModuleType):
             return ("module", obj.__name__)
         for name, singleton in _SINGLETONS.items():
@@ -127,8 +132,10 @@ class _Unpickler(pickle.Unpickler):
         self.transformer = transformer
         self.callbacks: dict[Any, Any] = {}
 
-    def persistent_load(self, pid: tuple[str, ...]) -> object:
+    def persistent_load(self, pid: tuple[Any, ...]) -> object:
         kind = pid[0]
+        if kind == "re":
+            return _from_compiled_parts(pid)
         if kind == "module":
             return importlib.import_module(pid[1])
         if kind == "singleton":
@@ -144,6 +151,7 @@ def _store(path: Path, parser: Lark, transformer: object) -> None:
     from papernet.files import replace_atomically
 
     buffer = io.BytesIO()
+    _build_scanners(parser)
     kept = copy.copy(parser)
     for only_for_building in _NOT_KEPT:  # a third of the file, and nothing parsing reads
         setattr(kept, only_for_building, None)
@@ -153,6 +161,54 @@ def _store(path: Path, parser: Lark, transformer: object) -> None:
         _forget_old_parsers(path.parent)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass  # no cache this time; the parser is built and works
+
+
+def _build_scanners(parser: Lark) -> None:
+    """Every lexer state's scanner, built now so that it is pickled: the contextual lexer builds
+    each on first use, compiling one large regular expression per state, which is most of the
+    time a first parse takes (22 of them for VGG-16)."""
+    contextual = getattr(getattr(getattr(parser, "parser", None), "lexer", None), "lexer", None)
+    lexers = [*getattr(contextual, "lexers", {}).values(), getattr(contextual, "root_lexer", None)]
+    for lexer in {id(lexer): lexer for lexer in lexers if lexer is not None}.values():
+        with contextlib.suppress(Exception):  # the lexer builds it at first use instead
+            _ = lexer.scanner
+
+
+def _compiled_parts(pattern: re.Pattern[Any]) -> tuple[Any, ...] | None:
+    """A compiled pattern as the arguments `_sre.compile` takes (what `re.compile` computes in
+    Python, slowly, from the pattern's text), checked to rebuild an equal pattern (`==` compares
+    the compiled code); None where they do not (another Python's `re`)."""
+    try:
+        import _sre  # type: ignore[import-not-found]
+        import array
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        code = _compiler._code(parsed, pattern.flags)
+        groupindex = dict(parsed.state.groupdict)
+        indexgroup = [None] * parsed.state.groups
+        for name, index in groupindex.items():
+            indexgroup[index] = name
+        flags = pattern.flags | parsed.state.flags
+        groups = parsed.state.groups - 1
+        rebuilt = _sre.compile(pattern.pattern, flags, code, groups, groupindex, tuple(indexgroup))
+        if rebuilt != pattern or rebuilt.groupindex != pattern.groupindex:
+            return None
+        packed = array.array("I", code)
+        return ("re", pattern.pattern, flags, packed.typecode, packed.tobytes(), groups, groupindex, tuple(indexgroup))
+    except Exception:
+        return None
+
+
+def _from_compiled_parts(parts: tuple[Any, ...]) -> re.Pattern[Any]:
+    import _sre  # type: ignore[import-not-found,unused-ignore]
+    import array
+
+    _, text, flags, typecode, code, groups, groupindex, indexgroup = parts
+    pattern: re.Pattern[Any] = _sre.compile(
+        text, flags, array.array(typecode, code).tolist(), groups, groupindex, indexgroup
+    )
+    return pattern
 
 
 def _forget_old_parsers(directory: Path, days: float = 30) -> None:
@@ -184,3 +240,72 @@ def _load(path: Path, transformer: object) -> Lark | None:
         return None
     except Exception:  # a corrupt or foreign cache file: build the parser instead (and rewrite it)
         return None
+
+
+# ---- dataclass methods, compiled once ---------------------------------------------------
+#
+# The `dataclasses` module writes each class's __init__, __repr__, __eq__, __hash__ and frozen
+# __setattr__ as source text and compiles it: for papernet's 60 frozen classes that is two
+# thirds of the time `import papernet` takes. The compiled code objects are kept (marshal) in
+# the same directory as the parser, keyed by the very source text they were compiled from, so a
+# later process execs the same code without compiling it. Only while papernet's modules are
+# imported (`papernet/__init__.py`); the module's `exec` is the builtin again afterwards.
+
+_CODES_KEPT = 4000  # more than this many (an old papernet's too): start afresh
+
+
+def compiled_dataclasses_file() -> Path | None:
+    directory = cache_directory()
+    if directory is None:
+        return None
+    tag = hashlib.sha256(f"{sys.version}|{sys.implementation.cache_tag}".encode()).hexdigest()[:16]
+    return directory / f"dataclasses-{tag}.marshal"
+
+
+@contextlib.contextmanager
+def compiled_dataclasses() -> Iterator[None]:
+    """While in this context, dataclasses compiles each generated method's source once per machine."""
+    import dataclasses
+    import marshal
+
+    if "exec" in vars(dataclasses):  # nested, or another library does this too: leave it be
+        yield
+        return
+    path = compiled_dataclasses_file()
+    known = _load_codes(path)
+    new: dict[str, types.CodeType] = {}
+
+    def compiling_once(source: object, globals: Any = None, locals: Any = None) -> None:
+        if isinstance(source, str):
+            code = known.get(source)
+            if code is None:
+                code = new[source] = compile(source, "<string>", "exec")
+            source = code
+        builtins.exec(source, globals, locals)  # type: ignore[arg-type]
+
+    dataclasses.exec = compiling_once  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del dataclasses.exec  # type: ignore[attr-defined]
+        if new and path is not None:
+            kept = {**known, **new} if len(known) + len(new) <= _CODES_KEPT else new
+            with contextlib.suppress(OSError, ValueError):
+                from papernet.files import replace_atomically
+
+                data = marshal.dumps(kept)
+                replace_atomically(path, lambda temporary: Path(temporary).write_bytes(data))
+
+
+def _load_codes(path: Path | None) -> dict[str, types.CodeType]:
+    import marshal
+
+    if path is None:
+        return {}
+    try:
+        codes = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(codes, dict):
+        return {}
+    return {text: code for text, code in codes.items() if isinstance(text, str) and isinstance(code, types.CodeType)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Span:
     """A half-open range of one source file, 1-based lines and columns.
 
@@ -18,6 +18,15 @@ class Span:
     end_line: int
     end_column: int
 
+    def __init__(self, file: str, line: int, column: int, end_line: int, end_column: int) -> None:
+        # Set through the slots themselves: half the time of the frozen dataclass's own
+        # `object.__setattr__` by name, for the object parsing makes most of.
+        _set_file(self, file)
+        _set_line(self, line)
+        _set_column(self, column)
+        _set_end_line(self, end_line)
+        _set_end_column(self, end_column)
+
     def to(self, other: Span) -> Span:
         """The span covering `self` through `other`.
 
@@ -26,6 +35,12 @@ class Span:
         """
         return Span(self.file, self.line, self.column, other.end_line, other.end_column)
 
+
+_set_file = vars(Span)["file"].__set__
+_set_line = vars(Span)["line"].__set__
+_set_column = vars(Span)["column"].__set__
+_set_end_line = vars(Span)["end_line"].__set__
+_set_end_column = vars(Span)["end_column"].__set__
 
 COMMAND_LINE = "<command line>"
 

@@ -111,3 +111,57 @@ def test_parsers_of_grammars_unused_for_a_month_are_removed(cache_home: Path) ->
     build()
     names = {p.name for p in cache_home.iterdir()}
     assert "parser-old.pickle" not in names and "parser-recent.pickle" in names and len(names) == 2
+
+
+def test_loaded_scanners_are_prebuilt_and_compile_as_re_does(cache_home: Path) -> None:
+    import re
+
+    build()
+    loaded, _builder = build()  # from the file
+    contextual = loaded.parser.lexer.lexer
+    lexers = {id(lexer): lexer for lexer in [*contextual.lexers.values(), contextual.root_lexer]}
+    patterns = []
+    for lexer in lexers.values():
+        assert lexer._scanner is not None  # pickled built, not compiled again at first use
+        patterns += lexer._scanner._mres
+    assert len(patterns) > 100
+    for pattern in patterns:
+        again = re.compile(pattern.pattern, pattern.flags)
+        assert pattern == again and pattern.groupindex == again.groupindex  # `==` compares the compiled code
+
+
+def _define(source: str) -> Any:
+    namespace: dict[str, Any] = {}
+    with parser_cache.compiled_dataclasses():
+        exec(source, namespace)
+    return namespace["Point"]
+
+
+POINT = (
+    "from dataclasses import dataclass\n@dataclass(frozen=True, slots=True)\nclass Point:\n    x: int\n    y: int = 2\n"
+)
+
+
+def test_dataclass_methods_are_compiled_once_and_kept(cache_home: Path) -> None:
+    import dataclasses
+
+    first = _define(POINT)
+    kept = parser_cache.compiled_dataclasses_file()
+    assert kept is not None and kept.is_file()
+    assert "exec" not in vars(dataclasses)  # the builtin again outside the context
+    written = kept.read_bytes()
+    second = _define(POINT)  # from the file: nothing new, nothing written
+    assert kept.read_bytes() == written
+    for point in (first, second):
+        assert repr(point(1)) == "Point(x=1, y=2)" and point(1) == point(1, 2) and hash(point(1)) == hash(point(1, 2))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            point(1).x = 3  # type: ignore[misc]
+
+
+def test_a_corrupt_dataclass_file_is_compiled_afresh(cache_home: Path) -> None:
+    _define(POINT)
+    kept = parser_cache.compiled_dataclasses_file()
+    assert kept is not None
+    kept.write_bytes(b"\x00not marshal")
+    point = _define(POINT)
+    assert point(3) == point(3, 2)
