@@ -30,24 +30,35 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
-from papernet import shapes
 from papernet.infer import dims
+from papernet.keras_blocks import Bracket, all_blocks, fits, placement, residual_block
+from papernet.keras_words import (
+    Geometry,
+    ImportFailure,
+    KerasLayer,
+    Pads,
+    activation_named,
+    activation_word,
+    batchnorm_notes,
+    foldable_padding,
+    is_same_here,
+    own_activation,
+    pads_of,
+    pair,
+    square,
+    unsupported,
+    zeropad_word,
+)
 from papernet.series_parallel import Element, Fork, NotSeriesParallel, Step, decompose, nodes_of
+
+__all__ = ["ImportFailure", "KerasLayer", "ModelNotFound", "import_keras", "model_network", "spec_from_model"]
 
 if TYPE_CHECKING:
     import keras
 
     from papernet.api import Network
-
-
-Pads: TypeAlias = tuple[tuple[int, int], tuple[int, int]]
-"""Zero padding ((top, bottom), (left, right))."""
-
-
-class ImportFailure(Exception):
-    """The model holds something papernet's notation cannot express (or cannot be read as a graph)."""
 
 
 class ModelNotFound(Exception):
@@ -124,24 +135,6 @@ def _checked_model(model: object, source: str, keras: Any) -> keras.Model:
 
 
 # ---- reading a model as a graph of layers ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KerasLayer:
-    """One layer of the model: what papernet needs to know of it."""
-
-    index: int
-    name: str
-    cls: str
-    config: Mapping[str, Any]
-    inputs: tuple[int, ...]  # indices of the layers whose outputs it takes
-    input_shape: tuple[int, ...]  # its (first) input's shape, without the batch axis
-    shape: tuple[int, ...]  # its output's shape, without the batch axis
-    params: int
-
-    @property
-    def described(self) -> str:
-        return f"{self.name} ({self.cls})"
 
 
 def read_layers(model: keras.Model) -> list[KerasLayer]:
@@ -242,121 +235,6 @@ def structure(layers: Sequence[KerasLayer]) -> tuple[Element, ...]:
 
 # ---- the notation's words for single layers -------------------------------------------------
 
-_ACTIVATIONS = {
-    "relu": "relu",
-    "relu6": "relu6",
-    "elu": "elu",
-    "selu": "selu",
-    "tanh": "tanh",
-    "sigmoid": "sigmoid",
-    "gelu": "gelu",
-    "silu": "silu",
-    "swish": "silu",
-    "softplus": "softplus",
-    "softmax": "softmax",
-    "linear": "linear",
-}
-_DEFAULT_BN = {"epsilon": 1e-3, "momentum": 0.99}
-
-
-def activation_word(layer: KerasLayer) -> str | None:
-    """The notation's word for an activation layer (`relu`, `leaky relu 0.2`), or None if `layer` is not one."""
-    config = layer.config
-    match layer.cls:
-        case "Activation":
-            return _activation(config.get("activation"), layer)
-        case "ReLU":
-            maximum = config.get("max_value")
-            if config.get("negative_slope") or config.get("threshold"):
-                raise ImportFailure(f"layer {layer.described} has a slope or threshold, which the notation cannot say")
-            if maximum is None:
-                return "relu"
-            if float(maximum) == 6:
-                return "relu6"
-            raise ImportFailure(f"layer {layer.described} clips at {maximum}; the notation has relu and relu6")
-        case "LeakyReLU":
-            return f"leaky relu {float(config.get('negative_slope', config.get('alpha', 0.3))):g}"
-        case "Softmax":
-            if config.get("axis", -1) not in (-1, [-1]):
-                raise ImportFailure(f"layer {layer.described} takes the softmax over axis {config.get('axis')}")
-            return "softmax"
-        case "ELU":
-            if float(config.get("alpha", 1.0)) != 1.0:
-                raise ImportFailure(f"layer {layer.described} has alpha {config['alpha']}; the notation's elu has 1")
-            return "elu"
-    return None
-
-
-def _activation(value: object, layer: KerasLayer) -> str:
-    if isinstance(value, str) and value in _ACTIVATIONS:
-        return _ACTIVATIONS[value]
-    shown = value if isinstance(value, str) else type(value).__name__
-    raise ImportFailure(f"layer {layer.described} uses the activation '{shown}', which the notation has no word for")
-
-
-def _pair(value: object) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    assert isinstance(value, list | tuple) and len(value) == 2, value
-    return int(value[0]), int(value[1])
-
-
-def _square(pair: tuple[int, int], what: str, layer: KerasLayer) -> int:
-    if pair[0] != pair[1]:
-        raise ImportFailure(f"layer {layer.described} has {what} {pair[0]}×{pair[1]}; the notation states one {what}")
-    return pair[0]
-
-
-def _pads(value: object) -> Pads:
-    if isinstance(value, int):
-        return (value, value), (value, value)
-    assert isinstance(value, list | tuple) and len(value) == 2, value
-    top, left = (_pair(v) for v in value)
-    return top, left
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """A conv's or pool's padding as the notation writes it."""
-
-    words: tuple[str, ...]  # e.g. ("pad", "3"), ("same",), ("valid", "floor")
-
-    @staticmethod
-    def of(layer: KerasLayer, pads: Pads | None, kernel: tuple[int, int]) -> Geometry:
-        strides = _pair(layer.config.get("strides") or kernel)
-        dilation = _pair(layer.config.get("dilation_rate", 1))
-        size = layer.input_shape if pads is None else _unpadded(layer.input_shape, pads)
-        if layer.config.get("padding") == "same":
-            if pads is not None:
-                raise AssertionError("a ZeroPadding2D is only folded into a valid layer")
-            return Geometry(("same",))
-        exact = True
-        for axis in (0, 1):
-            before, after = pads[axis] if pads is not None else (0, 0)
-            span = size[axis] + before + after - shapes.effective_kernel(kernel[axis], dilation[axis])
-            exact = exact and span % strides[axis] == 0
-        words: tuple[str, ...] = ("valid",) if pads is None else ("pad", str(pads[0][0]))
-        return Geometry(words if exact else (*words, "floor"))
-
-
-def _unpadded(shape: tuple[int, ...], pads: Pads) -> tuple[int, ...]:
-    return (shape[0] - sum(pads[0]), shape[1] - sum(pads[1]), *shape[2:])
-
-
-def _symmetric(pads: Pads) -> bool:
-    (top, bottom), (left, right) = pads
-    return top == bottom == left == right
-
-
-def is_same_here(layer: KerasLayer, kernel: tuple[int, int]) -> bool:
-    """Whether the layer pads exactly as `same` would on its input (a `valid` 1×1 conv does)."""
-    if layer.config.get("padding") == "same":
-        return True
-    strides = _pair(layer.config.get("strides") or kernel)
-    dilation = _pair(layer.config.get("dilation_rate", 1))
-    return all(shapes.same_padding(layer.input_shape[a], kernel[a], strides[a], dilation[a]) == (0, 0) for a in (0, 1))
-
-
 # ---- the model → spec lines ------------------------------------------------------------------
 
 
@@ -387,22 +265,6 @@ class _Line:
     text: str
     last: int  # the Keras layer whose output the line ends in
     first: int  # the first Keras layer the line writes
-
-
-@dataclass(frozen=True)
-class _Bracket:
-    """One residual block papernet's bracket lowering rebuilds exactly."""
-
-    convs: tuple[tuple[tuple[int, int], int], ...]  # (kernel, filters) per conv
-    stride: int
-    strided: int  # which conv has the stride (0: the first)
-    shortcut: str  # identity | projection | pad
-    changes: bool  # the block changes the shape (so B and A do something)
-    bias: bool
-    first: int  # the block's first conv (whose Keras name may name the stage)
-    out: int  # the Keras layer of the block's final ReLU
-    start: int  # the block's first Keras layer
-    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -450,11 +312,11 @@ class _Writer:
 
         if layer.cls == "ZeroPadding2D":
             following = step_at(1)
-            pads = _pads(layer.config["padding"])
-            if following is not None and _foldable_padding(following, pads):
+            pads = pads_of(layer.config["padding"])
+            if following is not None and foldable_padding(following, pads):
                 line, end = self.steps_with_padding(elements, position + 1, pads)
                 return _Line(line.text, line.last, layer.index), end
-            return _Line(_zeropad_word(pads), layer.index, layer.index), position + 1
+            return _Line(zeropad_word(pads), layer.index, layer.index), position + 1
         return self.steps_with_padding(elements, position, None)
 
     def steps_with_padding(self, elements: Sequence[Element], position: int, pads: Pads | None) -> tuple[_Line, int]:
@@ -467,7 +329,7 @@ class _Writer:
                 break
             following.append(self.layer(after_element.node))
         if layer.cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
-            own = _activation(layer.config.get("activation", "linear"), layer)
+            own = activation_named(layer.config.get("activation", "linear"), layer)
             bn = following[0] if following and following[0].cls == "BatchNormalization" and own == "linear" else None
             if bn is not None:
                 self._batchnorm_notes(bn)
@@ -515,13 +377,13 @@ class _Writer:
                 words.append("bn")
             words.append(activation)
             return " ".join(words)
-        kernel = _pair(config["kernel_size"])
-        strides = _pair(config.get("strides", 1))
-        stride = _square(strides, "strides", layer)
+        kernel = pair(config["kernel_size"])
+        strides = pair(config.get("strides", 1))
+        stride = square(strides, "strides", layer)
         if layer.cls == "DepthwiseConv2D":
             if config.get("depth_multiplier", 1) != 1:
                 raise ImportFailure(f"layer {layer.described} has depth multiplier {config['depth_multiplier']}")
-            if _pair(config.get("dilation_rate", 1)) != (1, 1):
+            if pair(config.get("dilation_rate", 1)) != (1, 1):
                 raise ImportFailure(f"layer {layer.described} is a dilated depthwise conv; the notation cannot say so")
             words.append(f"conv dw {kernel[0]}×{kernel[1]}" + (f"/{stride}" if stride != 1 else ""))
         else:
@@ -531,7 +393,7 @@ class _Writer:
                 words.append(f"conv {kernel[0]}×{kernel[1]}, {config['filters']}")
                 if stride != 1:
                     words.append(f"stride {stride}")
-            dilation = _square(_pair(config.get("dilation_rate", 1)), "dilation", layer)
+            dilation = square(pair(config.get("dilation_rate", 1)), "dilation", layer)
             if dilation != 1:
                 words.append(f"dilation {dilation}")
             if config.get("groups", 1) != 1:
@@ -565,8 +427,8 @@ class _Writer:
                 return f"input {dims(layer.shape)}"
             case "MaxPooling2D" | "AveragePooling2D":
                 op = "max" if layer.cls == "MaxPooling2D" else "avg"
-                window = _pair(config["pool_size"])
-                stride = _square(_pair(config.get("strides") or window), "strides", layer)
+                window = pair(config["pool_size"])
+                stride = square(pair(config.get("strides") or window), "strides", layer)
                 geometry = Geometry.of(layer, pads, window)
                 words = [f"{op}pool {window[0]}×{window[1]}/{stride}"]
                 return " ".join(words + self._padding_words(geometry, self.defaults.pool_padding.get(op, "")))
@@ -593,7 +455,7 @@ class _Writer:
             case "Reshape":
                 return f"reshape {dims(tuple(config['target_shape']))}"
             case "ZeroPadding2D":
-                return _zeropad_word(_pads(config["padding"]))
+                return zeropad_word(pads_of(config["padding"]))
             case "LocalResponseNormalization":
                 defaults = {"size": 5, "k": 2.0, "alpha": 1e-4, "beta": 0.75}
                 if any(float(config.get(key, value)) != value for key, value in defaults.items()):
@@ -602,7 +464,7 @@ class _Writer:
                         "the only LRN the notation names"
                     )
                 return "LRN"
-        raise ImportFailure(_unsupported(layer))
+        raise ImportFailure(unsupported(layer))
 
     def _batchnorm_notes(self, layer: KerasLayer) -> None:
         config = layer.config
@@ -612,7 +474,7 @@ class _Writer:
         if not config.get("center", True) or not config.get("scale", True):
             off = " and ".join(k for k in ("center", "scale") if not config.get(k, True))
             raise ImportFailure(f"layer {layer.described} has {off} off, which papernet's notation cannot say yet")
-        for note in _batchnorm_notes(config):
+        for note in batchnorm_notes(config):
             if note not in self.notes:
                 self.notes.append(note)
 
@@ -627,7 +489,7 @@ class _Writer:
                 raise ImportFailure(f"layer {merge.described} concatenates on axis {merge.config['axis']}")
             op = "concat"
         else:
-            raise ImportFailure(_unsupported(merge))
+            raise ImportFailure(unsupported(merge))
         inception = self._inception(fork) if op == "concat" else None
         if inception is not None:
             return _Line(inception, fork.node, min(nodes_of((fork,))))
@@ -649,18 +511,18 @@ class _Writer:
                 layer = self.layer(element.node)
                 if kind == "p3":
                     config = layer.config
-                    if layer.cls != "MaxPooling2D" or _pair(config["pool_size"]) != (3, 3):
+                    if layer.cls != "MaxPooling2D" or pair(config["pool_size"]) != (3, 3):
                         return None
-                    if _pair(config.get("strides") or 3) != (1, 1) or not is_same_here(layer, (3, 3)):
+                    if pair(config.get("strides") or 3) != (1, 1) or not is_same_here(layer, (3, 3)):
                         return None
                     continue
                 size = int(kind[1])
                 config = layer.config
                 if (
                     layer.cls != "Conv2D"
-                    or _pair(config["kernel_size"]) != (size, size)
-                    or _pair(config.get("strides", 1)) != (1, 1)
-                    or _pair(config.get("dilation_rate", 1)) != (1, 1)
+                    or pair(config["kernel_size"]) != (size, size)
+                    or pair(config.get("strides", 1)) != (1, 1)
+                    or pair(config.get("dilation_rate", 1)) != (1, 1)
                     or config.get("groups", 1) != 1
                     or config.get("activation") != "relu"
                     or bool(config.get("use_bias", True)) != self.defaults.conv_bias
@@ -702,7 +564,7 @@ class _Writer:
                     self.notes.append(note)
         return _Line(f"{label}[{parts}] ×{len(blocks)}{stride}", blocks[-1].out, first.start), at
 
-    def _stage_label(self, block: _Bracket) -> str:
+    def _stage_label(self, block: Bracket) -> str:
         name = self.layer(block.first).name
         match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?)_block1_\w+", name)
         if match is None or match[1] in self.labels:
@@ -710,7 +572,7 @@ class _Writer:
         self.labels.add(match[1])
         return f"{match[1]}: "
 
-    def _bracket_at(self, elements: Sequence[Element], position: int) -> _Bracket | None:
+    def _bracket_at(self, elements: Sequence[Element], position: int) -> Bracket | None:
         if position + 1 >= len(elements):
             return None
         fork, out = elements[position], elements[position + 1]
@@ -720,163 +582,9 @@ class _Writer:
         if block is None or self.defaults.residual is None:
             return None
         option, stride_on = self.defaults.residual
-        if block.bias != self.defaults.conv_bias or not _fits(block, option, stride_on):
+        if block.bias != self.defaults.conv_bias or not fits(block, option, stride_on):
             return None
         return block
-
-
-def _fits(block: _Bracket, option: str, stride_on: str) -> bool:
-    """Whether papernet's bracket with these settings builds exactly this block."""
-    if option == "C" or (option == "B" and block.changes):
-        expected = "projection"
-    else:
-        expected = "pad" if block.changes else "identity"
-    if block.shortcut != expected:
-        return False
-    if block.stride == 1:
-        return True
-    if stride_on == "first":
-        return block.strided == 0
-    kernels = [f"{k[0]}x{k[1]}" for k, _ in block.convs]
-    return stride_on in kernels and kernels.index(stride_on) == block.strided
-
-
-def residual_block(fork: Fork, out: Step, layers: Sequence[KerasLayer]) -> _Bracket | None:
-    """The block a post-activation residual bracket would build (conv → BN → ReLU …, the last
-    conv → BN, the shortcut, the add, ReLU), or None if `fork` is something else."""
-    merge, relu = layers[fork.node], layers[out.node]
-    if merge.cls != "Add" or len(fork.branches) != 2 or _plain_relu(relu) is False:
-        return None
-    for main, shortcut in (fork.branches, fork.branches[::-1]):
-        found = _main_path(main, layers)
-        if found is None:
-            continue
-        convs, stride, strided, bias, notes = found
-        kind = _shortcut(shortcut, layers, stride, convs[-1][1], bias)
-        if kind is None:
-            continue
-        assert isinstance(main[0], Step)
-        block_input = layers[layers[main[0].node].inputs[0]]
-        changes = stride != 1 or block_input.shape[-1] != convs[-1][1]
-        start = min(nodes_of((fork,)))
-        return _Bracket(tuple(convs), stride, strided, kind, changes, bias, main[0].node, out.node, start, notes)
-    return None
-
-
-def _plain_relu(layer: KerasLayer) -> bool:
-    try:
-        return activation_word(layer) == "relu"
-    except ImportFailure:
-        return False
-
-
-def _main_path(
-    branch: Sequence[Element], layers: Sequence[KerasLayer]
-) -> tuple[list[tuple[tuple[int, int], int]], int, int, bool, tuple[str, ...]] | None:
-    if not all(isinstance(e, Step) for e in branch):
-        return None
-    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
-    if len(steps) < 5 or (len(steps) + 1) % 3 != 0:
-        return None
-    convs: list[tuple[tuple[int, int], int]] = []
-    strides: list[int] = []
-    biases: set[bool] = set()
-    notes: list[str] = []
-    for j in range(0, len(steps), 3):
-        conv, bn = steps[j], steps[j + 1]
-        relu = steps[j + 2] if j + 2 < len(steps) else None
-        if conv.cls != "Conv2D" or bn.cls != "BatchNormalization" or (relu is not None and not _plain_relu(relu)):
-            return None
-        config = conv.config
-        kernel = _pair(config["kernel_size"])
-        pair = _pair(config.get("strides", 1))
-        if (
-            pair[0] != pair[1]
-            or _pair(config.get("dilation_rate", 1)) != (1, 1)
-            or config.get("groups", 1) != 1
-            or config.get("activation", "linear") != "linear"
-            or not is_same_here(conv, kernel)
-            or not _plain_batchnorm(bn, notes)
-        ):
-            return None
-        convs.append((kernel, int(config["filters"])))
-        strides.append(pair[0])
-        biases.add(bool(config.get("use_bias", True)))
-    strided = [j for j, s in enumerate(strides) if s != 1]
-    if len(strided) > 1 or len(biases) != 1:
-        return None
-    stride = strides[strided[0]] if strided else 1
-    return convs, stride, strided[0] if strided else 0, biases.pop(), tuple(notes)
-
-
-def _plain_batchnorm(layer: KerasLayer, notes: list[str]) -> bool:
-    config = layer.config
-    if (
-        not config.get("center", True)
-        or not config.get("scale", True)
-        or config.get("axis", -1) not in (-1, [-1], 3, [3])
-    ):
-        return False
-    notes += _batchnorm_notes(config)
-    return True
-
-
-def _batchnorm_notes(config: Mapping[str, Any]) -> list[str]:
-    """What a batch norm sets that the notation cannot state, and that changes no shape or count."""
-    return [
-        f"batch norm {key} {float(config[key]):g} (the spec's BN uses {value:g}; shapes and counts are the same)"
-        for key, value in _DEFAULT_BN.items()
-        if float(config.get(key, value)) != value
-    ]
-
-
-def _shortcut(
-    branch: Sequence[Element], layers: Sequence[KerasLayer], stride: int, channels: int, bias: bool
-) -> str | None:
-    if not branch:
-        return "identity"
-    if not all(isinstance(e, Step) for e in branch):
-        return None
-    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
-    if len(steps) == 1 and steps[0].cls == "ZeroPaddedShortcut":
-        config = steps[0].config
-        return "pad" if int(config.get("strides", 1)) == stride and int(config.get("channels", 0)) == channels else None
-    if len(steps) != 2 or steps[0].cls != "Conv2D" or steps[1].cls != "BatchNormalization":
-        return None
-    config = steps[0].config
-    fits = (
-        _pair(config["kernel_size"]) == (1, 1)
-        and _pair(config.get("strides", 1)) == (stride, stride)
-        and int(config["filters"]) == channels
-        and bool(config.get("use_bias", True)) == bias
-        and config.get("activation", "linear") == "linear"
-        and config.get("groups", 1) == 1
-        and is_same_here(steps[0], (1, 1))
-        and _plain_batchnorm(steps[1], [])
-    )
-    return "projection" if fits else None
-
-
-def _foldable_padding(layer: KerasLayer, pads: Pads) -> bool:
-    """A symmetric ZeroPadding2D before a `valid` conv or pool is that layer's `pad p`."""
-    return (
-        _symmetric(pads)
-        and layer.cls in ("Conv2D", "DepthwiseConv2D", "MaxPooling2D", "AveragePooling2D")
-        and layer.config.get("padding") == "valid"
-    )
-
-
-def _zeropad_word(pads: Pads) -> str:
-    (top, bottom), (left, right) = pads
-    if _symmetric(pads):
-        return f"zeropad {top}"
-    if top == bottom and left == right:
-        return f"zeropad {top}x{left}"
-    return f"zeropad {top}x{bottom}x{left}x{right}"
-
-
-def _unsupported(layer: KerasLayer) -> str:
-    return f"layer {layer.name} is a {layer.cls}, which papernet's notation has no word for"
 
 
 # ---- choosing defaults -------------------------------------------------------------------------
@@ -886,7 +594,7 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
     convs = [layer for layer in layers if layer.cls in ("Conv2D", "DepthwiseConv2D")]
     chosen = _Defaults()
     paddings = Counter(str(layer.config.get("padding")) for layer in convs)
-    activations = Counter(_own_activation(layer) for layer in convs)
+    activations = Counter(own_activation(layer) for layer in convs)
     biases = Counter(bool(layer.config.get("use_bias", True)) for layer in convs)
     if paddings:
         chosen.conv_padding = paddings.most_common(1)[0][0]
@@ -898,7 +606,7 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
         pools = Counter(str(layer.config.get("padding")) for layer in layers if layer.cls == cls)
         if pools:
             chosen.pool_padding[op] = pools.most_common(1)[0][0]
-    blocks = _all_blocks(elements, layers)
+    blocks = all_blocks(elements, layers)
     if blocks:
         chosen.conv_bias = Counter(block.bias for block in blocks).most_common(1)[0][0]
         chosen.conv_padding = "same"  # a bracket's convs take the conv default padding
@@ -906,37 +614,13 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
             option
             for block in blocks
             for option in "ABC"
-            if block.bias == chosen.conv_bias and _fits(block, option, _placement(block))
+            if block.bias == chosen.conv_bias and fits(block, option, placement(block))
         )
         option = max("BAC", key=lambda o: options[o])  # ties: B, the paper's choice
-        placements = Counter(_placement(block) for block in blocks if block.stride != 1)
+        placements = Counter(placement(block) for block in blocks if block.stride != 1)
         stride_on = placements.most_common(1)[0][0] if placements else "first"
         chosen.residual = (option, stride_on)
     return chosen
-
-
-def _placement(block: _Bracket) -> str:
-    if block.strided == 0:
-        return "first"
-    kernel = block.convs[block.strided][0]
-    return f"{kernel[0]}x{kernel[1]}"
-
-
-def _own_activation(layer: KerasLayer) -> str:
-    """A conv's own activation, as the notation names it (linear for one it has no word for)."""
-    value = layer.config.get("activation", "linear")
-    return _ACTIVATIONS.get(value, "linear") if isinstance(value, str) else "linear"
-
-
-def _all_blocks(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> list[_Bracket]:
-    found = []
-    for position, element in enumerate(elements[:-1]):
-        following = elements[position + 1]
-        if isinstance(element, Fork) and isinstance(following, Step):
-            block = residual_block(element, following, layers)
-            if block is not None:
-                found.append(block)
-    return found
 
 
 # ---- the whole import ----------------------------------------------------------------------------
