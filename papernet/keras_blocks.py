@@ -1,6 +1,6 @@
 """Keras layers that papernet writes as one construct, for `papernet import-keras`: the
-post-activation residual blocks its bracket lowering rebuilds exactly (`[1×1, 64; 3×3, 64; 1×1, 256] ×3 /2`).
-Pure: it never imports Keras.
+post-activation residual blocks its bracket lowering rebuilds exactly (`[1×1, 64; 3×3, 64; 1×1, 256] ×3 /2`),
+and squeeze-and-excitation (`se 4 silu`). Pure: it never imports Keras.
 """
 
 from __future__ import annotations
@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from papernet.keras_words import ImportFailure, KerasLayer, activation_word, batchnorm_notes, is_same_here, pair
+from papernet.keras_words import (
+    ImportFailure,
+    KerasLayer,
+    activation_named,
+    activation_word,
+    batchnorm_notes,
+    is_same_here,
+    pair,
+)
 from papernet.series_parallel import Element, Fork, Step, nodes_of
 
 
@@ -167,3 +175,55 @@ def all_blocks(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> lis
             if block is not None:
                 found.append(block)
     return found
+
+
+@dataclass(frozen=True)
+class SqueezeExcite:
+    """Squeeze-and-excitation as papernet's `se` builds it (Hu et al. 2018, as Keras's EfficientNet):
+    global average pool (→ reshape to 1×1×C) → 1×1 conv to `width` with `activation` → 1×1 conv back
+    to the C channels with sigmoid → multiply the input by it."""
+
+    width: int
+    activation: str  # the squeeze conv's, as the notation names it
+
+
+def squeeze_excite(fork: Fork, layers: Sequence[KerasLayer]) -> SqueezeExcite | None:
+    """The squeeze-and-excitation `fork` is (a Multiply of its input and the channel weights), or None."""
+    merge = layers[fork.node]
+    if merge.cls != "Multiply" or len(fork.branches) != 2:
+        return None
+    for identity, weights in (fork.branches, fork.branches[::-1]):
+        if identity or not all(isinstance(e, Step) for e in weights):
+            continue
+        steps = [layers[e.node] for e in weights if isinstance(e, Step)]
+        if steps and steps[0].cls == "GlobalAveragePooling2D" and not steps[0].config.get("keepdims", False):
+            pool, rest = steps[0], steps[1:]
+            channels = pool.input_shape[-1]
+            if not rest or rest[0].cls != "Reshape" or tuple(rest[0].config["target_shape"]) != (1, 1, channels):
+                continue
+            rest = rest[1:]
+        elif steps and steps[0].cls == "GlobalAveragePooling2D":
+            channels, rest = steps[0].input_shape[-1], steps[1:]
+        else:
+            continue
+        if len(rest) != 2 or not all(_pointwise(conv) for conv in rest):
+            continue
+        squeeze, expand = rest
+        if int(expand.config["filters"]) != channels or expand.config.get("activation") != "sigmoid":
+            continue
+        activation = activation_named(squeeze.config.get("activation", "linear"), squeeze)
+        return SqueezeExcite(int(squeeze.config["filters"]), activation)
+    return None
+
+
+def _pointwise(layer: KerasLayer) -> bool:
+    """A 1×1 conv with a bias, of stride 1: one of squeeze-and-excitation's."""
+    config = layer.config
+    return (
+        layer.cls == "Conv2D"
+        and pair(config["kernel_size"]) == (1, 1)
+        and pair(config.get("strides", 1)) == (1, 1)
+        and pair(config.get("dilation_rate", 1)) == (1, 1)
+        and config.get("groups", 1) == 1
+        and bool(config.get("use_bias", True))
+    )

@@ -32,23 +32,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from papernet import shapes
 from papernet.infer import dims
-from papernet.keras_blocks import Bracket, all_blocks, fits, placement, residual_block
+from papernet.keras_blocks import Bracket, all_blocks, fits, placement, residual_block, squeeze_excite
 from papernet.keras_words import (
+    PLAIN_BN,
+    BatchNormSettings,
     Geometry,
     ImportFailure,
     KerasLayer,
     Pads,
     activation_named,
     activation_word,
+    batchnorm_defaults_line,
     batchnorm_notes,
+    batchnorm_settings,
+    batchnorm_word,
+    crop_word,
     foldable_padding,
+    is_drop_path,
     is_same_here,
+    normalize_word,
     own_activation,
     pads_of,
     pair,
+    rescale_word,
+    separable_words,
     square,
+    transposed_words,
     unsupported,
+    upsample_word,
     zeropad_word,
 )
 from papernet.series_parallel import Element, Fork, NotSeriesParallel, Step, decompose, nodes_of
@@ -238,6 +251,12 @@ def structure(layers: Sequence[KerasLayer]) -> tuple[Element, ...]:
 # ---- the model → spec lines ------------------------------------------------------------------
 
 
+_WEIGHTED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense")
+"""The layers a line is written for with their batch norm and activation (`conv3-64 bn relu`)."""
+
+_LABELLED = re.compile(r"[A-Za-z_]\w*: ")
+
+
 @dataclass
 class _Defaults:
     """What the spec's `defaults:` says, so that layer lines state only what differs."""
@@ -247,6 +266,7 @@ class _Defaults:
     conv_bias: bool = True
     pool_padding: dict[str, str] = field(default_factory=dict)  # the pool kinds the model has
     residual: tuple[str, str] | None = None  # (shortcut option, stride placement) when brackets are written
+    batchnorm: BatchNormSettings = PLAIN_BN  # (scale, center) of the batch norms a conv line's `bn` adds
 
     def lines(self) -> list[str]:
         conv = [f"padding {self.conv_padding}", f"activation {self.conv_activation}"]
@@ -254,6 +274,9 @@ class _Defaults:
             conv.append("bias off")
         found = ["defaults:", "  conv: " + ", ".join(conv)]
         found += [f"  {op}pool: padding {padding}" for op, padding in self.pool_padding.items()]
+        batchnorm = batchnorm_defaults_line(self.batchnorm)
+        if batchnorm is not None:
+            found.append(batchnorm)
         if self.residual is not None:
             option, stride_on = self.residual
             found.append(f"  residual: shortcut {option}, stride on {stride_on}")
@@ -290,7 +313,8 @@ class _Writer:
                 continue
             element = elements[position]
             if isinstance(element, Fork):
-                lines.append(self.fork(element))
+                copied = self._copy_and_crop(element, lines) if top else None
+                lines += copied if copied is not None else [self.fork(element)]
                 position += 1
                 continue
             line, position = self.steps(elements, position)
@@ -328,9 +352,9 @@ class _Writer:
             if not isinstance(after_element, Step):
                 break
             following.append(self.layer(after_element.node))
-        if layer.cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+        if layer.cls in _WEIGHTED:
             own = activation_named(layer.config.get("activation", "linear"), layer)
-            bn = following[0] if following and following[0].cls == "BatchNormalization" and own == "linear" else None
+            bn = following[0] if following and self._folds(following[0]) and own == "linear" else None
             if bn is not None:
                 self._batchnorm_notes(bn)
             after = following[1 if bn is not None else 0] if len(following) > (1 if bn is not None else 0) else None
@@ -345,6 +369,11 @@ class _Writer:
             text = self.weighted(layer, pads, bn is not None, activation, self._must_state(next_element))
             return _Line(text, last.node, layer.index), position + consumed
         return _Line(self.single(layer, pads), layer.index, layer.index), position + 1
+
+    def _folds(self, layer: KerasLayer) -> bool:
+        """Whether a batch norm after a conv or FC goes on its line (`bn`): one with the settings
+        `defaults: batchnorm:` gives it."""
+        return layer.cls == "BatchNormalization" and batchnorm_settings(layer) == self.defaults.batchnorm
 
     def _must_state(self, following: Element | None) -> bool:
         """Whether a conv line must state its activation even where `defaults:` says it: papernet
@@ -377,10 +406,18 @@ class _Writer:
                 words.append("bn")
             words.append(activation)
             return " ".join(words)
+        if layer.cls == "Conv2DTranspose":
+            words += transposed_words(layer)
+            padding = str(config.get("padding"))
+            if padding != self.defaults.conv_padding:
+                words.append(f"padding {padding}")
+            return " ".join(self._conv_tail(words, layer, bn, activation, must_state))
         kernel = pair(config["kernel_size"])
         strides = pair(config.get("strides", 1))
         stride = square(strides, "strides", layer)
-        if layer.cls == "DepthwiseConv2D":
+        if layer.cls == "SeparableConv2D":
+            words += separable_words(layer)
+        elif layer.cls == "DepthwiseConv2D":
             if config.get("depth_multiplier", 1) != 1:
                 raise ImportFailure(f"layer {layer.described} has depth multiplier {config['depth_multiplier']}")
             if pair(config.get("dilation_rate", 1)) != (1, 1):
@@ -399,14 +436,18 @@ class _Writer:
             if config.get("groups", 1) != 1:
                 words.append(f"groups {config['groups']}")
         words += self._padding_words(Geometry.of(layer, pads, kernel), self.defaults.conv_padding)
-        bias = bool(config.get("use_bias", True))
+        return " ".join(self._conv_tail(words, layer, bn, activation, must_state))
+
+    def _conv_tail(self, words: list[str], layer: KerasLayer, bn: bool, activation: str, must_state: bool) -> list[str]:
+        """A conv line's bias, batch norm and activation, where they differ from `defaults: conv:`."""
+        bias = bool(layer.config.get("use_bias", True))
         if bias != self.defaults.conv_bias:
             words.append("bias on" if bias else "bias off")
         if bn:
             words.append("bn")
         if activation != self.defaults.conv_activation or must_state:
             words.append(activation)
-        return " ".join(words)
+        return words
 
     @staticmethod
     def _padding_words(geometry: Geometry, default: str) -> list[str]:
@@ -440,16 +481,18 @@ class _Writer:
                 return f"{op}pool {height}×{width}/1 padding valid"
             case "BatchNormalization":
                 self._batchnorm_notes(layer)
-                return "BN"
+                return batchnorm_word(batchnorm_settings(layer), self.defaults.batchnorm)
             case "Dropout":
-                noise = config.get("noise_shape")
-                if noise is None:
-                    return f"dropout {float(config['rate']):g}"
-                if list(noise)[1:] == [1] * (len(layer.input_shape)):  # one draw per sample: stochastic depth
-                    return f"drop path {float(config['rate']):g}"
-                raise ImportFailure(
-                    f"layer {layer.described} drops along noise_shape {tuple(noise)}, which the notation cannot say"
-                )
+                word = "drop path" if is_drop_path(layer) else "dropout"  # stochastic depth: a sample's whole map
+                return f"{word} {float(config['rate']):g}"
+            case "Rescaling":
+                return rescale_word(layer)
+            case "Normalization":
+                return normalize_word(layer)
+            case "UpSampling2D":
+                return upsample_word(layer)
+            case "Cropping2D":
+                return crop_word(pads_of(config["cropping"]))
             case "Flatten":
                 return "flatten"
             case "Reshape":
@@ -471,9 +514,6 @@ class _Writer:
         axis = config.get("axis", -1)
         if axis not in (-1, [-1], len(layer.input_shape), [len(layer.input_shape)]):
             raise ImportFailure(f"layer {layer.described} normalises axis {axis}; papernet's BN normalises channels")
-        if not config.get("center", True) or not config.get("scale", True):
-            off = " and ".join(k for k in ("center", "scale") if not config.get(k, True))
-            raise ImportFailure(f"layer {layer.described} has {off} off, which papernet's notation cannot say yet")
         for note in batchnorm_notes(config):
             if note not in self.notes:
                 self.notes.append(note)
@@ -482,6 +522,17 @@ class _Writer:
 
     def fork(self, fork: Fork) -> _Line:
         merge = self.layer(fork.node)
+        if merge.cls == "Multiply":
+            excite = squeeze_excite(fork, self.layers)
+            if excite is None:
+                raise ImportFailure(
+                    f"layer {merge.described} multiplies branches that are not squeeze-and-excitation "
+                    "(global average pool → 1×1 conv → 1×1 conv with sigmoid), the one product the notation names"
+                )
+            words = [f"se {excite.width}"]
+            if excite.activation != self.defaults.conv_activation:
+                words.append(excite.activation)
+            return _Line(" ".join(words), fork.node, min(nodes_of((fork,))))
         if merge.cls == "Add":
             op = "add"
         elif merge.cls == "Concatenate":
@@ -493,8 +544,69 @@ class _Writer:
         inception = self._inception(fork) if op == "concat" else None
         if inception is not None:
             return _Line(inception, fork.node, min(nodes_of((fork,))))
-        branches = [" -> ".join(line.text for line in self.chain(b, False)) or "identity" for b in fork.branches]
-        return _Line(f"{op}(" + " | ".join(branches) + ")", fork.node, min(nodes_of((fork,))))
+        branches = [
+            "crop" if self._crops_to_partner(fork, i) else " -> ".join(line.text for line in self.chain(b, False))
+            for i, b in enumerate(fork.branches)
+        ]
+        return _Line(f"{op}(" + " | ".join(b or "identity" for b in branches) + ")", fork.node, min(nodes_of((fork,))))
+
+    def _cropped(self, fork: Fork) -> int | None:
+        """The branch of a two-way concat that is one `Cropping2D` (U-Net's copy and crop), if one is."""
+        if self.layer(fork.node).cls != "Concatenate" or len(fork.branches) != 2:
+            return None
+        for i, branch in enumerate(fork.branches):
+            if len(branch) == 1 and isinstance(branch[0], Step) and self.layer(branch[0].node).cls == "Cropping2D":
+                return i
+        return None
+
+    def _crops_to_partner(self, fork: Fork, branch: int) -> bool:
+        """Whether branch `branch` of `fork` is a crop that cuts its input centrally to the other
+        branch's height and width: the notation's bare `crop` inside a concat."""
+        if self._cropped(fork) != branch:
+            return False
+        step = fork.branches[branch][0]
+        assert isinstance(step, Step)
+        crop = self.layer(step.node)
+        partner = self.layer(fork.node).shape  # the concat's height and width are its partner's
+        size = crop.input_shape
+        central = (shapes.center_crop(size[0], partner[0]), shapes.center_crop(size[1], partner[1]))
+        return pads_of(crop.config["cropping"]) == central
+
+    def _copy_and_crop(self, fork: Fork, lines: list[_Line]) -> list[_Line] | None:
+        """U-Net's skip: a concat of a crop of an earlier line's output and the path since, written
+        flat — the earlier line labelled, the path as lines of its own, `concat(crop @label | identity)`.
+        None for any other fork (or one whose input is not the last line's output)."""
+        branch = self._cropped(fork)
+        if branch is None or not fork.branches[1 - branch] or not lines:
+            return None
+        step = fork.branches[branch][0]
+        assert isinstance(step, Step)
+        crop = self.layer(step.node)
+        previous = lines[-1]
+        if previous.last != crop.inputs[0] or _LABELLED.match(previous.text):
+            return None
+        label = self._label(self.layer(previous.last).name)
+        lines[-1] = _Line(f"{label}: {previous.text}", previous.last, previous.first)
+        path = self.chain(fork.branches[1 - branch], top=True)
+        copied = (
+            f"crop @{label}"
+            if self._crops_to_partner(fork, branch)
+            else f"@{label} -> {crop_word(pads_of(crop.config['cropping']))}"
+        )
+        parts = [copied, "identity"] if branch == 0 else ["identity", copied]
+        return [*path, _Line(f"concat({parts[0]} | {parts[1]})", fork.node, crop.index)]
+
+    def _label(self, name: str) -> str:
+        """A label for a line, from its last Keras layer's name, unique in the spec."""
+        base = re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_")
+        if not base or not base[0].isalpha():
+            base = f"skip_{base}".rstrip("_")
+        label, number = base, 1
+        while label in self.labels:
+            number += 1
+            label = f"{base}_{number}"
+        self.labels.add(label)
+        return label
 
     def _inception(self, fork: Fork) -> str | None:
         """GoogLeNet's module: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | 3×3/1 max pool → 1×1, each conv `same`
@@ -591,8 +703,11 @@ class _Writer:
 
 
 def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> _Defaults:
-    convs = [layer for layer in layers if layer.cls in ("Conv2D", "DepthwiseConv2D")]
+    convs = [layer for layer in layers if layer.cls in _WEIGHTED and layer.cls != "Dense"]
     chosen = _Defaults()
+    batchnorms = Counter(batchnorm_settings(layer) for layer in layers if layer.cls == "BatchNormalization")
+    if batchnorms:
+        chosen.batchnorm = batchnorms.most_common(1)[0][0]
     paddings = Counter(str(layer.config.get("padding")) for layer in convs)
     activations = Counter(own_activation(layer) for layer in convs)
     biases = Counter(bool(layer.config.get("use_bias", True)) for layer in convs)
@@ -606,7 +721,7 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
         pools = Counter(str(layer.config.get("padding")) for layer in layers if layer.cls == cls)
         if pools:
             chosen.pool_padding[op] = pools.most_common(1)[0][0]
-    blocks = all_blocks(elements, layers)
+    blocks = all_blocks(elements, layers) if chosen.batchnorm == PLAIN_BN else []  # a bracket's BNs take the defaults
     if blocks:
         chosen.conv_bias = Counter(block.bias for block in blocks).most_common(1)[0][0]
         chosen.conv_padding = "same"  # a bracket's convs take the conv default padding

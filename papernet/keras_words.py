@@ -158,7 +158,7 @@ def foldable_padding(layer: KerasLayer, pads: Pads) -> bool:
     """A symmetric ZeroPadding2D before a `valid` conv or pool is that layer's `pad p`."""
     return (
         symmetric(pads)
-        and layer.cls in ("Conv2D", "DepthwiseConv2D", "MaxPooling2D", "AveragePooling2D")
+        and layer.cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D")
         and layer.config.get("padding") == "valid"
     )
 
@@ -189,3 +189,129 @@ def batchnorm_notes(config: Mapping[str, Any]) -> list[str]:
         for key, value in DEFAULT_BN.items()
         if float(config.get(key, value)) != value
     ]
+
+
+# ---- layers of 2016–2020 tables -------------------------------------------------------------
+
+BatchNormSettings: TypeAlias = tuple[bool, bool]
+"""A batch norm's (scale, center): whether it learns γ and β."""
+
+PLAIN_BN: BatchNormSettings = (True, True)
+
+
+def batchnorm_settings(layer: KerasLayer) -> BatchNormSettings:
+    return bool(layer.config.get("scale", True)), bool(layer.config.get("center", True))
+
+
+def batchnorm_word(settings: BatchNormSettings, default: BatchNormSettings) -> str:
+    """`BN`, with the settings that differ from `defaults: batchnorm:` (`BN scale off`, `BN scale on`)."""
+    words = ["BN"]
+    for name, value, usual in zip(("scale", "center"), settings, default, strict=True):
+        if value != usual:
+            words.append(f"{name} {'on' if value else 'off'}")
+    return " ".join(words)
+
+
+def batchnorm_defaults_line(settings: BatchNormSettings) -> str | None:
+    """The `defaults:` line for the batch norms' settings, None for Keras's own (γ and β learnt)."""
+    off = [name for name, value in zip(("scale", "center"), settings, strict=True) if not value]
+    return f"  batchnorm: {', '.join(f'{name} off' for name in off)}" if off else None
+
+
+def number(value: float) -> str:
+    """A float as the shortest text that reads back to the same float (`-1`, `0.5`, `1.001e-05`)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def rescale_word(layer: KerasLayer) -> str:
+    """Keras's `Rescaling`: `rescale 1/255`, `rescale 1/127.5 offset -1`, or the scale as a number."""
+    scale, offset = layer.config.get("scale", 1.0), layer.config.get("offset", 0.0)
+    if not isinstance(scale, int | float) or not isinstance(offset, int | float):
+        raise ImportFailure(f"layer {layer.described} rescales each channel differently; `rescale` takes one number")
+    scale, offset = float(scale), float(offset)
+    words = [f"rescale {number(scale)}"]
+    if scale != 0:
+        denominator = number(1 / scale)
+        if 1 / float(denominator) == scale and float(denominator) != 1:
+            words = [f"rescale 1/{denominator}"]
+    if offset:
+        words.append(f"offset {number(offset)}")
+    return " ".join(words)
+
+
+def normalize_word(layer: KerasLayer) -> str:
+    """Keras's `Normalization` over the channels, adapted to the data (its mean and variance are weights)."""
+    config = layer.config
+    axis = config.get("axis", -1)
+    axes = tuple(axis) if isinstance(axis, list | tuple) else (axis,)
+    if axes not in ((-1,), (len(layer.input_shape),)):
+        raise ImportFailure(f"layer {layer.described} normalises axis {axis}; `normalize` normalises channels")
+    if config.get("mean") is not None or config.get("variance") is not None:
+        raise ImportFailure(
+            f"layer {layer.described} has a fixed mean and variance; papernet's `normalize` is adapted to the data"
+        )
+    if config.get("invert"):
+        raise ImportFailure(f"layer {layer.described} inverts the normalisation, which the notation cannot say")
+    return "normalize"
+
+
+def upsample_word(layer: KerasLayer) -> str:
+    """Keras's `UpSampling2D`: `upsample 2`, `upsample 2×3 bilinear`."""
+    height, width = pair(layer.config.get("size", 2))
+    interpolation = layer.config.get("interpolation", "nearest")
+    if interpolation not in ("nearest", "bilinear", "bicubic"):
+        raise ImportFailure(
+            f"layer {layer.described} interpolates '{interpolation}'; the notation has nearest, bilinear and bicubic"
+        )
+    size = f"{height}" if height == width else f"{height}×{width}"
+    return f"upsample {size}" + ("" if interpolation == "nearest" else f" {interpolation}")
+
+
+def crop_word(cropping: Pads) -> str:
+    """Keras's `Cropping2D` with its sizes, as `zeropad` writes them: `crop 4`, `crop 4x8`, `crop 1x2x3x4`."""
+    return "crop" + zeropad_word(cropping).removeprefix("zeropad")
+
+
+def is_drop_path(layer: KerasLayer) -> bool:
+    """A `Dropout` that drops a whole sample's feature map (`noise_shape` (None, 1, 1, 1)): the
+    stochastic depth of EfficientNet's blocks, `drop path r`. Any other noise shape is an `ImportFailure`."""
+    noise = layer.config.get("noise_shape")
+    if noise is None:
+        return False
+    rest = tuple(noise)[1:]
+    if len(rest) == len(layer.input_shape) and all(d == 1 for d in rest):
+        return True
+    raise ImportFailure(
+        f"layer {layer.described} drops with noise shape {tuple(noise)}; the notation's dropout drops each value"
+    )
+
+
+def transposed_words(layer: KerasLayer) -> list[str]:
+    """Keras's `Conv2DTranspose`: `up-conv 2×2, 512` (stride 2, papernet's assumption for an
+    up-conv), `up-conv 3×3/1, 64` otherwise."""
+    config = layer.config
+    if config.get("output_padding") is not None:
+        raise ImportFailure(f"layer {layer.described} has an output padding, which the notation cannot say")
+    if pair(config.get("dilation_rate", 1)) != (1, 1):
+        raise ImportFailure(f"layer {layer.described} is a dilated transposed conv; the notation cannot say so")
+    kernel = pair(config["kernel_size"])
+    stride = square(pair(config.get("strides", 1)), "strides", layer)
+    return [f"up-conv {kernel[0]}×{kernel[1]}" + ("" if stride == 2 else f"/{stride}") + f", {config['filters']}"]
+
+
+def separable_words(layer: KerasLayer) -> list[str]:
+    """Keras's `SeparableConv2D`: `sep conv 3×3, 728` (Xception), `sep conv 3×3/2, 64`, `dilation 2`."""
+    config = layer.config
+    if config.get("depth_multiplier", 1) != 1:
+        raise ImportFailure(
+            f"layer {layer.described} has depth multiplier {config['depth_multiplier']}; the notation's separable "
+            "conv has 1"
+        )
+    kernel = pair(config["kernel_size"])
+    stride = square(pair(config.get("strides", 1)), "strides", layer)
+    words = [f"sep conv {kernel[0]}×{kernel[1]}" + (f"/{stride}" if stride != 1 else "") + f", {config['filters']}"]
+    dilation = square(pair(config.get("dilation_rate", 1)), "dilation", layer)
+    if dilation != 1:
+        words.append(f"dilation {dilation}")
+    return words
