@@ -426,14 +426,15 @@ def test_copy_and_crop_skip_is_a_labelled_reference() -> None:
     assert net.infer().total_params == model.count_params() == (27 * 4 + 4) + (36 * 8 + 8) + (32 * 4 + 4) + (72 * 4 + 4)
 
 
-def test_squeeze_and_excitation_is_se() -> None:
-    """Global average pool → reshape → 1×1 conv (ReLU) → 1×1 conv (sigmoid) → multiply: `se 2 relu`,
-    16·2 + 2 + 2·16 + 16 = 82 parameters."""
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_squeeze_and_excitation_is_se(keepdims: bool) -> None:
+    """Global average pool → reshape (or a pool that keeps 1×1×C) → 1×1 conv (ReLU) → 1×1 conv
+    (sigmoid) → multiply: `se 2 relu`, 16·2 + 2 + 2·16 + 16 = 82 parameters."""
 
     def build(x: Any) -> Any:
         x = keras.layers.Conv2D(16, 3, padding="same", activation="swish")(x)
-        s = keras.layers.GlobalAveragePooling2D()(x)
-        s = keras.layers.Reshape((1, 1, 16))(s)
+        s = keras.layers.GlobalAveragePooling2D(keepdims=keepdims)(x)
+        s = s if keepdims else keras.layers.Reshape((1, 1, 16))(s)
         s = keras.layers.Conv2D(2, 1, activation="relu")(s)
         s = keras.layers.Conv2D(16, 1, activation="sigmoid")(s)
         return keras.layers.Flatten()(keras.layers.Multiply()([x, s]))
