@@ -12,7 +12,10 @@ symmetric `ZeroPadding2D` before a `valid` conv or pool, `floor` where Keras rou
 down. A conv's or FC's batch norm and activation go on its line (`conv3-64 bn relu`), as papernet
 reads them back. A post-activation residual block that papernet's bracket lowering rebuilds exactly
 is written as a bracket (`[1×1, 64; 3×3, 64; 1×1, 256] ×3 /2`), a GoogLeNet module as an inception
-row, and every other merge as `add(… | …)` / `concat(… | …)`. Every line claims its output shape,
+row, squeeze-and-excitation as `se 4 silu`, U-Net's copy and crop as a labelled line and
+`concat(crop @label | identity)` after the path since, and every other merge as `add(… | …)` /
+`concat(… | …)`. The words for single layers are in `papernet.keras_words`, the recognition of
+brackets and squeeze-and-excitation in `papernet.keras_blocks`. Every line claims its output shape,
 and the spec claims the model's total parameters, so `papernet check` on the written spec verifies
 the translation; `spec_from_model` runs that check itself and refuses to return a spec that fails it.
 
