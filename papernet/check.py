@@ -737,6 +737,7 @@ class _Counted:
     missing_biases: int  # biases that layers without one would have
     bn_channels: int  # C summed over batch norms: counted as 4C (keras) or 2C (torch)
     bn_params: int  # what the inference counted for those batch norms
+    bn_unlearnt: int  # C summed over each γ or β a batch norm does not learn (`scale off`: Inception v3)
     groupable: int  # weights of ungrouped convs with an even input depth (half of them go if grouped in 2)
     layers: tuple[tuple[str, int, int], ...]  # (the table's name, params, macs) per spec row
     variants: tuple[tuple[str, int, int], ...] = ()  # (a residual layout, params Δ, multiply-adds Δ), for totals
@@ -747,7 +748,7 @@ class _Counted:
 
     @staticmethod
     def of(graph: Graph, inference: Inference, extent: Iterable[int]) -> _Counted:
-        params = macs = biases = missing = bn = bn_params = groupable = 0
+        params = macs = biases = missing = bn = bn_params = unlearnt = groupable = 0
         rows: dict[Span, list[int]] = {}
         for i in extent:
             node, info = graph.nodes[i], inference.layers[i]
@@ -763,10 +764,11 @@ class _Counted:
             if isinstance(node, ir.BatchNorm) and info.shape is not None:
                 bn += info.shape[-1]
                 bn_params += info.params
+                unlearnt += info.shape[-1] * ((not node.scale) + (not node.center))
             if isinstance(node, ir.Conv2D) and node.groups == 1 and info.shape is not None:
                 groupable += info.params - (node.filters if node.use_bias else 0)
         layers = tuple((_subject(graph, [index]), p, m) for p, m, index in rows.values() if p or m)
-        return _Counted(params, macs, biases, missing, bn, bn_params, groupable, layers)
+        return _Counted(params, macs, biases, missing, bn, bn_params, unlearnt, groupable, layers)
 
 
 def _residual_variants(graph: Graph, inference: Inference) -> tuple[tuple[str, int, int], ...]:
@@ -822,7 +824,8 @@ class Convention:
     base: int | None = 1000
 
     def count(self, counted: _Counted) -> int:
-        return counted.weights + (counted.biases if self.biases else 0) + self.batch_norm * counted.bn_channels
+        batch_norm = self.batch_norm * counted.bn_channels - (counted.bn_unlearnt if self.batch_norm else 0)
+        return counted.weights + (counted.biases if self.biases else 0) + batch_norm
 
     def describe(self, batch_norm: bool = False) -> str:
         """`weights without biases, K = 1024`, `weights and biases, batch norm as 4C, K = 1000`."""

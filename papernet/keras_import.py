@@ -12,7 +12,10 @@ symmetric `ZeroPadding2D` before a `valid` conv or pool, `floor` where Keras rou
 down. A conv's or FC's batch norm and activation go on its line (`conv3-64 bn relu`), as papernet
 reads them back. A post-activation residual block that papernet's bracket lowering rebuilds exactly
 is written as a bracket (`[1×1, 64; 3×3, 64; 1×1, 256] ×3 /2`), a GoogLeNet module as an inception
-row, and every other merge as `add(… | …)` / `concat(… | …)`. Every line claims its output shape,
+row, squeeze-and-excitation as `se 4 silu`, U-Net's copy and crop as a labelled line and
+`concat(crop @label | identity)` after the path since, and every other merge as `add(… | …)` /
+`concat(… | …)`. The words for single layers are in `papernet.keras_words`, the recognition of
+brackets and squeeze-and-excitation in `papernet.keras_blocks`. Every line claims its output shape,
 and the spec claims the model's total parameters, so `papernet check` on the written spec verifies
 the translation; `spec_from_model` runs that check itself and refuses to return a spec that fails it.
 
@@ -30,24 +33,48 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from papernet import shapes
 from papernet.infer import dims
+from papernet.keras_blocks import Bracket, all_blocks, fits, placement, residual_block, squeeze_excite
+from papernet.keras_words import (
+    PLAIN_BN,
+    BatchNormSettings,
+    Geometry,
+    ImportFailure,
+    KerasLayer,
+    Pads,
+    activation_named,
+    activation_word,
+    batchnorm_defaults_line,
+    batchnorm_notes,
+    batchnorm_settings,
+    batchnorm_word,
+    crop_word,
+    foldable_padding,
+    is_drop_path,
+    is_same_here,
+    normalize_word,
+    own_activation,
+    pads_of,
+    pair,
+    rescale_word,
+    separable_words,
+    square,
+    transposed_words,
+    unsupported,
+    upsample_word,
+    zeropad_word,
+)
 from papernet.series_parallel import Element, Fork, NotSeriesParallel, Step, decompose, nodes_of
+
+__all__ = ["ImportFailure", "KerasLayer", "ModelNotFound", "import_keras", "model_network", "spec_from_model"]
 
 if TYPE_CHECKING:
     import keras
 
     from papernet.api import Network
-
-
-Pads: TypeAlias = tuple[tuple[int, int], tuple[int, int]]
-"""Zero padding ((top, bottom), (left, right))."""
-
-
-class ImportFailure(Exception):
-    """The model holds something papernet's notation cannot express (or cannot be read as a graph)."""
 
 
 class ModelNotFound(Exception):
@@ -124,24 +151,6 @@ def _checked_model(model: object, source: str, keras: Any) -> keras.Model:
 
 
 # ---- reading a model as a graph of layers ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KerasLayer:
-    """One layer of the model: what papernet needs to know of it."""
-
-    index: int
-    name: str
-    cls: str
-    config: Mapping[str, Any]
-    inputs: tuple[int, ...]  # indices of the layers whose outputs it takes
-    input_shape: tuple[int, ...]  # its (first) input's shape, without the batch axis
-    shape: tuple[int, ...]  # its output's shape, without the batch axis
-    params: int
-
-    @property
-    def described(self) -> str:
-        return f"{self.name} ({self.cls})"
 
 
 def read_layers(model: keras.Model) -> list[KerasLayer]:
@@ -242,122 +251,13 @@ def structure(layers: Sequence[KerasLayer]) -> tuple[Element, ...]:
 
 # ---- the notation's words for single layers -------------------------------------------------
 
-_ACTIVATIONS = {
-    "relu": "relu",
-    "relu6": "relu6",
-    "elu": "elu",
-    "selu": "selu",
-    "tanh": "tanh",
-    "sigmoid": "sigmoid",
-    "gelu": "gelu",
-    "silu": "silu",
-    "swish": "silu",
-    "softplus": "softplus",
-    "softmax": "softmax",
-    "linear": "linear",
-}
-_DEFAULT_BN = {"epsilon": 1e-3, "momentum": 0.99}
-
-
-def activation_word(layer: KerasLayer) -> str | None:
-    """The notation's word for an activation layer (`relu`, `leaky relu 0.2`), or None if `layer` is not one."""
-    config = layer.config
-    match layer.cls:
-        case "Activation":
-            return _activation(config.get("activation"), layer)
-        case "ReLU":
-            maximum = config.get("max_value")
-            if config.get("negative_slope") or config.get("threshold"):
-                raise ImportFailure(f"layer {layer.described} has a slope or threshold, which the notation cannot say")
-            if maximum is None:
-                return "relu"
-            if float(maximum) == 6:
-                return "relu6"
-            raise ImportFailure(f"layer {layer.described} clips at {maximum}; the notation has relu and relu6")
-        case "LeakyReLU":
-            return f"leaky relu {float(config.get('negative_slope', config.get('alpha', 0.3))):g}"
-        case "Softmax":
-            if config.get("axis", -1) not in (-1, [-1]):
-                raise ImportFailure(f"layer {layer.described} takes the softmax over axis {config.get('axis')}")
-            return "softmax"
-        case "ELU":
-            if float(config.get("alpha", 1.0)) != 1.0:
-                raise ImportFailure(f"layer {layer.described} has alpha {config['alpha']}; the notation's elu has 1")
-            return "elu"
-    return None
-
-
-def _activation(value: object, layer: KerasLayer) -> str:
-    if isinstance(value, str) and value in _ACTIVATIONS:
-        return _ACTIVATIONS[value]
-    shown = value if isinstance(value, str) else type(value).__name__
-    raise ImportFailure(f"layer {layer.described} uses the activation '{shown}', which the notation has no word for")
-
-
-def _pair(value: object) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    assert isinstance(value, list | tuple) and len(value) == 2, value
-    return int(value[0]), int(value[1])
-
-
-def _square(pair: tuple[int, int], what: str, layer: KerasLayer) -> int:
-    if pair[0] != pair[1]:
-        raise ImportFailure(f"layer {layer.described} has {what} {pair[0]}×{pair[1]}; the notation states one {what}")
-    return pair[0]
-
-
-def _pads(value: object) -> Pads:
-    if isinstance(value, int):
-        return (value, value), (value, value)
-    assert isinstance(value, list | tuple) and len(value) == 2, value
-    top, left = (_pair(v) for v in value)
-    return top, left
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """A conv's or pool's padding as the notation writes it."""
-
-    words: tuple[str, ...]  # e.g. ("pad", "3"), ("same",), ("valid", "floor")
-
-    @staticmethod
-    def of(layer: KerasLayer, pads: Pads | None, kernel: tuple[int, int]) -> Geometry:
-        strides = _pair(layer.config.get("strides") or kernel)
-        dilation = _pair(layer.config.get("dilation_rate", 1))
-        size = layer.input_shape if pads is None else _unpadded(layer.input_shape, pads)
-        if layer.config.get("padding") == "same":
-            if pads is not None:
-                raise AssertionError("a ZeroPadding2D is only folded into a valid layer")
-            return Geometry(("same",))
-        exact = True
-        for axis in (0, 1):
-            before, after = pads[axis] if pads is not None else (0, 0)
-            span = size[axis] + before + after - shapes.effective_kernel(kernel[axis], dilation[axis])
-            exact = exact and span % strides[axis] == 0
-        words: tuple[str, ...] = ("valid",) if pads is None else ("pad", str(pads[0][0]))
-        return Geometry(words if exact else (*words, "floor"))
-
-
-def _unpadded(shape: tuple[int, ...], pads: Pads) -> tuple[int, ...]:
-    return (shape[0] - sum(pads[0]), shape[1] - sum(pads[1]), *shape[2:])
-
-
-def _symmetric(pads: Pads) -> bool:
-    (top, bottom), (left, right) = pads
-    return top == bottom == left == right
-
-
-def is_same_here(layer: KerasLayer, kernel: tuple[int, int]) -> bool:
-    """Whether the layer pads exactly as `same` would on its input (a `valid` 1×1 conv does)."""
-    if layer.config.get("padding") == "same":
-        return True
-    strides = _pair(layer.config.get("strides") or kernel)
-    dilation = _pair(layer.config.get("dilation_rate", 1))
-    return all(shapes.same_padding(layer.input_shape[a], kernel[a], strides[a], dilation[a]) == (0, 0) for a in (0, 1))
-
-
 # ---- the model → spec lines ------------------------------------------------------------------
+
+
+_WEIGHTED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Dense")
+"""The layers a line is written for with their batch norm and activation (`conv3-64 bn relu`)."""
+
+_LABELLED = re.compile(r"[A-Za-z_]\w*: ")
 
 
 @dataclass
@@ -369,6 +269,7 @@ class _Defaults:
     conv_bias: bool = True
     pool_padding: dict[str, str] = field(default_factory=dict)  # the pool kinds the model has
     residual: tuple[str, str] | None = None  # (shortcut option, stride placement) when brackets are written
+    batchnorm: BatchNormSettings = PLAIN_BN  # (scale, center) of the batch norms a conv line's `bn` adds
 
     def lines(self) -> list[str]:
         conv = [f"padding {self.conv_padding}", f"activation {self.conv_activation}"]
@@ -376,6 +277,9 @@ class _Defaults:
             conv.append("bias off")
         found = ["defaults:", "  conv: " + ", ".join(conv)]
         found += [f"  {op}pool: padding {padding}" for op, padding in self.pool_padding.items()]
+        batchnorm = batchnorm_defaults_line(self.batchnorm)
+        if batchnorm is not None:
+            found.append(batchnorm)
         if self.residual is not None:
             option, stride_on = self.residual
             found.append(f"  residual: shortcut {option}, stride on {stride_on}")
@@ -387,22 +291,6 @@ class _Line:
     text: str
     last: int  # the Keras layer whose output the line ends in
     first: int  # the first Keras layer the line writes
-
-
-@dataclass(frozen=True)
-class _Bracket:
-    """One residual block papernet's bracket lowering rebuilds exactly."""
-
-    convs: tuple[tuple[tuple[int, int], int], ...]  # (kernel, filters) per conv
-    stride: int
-    strided: int  # which conv has the stride (0: the first)
-    shortcut: str  # identity | projection | pad
-    changes: bool  # the block changes the shape (so B and A do something)
-    bias: bool
-    first: int  # the block's first conv (whose Keras name may name the stage)
-    out: int  # the Keras layer of the block's final ReLU
-    start: int  # the block's first Keras layer
-    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -428,7 +316,8 @@ class _Writer:
                 continue
             element = elements[position]
             if isinstance(element, Fork):
-                lines.append(self.fork(element))
+                copied = self._copy_and_crop(element, lines) if top else None
+                lines += copied if copied is not None else [self.fork(element)]
                 position += 1
                 continue
             line, position = self.steps(elements, position)
@@ -450,11 +339,11 @@ class _Writer:
 
         if layer.cls == "ZeroPadding2D":
             following = step_at(1)
-            pads = _pads(layer.config["padding"])
-            if following is not None and _foldable_padding(following, pads):
+            pads = pads_of(layer.config["padding"])
+            if following is not None and foldable_padding(following, pads):
                 line, end = self.steps_with_padding(elements, position + 1, pads)
                 return _Line(line.text, line.last, layer.index), end
-            return _Line(_zeropad_word(pads), layer.index, layer.index), position + 1
+            return _Line(zeropad_word(pads), layer.index, layer.index), position + 1
         return self.steps_with_padding(elements, position, None)
 
     def steps_with_padding(self, elements: Sequence[Element], position: int, pads: Pads | None) -> tuple[_Line, int]:
@@ -466,9 +355,9 @@ class _Writer:
             if not isinstance(after_element, Step):
                 break
             following.append(self.layer(after_element.node))
-        if layer.cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
-            own = _activation(layer.config.get("activation", "linear"), layer)
-            bn = following[0] if following and following[0].cls == "BatchNormalization" and own == "linear" else None
+        if layer.cls in _WEIGHTED:
+            own = activation_named(layer.config.get("activation", "linear"), layer)
+            bn = following[0] if following and self._folds(following[0]) and own == "linear" else None
             if bn is not None:
                 self._batchnorm_notes(bn)
             after = following[1 if bn is not None else 0] if len(following) > (1 if bn is not None else 0) else None
@@ -483,6 +372,11 @@ class _Writer:
             text = self.weighted(layer, pads, bn is not None, activation, self._must_state(next_element))
             return _Line(text, last.node, layer.index), position + consumed
         return _Line(self.single(layer, pads), layer.index, layer.index), position + 1
+
+    def _folds(self, layer: KerasLayer) -> bool:
+        """Whether a batch norm after a conv or FC goes on its line (`bn`): one with the settings
+        `defaults: batchnorm:` gives it."""
+        return layer.cls == "BatchNormalization" and batchnorm_settings(layer) == self.defaults.batchnorm
 
     def _must_state(self, following: Element | None) -> bool:
         """Whether a conv line must state its activation even where `defaults:` says it: papernet
@@ -515,13 +409,21 @@ class _Writer:
                 words.append("bn")
             words.append(activation)
             return " ".join(words)
-        kernel = _pair(config["kernel_size"])
-        strides = _pair(config.get("strides", 1))
-        stride = _square(strides, "strides", layer)
-        if layer.cls == "DepthwiseConv2D":
+        if layer.cls == "Conv2DTranspose":
+            words += transposed_words(layer)
+            padding = str(config.get("padding"))
+            if padding != self.defaults.conv_padding:
+                words.append(f"padding {padding}")
+            return " ".join(self._conv_tail(words, layer, bn, activation, must_state))
+        kernel = pair(config["kernel_size"])
+        strides = pair(config.get("strides", 1))
+        stride = square(strides, "strides", layer)
+        if layer.cls == "SeparableConv2D":
+            words += separable_words(layer)
+        elif layer.cls == "DepthwiseConv2D":
             if config.get("depth_multiplier", 1) != 1:
                 raise ImportFailure(f"layer {layer.described} has depth multiplier {config['depth_multiplier']}")
-            if _pair(config.get("dilation_rate", 1)) != (1, 1):
+            if pair(config.get("dilation_rate", 1)) != (1, 1):
                 raise ImportFailure(f"layer {layer.described} is a dilated depthwise conv; the notation cannot say so")
             words.append(f"conv dw {kernel[0]}×{kernel[1]}" + (f"/{stride}" if stride != 1 else ""))
         else:
@@ -531,20 +433,24 @@ class _Writer:
                 words.append(f"conv {kernel[0]}×{kernel[1]}, {config['filters']}")
                 if stride != 1:
                     words.append(f"stride {stride}")
-            dilation = _square(_pair(config.get("dilation_rate", 1)), "dilation", layer)
+            dilation = square(pair(config.get("dilation_rate", 1)), "dilation", layer)
             if dilation != 1:
                 words.append(f"dilation {dilation}")
             if config.get("groups", 1) != 1:
                 words.append(f"groups {config['groups']}")
         words += self._padding_words(Geometry.of(layer, pads, kernel), self.defaults.conv_padding)
-        bias = bool(config.get("use_bias", True))
+        return " ".join(self._conv_tail(words, layer, bn, activation, must_state))
+
+    def _conv_tail(self, words: list[str], layer: KerasLayer, bn: bool, activation: str, must_state: bool) -> list[str]:
+        """A conv line's bias, batch norm and activation, where they differ from `defaults: conv:`."""
+        bias = bool(layer.config.get("use_bias", True))
         if bias != self.defaults.conv_bias:
             words.append("bias on" if bias else "bias off")
         if bn:
             words.append("bn")
         if activation != self.defaults.conv_activation or must_state:
             words.append(activation)
-        return " ".join(words)
+        return words
 
     @staticmethod
     def _padding_words(geometry: Geometry, default: str) -> list[str]:
@@ -565,8 +471,8 @@ class _Writer:
                 return f"input {dims(layer.shape)}"
             case "MaxPooling2D" | "AveragePooling2D":
                 op = "max" if layer.cls == "MaxPooling2D" else "avg"
-                window = _pair(config["pool_size"])
-                stride = _square(_pair(config.get("strides") or window), "strides", layer)
+                window = pair(config["pool_size"])
+                stride = square(pair(config.get("strides") or window), "strides", layer)
                 geometry = Geometry.of(layer, pads, window)
                 words = [f"{op}pool {window[0]}×{window[1]}/{stride}"]
                 return " ".join(words + self._padding_words(geometry, self.defaults.pool_padding.get(op, "")))
@@ -578,22 +484,24 @@ class _Writer:
                 return f"{op}pool {height}×{width}/1 padding valid"
             case "BatchNormalization":
                 self._batchnorm_notes(layer)
-                return "BN"
+                return batchnorm_word(batchnorm_settings(layer), self.defaults.batchnorm)
             case "Dropout":
-                noise = config.get("noise_shape")
-                if noise is None:
-                    return f"dropout {float(config['rate']):g}"
-                if list(noise)[1:] == [1] * (len(layer.input_shape)):  # one draw per sample: stochastic depth
-                    return f"drop path {float(config['rate']):g}"
-                raise ImportFailure(
-                    f"layer {layer.described} drops along noise_shape {tuple(noise)}, which the notation cannot say"
-                )
+                word = "drop path" if is_drop_path(layer) else "dropout"  # stochastic depth: a sample's whole map
+                return f"{word} {float(config['rate']):g}"
+            case "Rescaling":
+                return rescale_word(layer)
+            case "Normalization":
+                return normalize_word(layer)
+            case "UpSampling2D":
+                return upsample_word(layer)
+            case "Cropping2D":
+                return crop_word(pads_of(config["cropping"]))
             case "Flatten":
                 return "flatten"
             case "Reshape":
                 return f"reshape {dims(tuple(config['target_shape']))}"
             case "ZeroPadding2D":
-                return _zeropad_word(_pads(config["padding"]))
+                return zeropad_word(pads_of(config["padding"]))
             case "LocalResponseNormalization":
                 defaults = {"size": 5, "k": 2.0, "alpha": 1e-4, "beta": 0.75}
                 if any(float(config.get(key, value)) != value for key, value in defaults.items()):
@@ -602,17 +510,14 @@ class _Writer:
                         "the only LRN the notation names"
                     )
                 return "LRN"
-        raise ImportFailure(_unsupported(layer))
+        raise ImportFailure(unsupported(layer))
 
     def _batchnorm_notes(self, layer: KerasLayer) -> None:
         config = layer.config
         axis = config.get("axis", -1)
         if axis not in (-1, [-1], len(layer.input_shape), [len(layer.input_shape)]):
             raise ImportFailure(f"layer {layer.described} normalises axis {axis}; papernet's BN normalises channels")
-        if not config.get("center", True) or not config.get("scale", True):
-            off = " and ".join(k for k in ("center", "scale") if not config.get(k, True))
-            raise ImportFailure(f"layer {layer.described} has {off} off, which papernet's notation cannot say yet")
-        for note in _batchnorm_notes(config):
+        for note in batchnorm_notes(config):
             if note not in self.notes:
                 self.notes.append(note)
 
@@ -620,6 +525,17 @@ class _Writer:
 
     def fork(self, fork: Fork) -> _Line:
         merge = self.layer(fork.node)
+        if merge.cls == "Multiply":
+            excite = squeeze_excite(fork, self.layers)
+            if excite is None:
+                raise ImportFailure(
+                    f"layer {merge.described} multiplies branches that are not squeeze-and-excitation "
+                    "(global average pool → 1×1 conv → 1×1 conv with sigmoid), the one product the notation names"
+                )
+            words = [f"se {excite.width}"]
+            if excite.activation != self.defaults.conv_activation:
+                words.append(excite.activation)
+            return _Line(" ".join(words), fork.node, min(nodes_of((fork,))))
         if merge.cls == "Add":
             op = "add"
         elif merge.cls == "Concatenate":
@@ -627,12 +543,73 @@ class _Writer:
                 raise ImportFailure(f"layer {merge.described} concatenates on axis {merge.config['axis']}")
             op = "concat"
         else:
-            raise ImportFailure(_unsupported(merge))
+            raise ImportFailure(unsupported(merge))
         inception = self._inception(fork) if op == "concat" else None
         if inception is not None:
             return _Line(inception, fork.node, min(nodes_of((fork,))))
-        branches = [" -> ".join(line.text for line in self.chain(b, False)) or "identity" for b in fork.branches]
-        return _Line(f"{op}(" + " | ".join(branches) + ")", fork.node, min(nodes_of((fork,))))
+        branches = [
+            "crop" if self._crops_to_partner(fork, i) else " -> ".join(line.text for line in self.chain(b, False))
+            for i, b in enumerate(fork.branches)
+        ]
+        return _Line(f"{op}(" + " | ".join(b or "identity" for b in branches) + ")", fork.node, min(nodes_of((fork,))))
+
+    def _cropped(self, fork: Fork) -> int | None:
+        """The branch of a two-way concat that is one `Cropping2D` (U-Net's copy and crop), if one is."""
+        if self.layer(fork.node).cls != "Concatenate" or len(fork.branches) != 2:
+            return None
+        for i, branch in enumerate(fork.branches):
+            if len(branch) == 1 and isinstance(branch[0], Step) and self.layer(branch[0].node).cls == "Cropping2D":
+                return i
+        return None
+
+    def _crops_to_partner(self, fork: Fork, branch: int) -> bool:
+        """Whether branch `branch` of `fork` is a crop that cuts its input centrally to the other
+        branch's height and width: the notation's bare `crop` inside a concat."""
+        if self._cropped(fork) != branch:
+            return False
+        step = fork.branches[branch][0]
+        assert isinstance(step, Step)
+        crop = self.layer(step.node)
+        partner = self.layer(fork.node).shape  # the concat's height and width are its partner's
+        size = crop.input_shape
+        central = (shapes.center_crop(size[0], partner[0]), shapes.center_crop(size[1], partner[1]))
+        return pads_of(crop.config["cropping"]) == central
+
+    def _copy_and_crop(self, fork: Fork, lines: list[_Line]) -> list[_Line] | None:
+        """U-Net's skip: a concat of a crop of an earlier line's output and the path since, written
+        flat — the earlier line labelled, the path as lines of its own, `concat(crop @label | identity)`.
+        None for any other fork (or one whose input is not the last line's output)."""
+        branch = self._cropped(fork)
+        if branch is None or not fork.branches[1 - branch] or not lines:
+            return None
+        step = fork.branches[branch][0]
+        assert isinstance(step, Step)
+        crop = self.layer(step.node)
+        previous = lines[-1]
+        if previous.last != crop.inputs[0] or _LABELLED.match(previous.text):
+            return None
+        label = self._label(self.layer(previous.last).name)
+        lines[-1] = _Line(f"{label}: {previous.text}", previous.last, previous.first)
+        path = self.chain(fork.branches[1 - branch], top=True)
+        copied = (
+            f"crop @{label}"
+            if self._crops_to_partner(fork, branch)
+            else f"@{label} -> {crop_word(pads_of(crop.config['cropping']))}"
+        )
+        parts = [copied, "identity"] if branch == 0 else ["identity", copied]
+        return [*path, _Line(f"concat({parts[0]} | {parts[1]})", fork.node, crop.index)]
+
+    def _label(self, name: str) -> str:
+        """A label for a line, from its last Keras layer's name, unique in the spec."""
+        base = re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_")
+        if not base or not base[0].isalpha():
+            base = f"skip_{base}".rstrip("_")
+        label, number = base, 1
+        while label in self.labels:
+            number += 1
+            label = f"{base}_{number}"
+        self.labels.add(label)
+        return label
 
     def _inception(self, fork: Fork) -> str | None:
         """GoogLeNet's module: 1×1 | 1×1 → 3×3 | 1×1 → 5×5 | 3×3/1 max pool → 1×1, each conv `same`
@@ -649,18 +626,18 @@ class _Writer:
                 layer = self.layer(element.node)
                 if kind == "p3":
                     config = layer.config
-                    if layer.cls != "MaxPooling2D" or _pair(config["pool_size"]) != (3, 3):
+                    if layer.cls != "MaxPooling2D" or pair(config["pool_size"]) != (3, 3):
                         return None
-                    if _pair(config.get("strides") or 3) != (1, 1) or not is_same_here(layer, (3, 3)):
+                    if pair(config.get("strides") or 3) != (1, 1) or not is_same_here(layer, (3, 3)):
                         return None
                     continue
                 size = int(kind[1])
                 config = layer.config
                 if (
                     layer.cls != "Conv2D"
-                    or _pair(config["kernel_size"]) != (size, size)
-                    or _pair(config.get("strides", 1)) != (1, 1)
-                    or _pair(config.get("dilation_rate", 1)) != (1, 1)
+                    or pair(config["kernel_size"]) != (size, size)
+                    or pair(config.get("strides", 1)) != (1, 1)
+                    or pair(config.get("dilation_rate", 1)) != (1, 1)
                     or config.get("groups", 1) != 1
                     or config.get("activation") != "relu"
                     or bool(config.get("use_bias", True)) != self.defaults.conv_bias
@@ -702,7 +679,7 @@ class _Writer:
                     self.notes.append(note)
         return _Line(f"{label}[{parts}] ×{len(blocks)}{stride}", blocks[-1].out, first.start), at
 
-    def _stage_label(self, block: _Bracket) -> str:
+    def _stage_label(self, block: Bracket) -> str:
         name = self.layer(block.first).name
         match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?)_block1_\w+", name)
         if match is None or match[1] in self.labels:
@@ -710,7 +687,7 @@ class _Writer:
         self.labels.add(match[1])
         return f"{match[1]}: "
 
-    def _bracket_at(self, elements: Sequence[Element], position: int) -> _Bracket | None:
+    def _bracket_at(self, elements: Sequence[Element], position: int) -> Bracket | None:
         if position + 1 >= len(elements):
             return None
         fork, out = elements[position], elements[position + 1]
@@ -720,173 +697,22 @@ class _Writer:
         if block is None or self.defaults.residual is None:
             return None
         option, stride_on = self.defaults.residual
-        if block.bias != self.defaults.conv_bias or not _fits(block, option, stride_on):
+        if block.bias != self.defaults.conv_bias or not fits(block, option, stride_on):
             return None
         return block
-
-
-def _fits(block: _Bracket, option: str, stride_on: str) -> bool:
-    """Whether papernet's bracket with these settings builds exactly this block."""
-    if option == "C" or (option == "B" and block.changes):
-        expected = "projection"
-    else:
-        expected = "pad" if block.changes else "identity"
-    if block.shortcut != expected:
-        return False
-    if block.stride == 1:
-        return True
-    if stride_on == "first":
-        return block.strided == 0
-    kernels = [f"{k[0]}x{k[1]}" for k, _ in block.convs]
-    return stride_on in kernels and kernels.index(stride_on) == block.strided
-
-
-def residual_block(fork: Fork, out: Step, layers: Sequence[KerasLayer]) -> _Bracket | None:
-    """The block a post-activation residual bracket would build (conv → BN → ReLU …, the last
-    conv → BN, the shortcut, the add, ReLU), or None if `fork` is something else."""
-    merge, relu = layers[fork.node], layers[out.node]
-    if merge.cls != "Add" or len(fork.branches) != 2 or _plain_relu(relu) is False:
-        return None
-    for main, shortcut in (fork.branches, fork.branches[::-1]):
-        found = _main_path(main, layers)
-        if found is None:
-            continue
-        convs, stride, strided, bias, notes = found
-        kind = _shortcut(shortcut, layers, stride, convs[-1][1], bias)
-        if kind is None:
-            continue
-        assert isinstance(main[0], Step)
-        block_input = layers[layers[main[0].node].inputs[0]]
-        changes = stride != 1 or block_input.shape[-1] != convs[-1][1]
-        start = min(nodes_of((fork,)))
-        return _Bracket(tuple(convs), stride, strided, kind, changes, bias, main[0].node, out.node, start, notes)
-    return None
-
-
-def _plain_relu(layer: KerasLayer) -> bool:
-    try:
-        return activation_word(layer) == "relu"
-    except ImportFailure:
-        return False
-
-
-def _main_path(
-    branch: Sequence[Element], layers: Sequence[KerasLayer]
-) -> tuple[list[tuple[tuple[int, int], int]], int, int, bool, tuple[str, ...]] | None:
-    if not all(isinstance(e, Step) for e in branch):
-        return None
-    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
-    if len(steps) < 5 or (len(steps) + 1) % 3 != 0:
-        return None
-    convs: list[tuple[tuple[int, int], int]] = []
-    strides: list[int] = []
-    biases: set[bool] = set()
-    notes: list[str] = []
-    for j in range(0, len(steps), 3):
-        conv, bn = steps[j], steps[j + 1]
-        relu = steps[j + 2] if j + 2 < len(steps) else None
-        if conv.cls != "Conv2D" or bn.cls != "BatchNormalization" or (relu is not None and not _plain_relu(relu)):
-            return None
-        config = conv.config
-        kernel = _pair(config["kernel_size"])
-        pair = _pair(config.get("strides", 1))
-        if (
-            pair[0] != pair[1]
-            or _pair(config.get("dilation_rate", 1)) != (1, 1)
-            or config.get("groups", 1) != 1
-            or config.get("activation", "linear") != "linear"
-            or not is_same_here(conv, kernel)
-            or not _plain_batchnorm(bn, notes)
-        ):
-            return None
-        convs.append((kernel, int(config["filters"])))
-        strides.append(pair[0])
-        biases.add(bool(config.get("use_bias", True)))
-    strided = [j for j, s in enumerate(strides) if s != 1]
-    if len(strided) > 1 or len(biases) != 1:
-        return None
-    stride = strides[strided[0]] if strided else 1
-    return convs, stride, strided[0] if strided else 0, biases.pop(), tuple(notes)
-
-
-def _plain_batchnorm(layer: KerasLayer, notes: list[str]) -> bool:
-    config = layer.config
-    if (
-        not config.get("center", True)
-        or not config.get("scale", True)
-        or config.get("axis", -1) not in (-1, [-1], 3, [3])
-    ):
-        return False
-    notes += _batchnorm_notes(config)
-    return True
-
-
-def _batchnorm_notes(config: Mapping[str, Any]) -> list[str]:
-    """What a batch norm sets that the notation cannot state, and that changes no shape or count."""
-    return [
-        f"batch norm {key} {float(config[key]):g} (the spec's BN uses {value:g}; shapes and counts are the same)"
-        for key, value in _DEFAULT_BN.items()
-        if float(config.get(key, value)) != value
-    ]
-
-
-def _shortcut(
-    branch: Sequence[Element], layers: Sequence[KerasLayer], stride: int, channels: int, bias: bool
-) -> str | None:
-    if not branch:
-        return "identity"
-    if not all(isinstance(e, Step) for e in branch):
-        return None
-    steps = [layers[e.node] for e in branch if isinstance(e, Step)]
-    if len(steps) == 1 and steps[0].cls == "ZeroPaddedShortcut":
-        config = steps[0].config
-        return "pad" if int(config.get("strides", 1)) == stride and int(config.get("channels", 0)) == channels else None
-    if len(steps) != 2 or steps[0].cls != "Conv2D" or steps[1].cls != "BatchNormalization":
-        return None
-    config = steps[0].config
-    fits = (
-        _pair(config["kernel_size"]) == (1, 1)
-        and _pair(config.get("strides", 1)) == (stride, stride)
-        and int(config["filters"]) == channels
-        and bool(config.get("use_bias", True)) == bias
-        and config.get("activation", "linear") == "linear"
-        and config.get("groups", 1) == 1
-        and is_same_here(steps[0], (1, 1))
-        and _plain_batchnorm(steps[1], [])
-    )
-    return "projection" if fits else None
-
-
-def _foldable_padding(layer: KerasLayer, pads: Pads) -> bool:
-    """A symmetric ZeroPadding2D before a `valid` conv or pool is that layer's `pad p`."""
-    return (
-        _symmetric(pads)
-        and layer.cls in ("Conv2D", "DepthwiseConv2D", "MaxPooling2D", "AveragePooling2D")
-        and layer.config.get("padding") == "valid"
-    )
-
-
-def _zeropad_word(pads: Pads) -> str:
-    (top, bottom), (left, right) = pads
-    if _symmetric(pads):
-        return f"zeropad {top}"
-    if top == bottom and left == right:
-        return f"zeropad {top}x{left}"
-    return f"zeropad {top}x{bottom}x{left}x{right}"
-
-
-def _unsupported(layer: KerasLayer) -> str:
-    return f"layer {layer.name} is a {layer.cls}, which papernet's notation has no word for"
 
 
 # ---- choosing defaults -------------------------------------------------------------------------
 
 
 def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> _Defaults:
-    convs = [layer for layer in layers if layer.cls in ("Conv2D", "DepthwiseConv2D")]
+    convs = [layer for layer in layers if layer.cls in _WEIGHTED and layer.cls != "Dense"]
     chosen = _Defaults()
+    batchnorms = Counter(batchnorm_settings(layer) for layer in layers if layer.cls == "BatchNormalization")
+    if batchnorms:
+        chosen.batchnorm = batchnorms.most_common(1)[0][0]
     paddings = Counter(str(layer.config.get("padding")) for layer in convs)
-    activations = Counter(_own_activation(layer) for layer in convs)
+    activations = Counter(own_activation(layer) for layer in convs)
     biases = Counter(bool(layer.config.get("use_bias", True)) for layer in convs)
     if paddings:
         chosen.conv_padding = paddings.most_common(1)[0][0]
@@ -898,7 +724,7 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
         pools = Counter(str(layer.config.get("padding")) for layer in layers if layer.cls == cls)
         if pools:
             chosen.pool_padding[op] = pools.most_common(1)[0][0]
-    blocks = _all_blocks(elements, layers)
+    blocks = all_blocks(elements, layers) if chosen.batchnorm == PLAIN_BN else []  # a bracket's BNs take the defaults
     if blocks:
         chosen.conv_bias = Counter(block.bias for block in blocks).most_common(1)[0][0]
         chosen.conv_padding = "same"  # a bracket's convs take the conv default padding
@@ -906,37 +732,13 @@ def _choose_defaults(elements: Sequence[Element], layers: Sequence[KerasLayer]) 
             option
             for block in blocks
             for option in "ABC"
-            if block.bias == chosen.conv_bias and _fits(block, option, _placement(block))
+            if block.bias == chosen.conv_bias and fits(block, option, placement(block))
         )
         option = max("BAC", key=lambda o: options[o])  # ties: B, the paper's choice
-        placements = Counter(_placement(block) for block in blocks if block.stride != 1)
+        placements = Counter(placement(block) for block in blocks if block.stride != 1)
         stride_on = placements.most_common(1)[0][0] if placements else "first"
         chosen.residual = (option, stride_on)
     return chosen
-
-
-def _placement(block: _Bracket) -> str:
-    if block.strided == 0:
-        return "first"
-    kernel = block.convs[block.strided][0]
-    return f"{kernel[0]}x{kernel[1]}"
-
-
-def _own_activation(layer: KerasLayer) -> str:
-    """A conv's own activation, as the notation names it (linear for one it has no word for)."""
-    value = layer.config.get("activation", "linear")
-    return _ACTIVATIONS.get(value, "linear") if isinstance(value, str) else "linear"
-
-
-def _all_blocks(elements: Sequence[Element], layers: Sequence[KerasLayer]) -> list[_Bracket]:
-    found = []
-    for position, element in enumerate(elements[:-1]):
-        following = elements[position + 1]
-        if isinstance(element, Fork) and isinstance(following, Step):
-            block = residual_block(element, following, layers)
-            if block is not None:
-                found.append(block)
-    return found
 
 
 # ---- the whole import ----------------------------------------------------------------------------

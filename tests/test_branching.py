@@ -65,9 +65,21 @@ def _layer_macs(layer: Any) -> int:
     """Multiply-accumulates of one Keras layer, from its own configuration.
 
     Conv2D: out_h·out_w·out_c · k_h·k_w·in_c/groups; DepthwiseConv2D: out_h·out_w·out_c · k_h·k_w;
-    Dense: in·out. Nothing else multiplies by a weight.
+    SeparableConv2D: the depthwise part's, out_h·out_w·in_c·m · k_h·k_w, and the pointwise part's,
+    out_h·out_w·out_c · in_c·m (m the depth multiplier); Conv2DTranspose: each input pixel scatters
+    a k_h·k_w patch to every output channel, in_h·in_w·in_c · k_h·k_w·out_c; Dense: in·out. Nothing
+    else multiplies by a weight.
     """
     name = type(layer).__name__
+    if name == "SeparableConv2D":
+        _, height, width, out_channels = layer.output.shape
+        kh, kw = layer.kernel_size
+        inner = layer.input.shape[-1] * layer.depth_multiplier
+        return height * width * inner * kh * kw + height * width * out_channels * inner
+    if name == "Conv2DTranspose":
+        _, height, width, in_channels = layer.input.shape
+        kh, kw = layer.kernel_size
+        return height * width * in_channels * kh * kw * layer.filters
     if name == "Conv2D":
         _, height, width, out_channels = layer.output.shape
         kh, kw = layer.kernel_size

@@ -4,9 +4,11 @@
   split, per-layer kinds and output shapes, and total MACs as papernet infers for the original,
   and the same figures as Keras measures on the built model (`measure`, from the model's own
   weights and layer configurations). New shipped specs join the round trip by themselves.
-- keras.applications VGG16, ResNet50 and MobileNet import and re-infer to Keras's own
-  `count_params()`, trainable split, MACs, output shape and per-layer shapes; ResNet-50 is written
-  with Table 1's brackets (He et al. 2016) and GoogLeNet with Table 1's inception rows (Szegedy et al.).
+- keras.applications VGG16, ResNet50, MobileNet, MobileNetV2, Xception, InceptionV3 and
+  EfficientNetB0 import and re-infer to Keras's own `count_params()`, trainable split, MACs, output
+  shape and per-layer shapes; ResNet-50 is written with Table 1's brackets (He et al. 2016) and
+  GoogLeNet with Table 1's inception rows (Szegedy et al.); Xception with separable convs, Inception v3
+  with scale-off batch norms, U-Net with up-convs and copy-and-crop, EfficientNet with `se`.
 - A layer the notation has no word for is an error naming the layer and its class, never an
   approximation; a bad MODEL argument is a usage error.
 
@@ -15,6 +17,7 @@ Every Keras model is built once per module, and only its measurements and import
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,12 +38,7 @@ keras = pytest.importorskip("keras")
 
 RunCli = Callable[..., Any]
 
-MISSING_LAYER_KINDS = {
-    "efficientnet_b0": "no import yet for Rescaling, Normalization, squeeze-and-excitation (Multiply)",
-    "inception_v3": "import-keras has no words yet for BatchNormalization with scale off",
-    "unet": "import-keras has no words yet for Cropping2D, UpSampling2D and Conv2DTranspose",
-    "xception": "import-keras has no words yet for SeparableConv2D",
-}
+MISSING_LAYER_KINDS: dict[str, str] = {}
 """Shipped spec → the layer kinds import-keras cannot write yet; its round trip is an expected
 failure (strict: once the kinds are written, the entry must go). Specs other branches are adding."""
 
@@ -124,7 +122,7 @@ def test_shipped_spec_round_trips(name: str, imported: Callable[[str], Imported]
 
 # ---- keras.applications ---------------------------------------------------------------------------------
 
-APPLICATIONS = ["VGG16", "ResNet50", "MobileNet"]
+APPLICATIONS = ["VGG16", "ResNet50", "MobileNet", "MobileNetV2", "Xception", "InceptionV3", "EfficientNetB0"]
 
 
 def _weighted(net: papernet.Network) -> list[tuple[tuple[int, ...] | None, int]]:
@@ -187,6 +185,51 @@ def test_googlenet_is_written_as_table_1(imported: Callable[[str], Imported]) ->
     ):
         assert row in text, row
     assert "concat(" not in text
+
+
+def test_xception_is_written_with_separable_convs(imported: Callable[[str], Imported]) -> None:
+    """Chollet 2017, Figure 5: the middle flow's three ReLU → separable conv 3×3, 728 (each with its BN)."""
+    text = imported("keras:Xception").text
+    middle = "add(relu -> sep conv 3×3, 728 bn relu -> sep conv 3×3, 728 bn relu -> sep conv 3×3, 728 bn | identity)"
+    assert text.count(middle) == 8  # "Repeated 8 times"
+    assert "sep conv 3×3, 2048 bn relu " in text
+
+
+def test_inception_v3_batch_norms_have_no_scale(imported: Callable[[str], Imported]) -> None:
+    """Keras's InceptionV3 turns γ off in every batch norm: `defaults: batchnorm: scale off`, 3C each."""
+    text = imported("keras:InceptionV3").text
+    assert "  batchnorm: scale off\n" in text
+    assert "conv3-32/2 padding valid bn relu " in text  # 864 weights + 3·32 batch norm
+
+
+def test_unet_is_written_with_up_convs_and_copy_and_crop(imported: Callable[[str], Imported]) -> None:
+    """Ronneberger et al. 2015, Figure 1: up-conv 2×2 that halves the channels, then the skip from the
+    contracting path, cropped to the up-conv's size, concatenated in front of it."""
+    text = imported("unet").text
+    assert "down4_conv2: conv3-512 " in text
+    assert "up-conv 2×2, 512 linear " in text
+    assert "concat(crop @down4_conv2 | identity) " in text
+    assert "concat(crop @down1_conv2 | identity) -> 392×392×128" in text
+
+
+def test_efficientnet_squeeze_excitation_and_stem(imported: Callable[[str], Imported]) -> None:
+    """Keras's EfficientNetB0: rescale to [0, 1], normalize, and each MBConv's squeeze-and-excitation
+    to a quarter of the block's input filters (16 in, 96 expanded: `se 4`)."""
+    result = imported("keras:EfficientNetB0")
+    assert "rescale 1/255 " in result.text and "normalize " in result.text
+    assert "conv dw 3×3/2 padding valid bn silu" in result.text
+    assert "se 4 silu " in result.text
+    assert "multiply" not in result.text
+
+
+def test_efficientnet_stochastic_depth_is_drop_path(imported: Callable[[str], Imported]) -> None:
+    """Keras's EfficientNetB0 drops whole blocks in training (Dropout, noise_shape (None, 1, 1, 1)) in
+    the 9 blocks with an add (B0's 16 blocks, 7 of them the first of a stage), at 0.2·i/16 for block i."""
+    text = imported("keras:EfficientNetB0").text
+    rates = [float(rate) for rate in re.findall(r"drop path ([0-9.]+)", text)]
+    assert rates == pytest.approx([0.2 * i / 16 for i in (2, 4, 6, 7, 9, 10, 12, 13, 14)])
+    assert "conv1-24 bn -> drop path 0.025 | identity)" in text
+    assert text.count("dropout") == 1  # the head's `dropout 0.2`
 
 
 def test_option_a_resnet_is_written_as_brackets(imported: Callable[[str], Imported]) -> None:
@@ -317,10 +360,118 @@ def test_fc_on_a_feature_map_is_refused() -> None:
         spec_from_model(model)
 
 
-def test_batch_norm_without_scale_is_refused() -> None:
-    model = _small(lambda x: keras.layers.BatchNormalization(scale=False, name="bn_no_gamma")(x))
-    with pytest.raises(ImportFailure, match=r"bn_no_gamma \(BatchNormalization\) has scale off"):
-        spec_from_model(model)
+def test_batch_norm_settings_are_written() -> None:
+    """Most batch norms without γ: `defaults: batchnorm: scale off`; the one with γ says `BN scale on`
+    on its own line; one without β either `BN center off`. 3C, 4C and 2C parameters."""
+
+    def build(x: Any) -> Any:
+        x = keras.layers.Conv2D(8, 3, use_bias=False)(x)
+        x = keras.layers.BatchNormalization(scale=False)(x)
+        x = keras.layers.Conv2D(8, 3, use_bias=False)(x)
+        x = keras.layers.BatchNormalization(scale=False)(x)
+        x = keras.layers.Conv2D(8, 3, use_bias=False)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.BatchNormalization(scale=False, center=False)(x)
+        return keras.layers.Flatten()(x)
+
+    model = _small(build)
+    text = spec_from_model(model).text
+    assert "  batchnorm: scale off\n" in text, text
+    assert "conv3-8 linear" in text and "BN scale on" in text and "BN center off" in text, text
+    net = papernet.parse(text, "small.pn")
+    weights = 27 * 8 + 2 * 72 * 8
+    assert net.infer().total_params == model.count_params() == weights + 3 * 8 * 2 + 4 * 8 + 2 * 8
+    assert [d for d in net.check() if d.is_error] == []  # the total claim counts 3C for a BN without γ
+
+
+def test_separable_and_transposed_convs_upsampling_and_crops() -> None:
+    def build(x: Any) -> Any:
+        x = keras.layers.SeparableConv2D(8, 3, strides=2, padding="same", activation="relu")(x)  # 16 → 8
+        x = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(x)  # 8 → 16
+        x = keras.layers.Conv2DTranspose(4, 3, strides=1, padding="valid")(x)  # 16 → 18
+        x = keras.layers.UpSampling2D((2, 3), interpolation="bilinear")(x)  # 36×54
+        return keras.layers.Cropping2D(((1, 2), (3, 4)))(x)  # 33×47
+
+    model = _small(build)
+    text = spec_from_model(model).text
+    for words in ("sep conv 3×3/2, 8", "up-conv 3×3, 4 ", "up-conv 3×3/1, 4 padding valid", "upsample 2×3 bilinear"):
+        assert words in text, (words, text)
+    assert "crop 1x2x3x4" in text
+    net = papernet.parse(text, "small.pn")
+    separable = 3 * 3 * 3 + 3 * 8 + 8
+    assert net.infer().total_params == model.count_params() == separable + (9 * 8 * 4 + 4) + (9 * 4 * 4 + 4)
+    assert net.infer().layers[-1].shape == (33, 47, 4)
+
+
+def test_copy_and_crop_skip_is_a_labelled_reference() -> None:
+    """U-Net's skip, cropped to the other branch: the earlier line is labelled, the path since is
+    written line by line, and the concat takes `crop @label`; an uneven crop states its sizes."""
+
+    def build(x: Any) -> Any:
+        skip = keras.layers.Conv2D(4, 3, activation="relu", name="down")(x)  # 14×14
+        y = keras.layers.MaxPooling2D()(skip)  # 7
+        y = keras.layers.Conv2D(8, 3, activation="relu")(y)  # 5
+        y = keras.layers.Conv2DTranspose(4, 2, strides=2)(y)  # 10
+        x = keras.layers.Concatenate(name="joined")([keras.layers.Cropping2D(2)(skip), y])
+        y = keras.layers.Conv2D(4, 3)(x)  # 8×8, from 4 + 4 channels
+        return keras.layers.Concatenate()([y, keras.layers.Cropping2D(((0, 2), (0, 2)))(x)])  # not central
+
+    model = _small(build, (16, 16, 3))
+    text = spec_from_model(model).text
+    assert "down: conv3-4 " in text, text
+    assert re.search(r"\njoined: concat\(crop @down \| identity\) +-> 10×10×8\n", text), text
+    assert "\nmaxpool 2×2/2 " in text  # the path from the skip, a line of its own
+    assert "concat(identity | @joined -> crop 0x2x0x2) -> 8×8×12\n" in text, text
+    net = papernet.parse(text, "small.pn")
+    assert net.infer().total_params == model.count_params() == (27 * 4 + 4) + (36 * 8 + 8) + (32 * 4 + 4) + (72 * 4 + 4)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_squeeze_and_excitation_is_se(keepdims: bool) -> None:
+    """Global average pool → reshape (or a pool that keeps 1×1×C) → 1×1 conv (ReLU) → 1×1 conv
+    (sigmoid) → multiply: `se 2 relu`, 16·2 + 2 + 2·16 + 16 = 82 parameters."""
+
+    def build(x: Any) -> Any:
+        x = keras.layers.Conv2D(16, 3, padding="same", activation="swish")(x)
+        s = keras.layers.GlobalAveragePooling2D(keepdims=keepdims)(x)
+        s = s if keepdims else keras.layers.Reshape((1, 1, 16))(s)
+        s = keras.layers.Conv2D(2, 1, activation="relu")(s)
+        s = keras.layers.Conv2D(16, 1, activation="sigmoid")(s)
+        return keras.layers.Flatten()(keras.layers.Multiply()([x, s]))
+
+    model = _small(build)
+    text = spec_from_model(model).text
+    assert "se 2 relu " in text, text
+    net = papernet.parse(text, "small.pn")
+    assert net.infer().total_params == model.count_params() == (27 * 16 + 16) + 82
+
+
+def test_rescaling_and_normalization() -> None:
+    def build(x: Any) -> Any:
+        x = keras.layers.Rescaling(1 / 127.5, offset=-1)(x)
+        return keras.layers.Flatten()(keras.layers.Normalization()(x))
+
+    model = _small(build)
+    text = spec_from_model(model).text
+    assert "rescale 1/127.5 offset -1 " in text and "normalize " in text, text
+    assert papernet.parse(text, "small.pn").infer().total_params == model.count_params() == 2 * 3 + 1
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda x: keras.layers.Multiply(name="gate")([x, keras.layers.Conv2D(3, 1)(x)]), r"gate \(Multiply\)"),
+        (lambda x: keras.layers.Dropout(0.1, noise_shape=(None, 1, 1, 3), name="spatial")(x), r"spatial \(Dropout\)"),
+        (lambda x: keras.layers.Normalization(mean=0.5, variance=0.25, name="fixed")(x), r"fixed \(Normalization\)"),
+        (lambda x: keras.layers.SeparableConv2D(6, 3, depth_multiplier=2, name="sep2")(x), r"sep2 .*multiplier 2"),
+        (lambda x: keras.layers.UpSampling2D(interpolation="lanczos3", name="up")(x), r"up \(UpSampling2D\)"),
+    ],
+)
+def test_layer_setting_without_a_word_is_named(build: Callable[[Any], Any], message: str) -> None:
+    """What the notation cannot say about these layers is an error naming the layer, not a spec
+    that builds something else."""
+    with pytest.raises(ImportFailure, match=message):
+        spec_from_model(_small(lambda x: keras.layers.Flatten()(build(x))))
 
 
 def test_graph_that_is_not_series_parallel_is_refused() -> None:

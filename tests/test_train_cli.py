@@ -472,6 +472,45 @@ def test_other_commands_do_not_import_tensorflow() -> None:
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
 
+@pytest.fixture
+def strategies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The `tf.distribute` strategies constructed while the test runs, by class name. TensorFlow's
+    default strategy (what Keras's `fit` runs under without one) is made first, so it is not counted."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.distribute is TensorFlow's; this backend trains without it")
+    import tensorflow as tf
+    from tensorflow.python.distribute import distribute_lib
+
+    tf.distribute.get_strategy()
+    made: list[str] = []
+    original = distribute_lib.StrategyBase.__init__
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(distribute_lib.StrategyBase, "__init__", recording)
+    return made
+
+
+def test_training_without_distribute_makes_no_strategy(
+    run_cli: Any, tiny: Path, tmp_path: Path, strategies: list[str]
+) -> None:
+    """Without `--distribute`, `train` builds and fits on the default device: no MirroredStrategy
+    (or any other) is constructed. Which modules are loaded cannot tell: with the TensorFlow backend
+    `import keras` already loads all of tf.distribute's (124 modules, mirrored_strategy among them),
+    so the test watches what is made. With `--distribute mirrored` the same probe sees the strategy."""
+    result = run_cli("train", str(tiny), "--synthetic", "16", "--epochs", "1", "--output", str(tmp_path / "one"))
+    assert result.code == 0, result.stderr
+    assert strategies == []
+    mirrored = run_cli(
+        "train", str(tiny), "--synthetic", "16", "--epochs", "1", "--distribute", "mirrored",
+        "--output", str(tmp_path / "mirrored"),
+    )  # fmt: skip
+    assert mirrored.code == 0, mirrored.stderr
+    assert strategies == ["MirroredStrategy"]
+
+
 def test_help_documents_the_defaults() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "papernet", "train", "--help"], capture_output=True, text=True, cwd=ROOT
