@@ -421,9 +421,12 @@ def _padding_fix(node: solve.Spatial, size: tuple[int, int], target: tuple[int, 
     """`the padding was assumed (papernet's default, padding valid): padding same gives 56×56`."""
     current = solve.Geometry.of(node)
     window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
-    options: list[ir.Padding] = ["same", "valid", *(((p, p), (p, p)) for p in range(1, max(window) // 2 + 1))]
+    first = max(1, (max(window) - min(size) + 1) // 2)  # less padding leaves the window wider than its input
+    options: list[ir.Padding] = ["same", "valid", *(((p, p), (p, p)) for p in range(first, max(window) // 2 + 1))]
     for padding in options:
-        if padding == node.padding:
+        if padding == node.padding or (
+            target is not None and not solve.can_give(node, padding, node.strides, size, target)
+        ):
             continue
         out = solve.output_size(node, solve.Geometry(padding, node.strides, solve.rounding_of(node)), size)
         if out is not None and (target is None or out == target):

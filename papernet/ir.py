@@ -195,7 +195,10 @@ class Normalization(NodeBase):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Add(NodeBase):
-    """Element-wise sum of same-shaped inputs: the merge of a residual block."""
+    """Element-wise sum of same-shaped inputs: the merge of a residual block. A bracket's add
+    names its shortcut (`B`, `A`, `C`, `pool`, `identity`) for reports; "" elsewhere."""
+
+    shortcut: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1280,6 +1280,7 @@ def _emit_residual(
     assert entry.block is not None
     prefix = f"{stage}_block{entry.index}"
     block_input = state.head
+    activation = _bracket_activation(state)
     projection_input = block_input
     if preactivation:
         span = entry.block.span
@@ -1287,7 +1288,7 @@ def _emit_residual(
         projection_input = _emit(
             state,
             node=ir.ActivationLayer(
-                name=f"{prefix}_preact_relu", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU
+                name=f"{prefix}_preact_relu", inputs=(state.head,), span=span, scope=scope, activation=activation
             ),
         )
     use_bias = _default_bias(state)
@@ -1303,7 +1304,6 @@ def _emit_residual(
             strides=stride if j == strided else (1, 1),
             padding="same",
             use_bias=use_bias,
-            origins=tuple(settings.origins),
         )
         norm: Mapping[str, Any] = {}
         if parts:  # what the part states (`1×1, 64 bias off`) or `defaults: conv:` says
@@ -1328,7 +1328,7 @@ def _emit_residual(
             _emit(
                 state,
                 node=ir.ActivationLayer(
-                    name=f"{prefix}_{j + 1}_relu", inputs=(bn,), span=layer.span, scope=scope, activation=ir.RELU
+                    name=f"{prefix}_{j + 1}_relu", inputs=(bn,), span=layer.span, scope=scope, activation=activation
                 ),
             )
     main = state.head
@@ -1372,15 +1372,31 @@ def _emit_residual(
             name=f"{prefix}_0_pad", inputs=(block_input,), span=span, scope=scope, strides=stride, channels=out_channels
         )
         shortcut = _emit(state, node=pad)
-    add = ir.Add(name=f"{prefix}_add", inputs=(shortcut, main), span=span, scope=scope)
+    # The shortcut's origin is the add's, which names it; a stride placed by default is not shown.
+    marked = tuple((key, origin) for key, origin in settings.origins if key == "shortcut")
+    add = ir.Add(
+        name=f"{prefix}_add", inputs=(shortcut, main), span=span, scope=scope, shortcut=str(option), origins=marked
+    )
     if preactivation:
         _emit(state, node=replace(add, claims=entry.claims), rank=3)
         return
     _emit(state, node=add)
     out = ir.ActivationLayer(
-        name=f"{prefix}_out", inputs=(state.head,), span=span, scope=scope, activation=ir.RELU, claims=entry.claims
+        name=f"{prefix}_out", inputs=(state.head,), span=span, scope=scope, activation=activation, claims=entry.claims
     )
     _emit(state, node=out, rank=3)
+
+
+def _bracket_activation(state: _Lowering) -> Activation:
+    """The non-linearity of a bracket's convs: ReLU, as ResNet's, or the one `defaults: conv:`
+    names (`conv: swish`), which the bracket's convs follow as written convs do. `activation
+    linear` there (import-keras writes it) leaves a bracket's ReLU: conv → BN → non-linearity is
+    what a bracket is."""
+    stated = state.defaults.get("conv", {}).get("activation")
+    if stated is None or stated.value is None or stated.value == ir.LINEAR:
+        return ir.RELU
+    assert isinstance(stated.value, Activation)
+    return stated.value
 
 
 _BRACKET_PART_OPTIONS = {

@@ -123,11 +123,19 @@ def inferred(node: Node) -> str | None:
     return Geometry.of(node).describe(node)
 
 
-def geometries(node: Spatial, *, any_rounding: bool = False, any_stride: bool = False) -> Iterator[Geometry]:
+def geometries(
+    node: Spatial,
+    *,
+    any_rounding: bool = False,
+    any_stride: bool = False,
+    toward: tuple[tuple[int, int], tuple[int, int]] | None = None,
+) -> Iterator[Geometry]:
     """Candidate geometries for `node`, best first (see the module docstring).
 
     Only what the spec left unstated varies (everything, with `any_stride` and `any_rounding`,
-    when listing fixes); `floor` and `ceil` only where the spec states that rounding.
+    when listing fixes); `floor` and `ceil` only where the spec states that rounding. With
+    `toward` (input H×W, declared H×W), only the explicit paddings that can give it, however
+    rounded: a handful, not one per pixel of a 65,536-wide window.
     """
     window = _window(node)
     strides = [node.strides]
@@ -144,11 +152,28 @@ def geometries(node: Spatial, *, any_rounding: bool = False, any_stride: bool = 
     if any_rounding and not isinstance(node, ir.Conv2DTranspose):
         roundings += [r for r in ("floor", "ceil") if r not in roundings]
     for stride in strides:
-        yield from (Geometry(padding, stride, "exact") for padding in paddings if padding != "same")
+        near = paddings if toward is None else [p for p in paddings if can_give(node, p, stride, *toward)]
+        yield from (Geometry(padding, stride, "exact") for padding in near if padding != "same")
         if "same" in paddings or node.origin("padding") is Origin.ASSUMED or any_stride:
             yield Geometry("same", stride, rounding)
         for rounding in roundings:
-            yield from (Geometry(padding, stride, rounding) for padding in paddings if padding != "same")
+            yield from (Geometry(padding, stride, rounding) for padding in near if padding != "same")
+
+
+def can_give(
+    node: Spatial, padding: ir.Padding, stride: ir.Pair, size: tuple[int, int], target: tuple[int, int]
+) -> bool:
+    """Whether an explicit padding can take `size` to `target` at `stride` with some rounding:
+    (T − 2)·S < W + 2P − F_eff < T·S on each axis (ceil at the low end, floor at the high)."""
+    if isinstance(padding, str) or isinstance(node, ir.Conv2DTranspose):
+        return True
+    dilation = node.dilation if isinstance(node, Dilated) else (1, 1)
+    window = _window(node)
+    for axis in (0, 1):
+        span = size[axis] + sum(padding[axis]) - shapes.effective_kernel(window[axis], dilation[axis])
+        if not (target[axis] - 2) * stride[axis] < span < target[axis] * stride[axis]:
+            return False
+    return True
 
 
 def fitting(
@@ -161,10 +186,10 @@ def fitting(
 ) -> list[Geometry]:
     """Every candidate geometry that takes an H×W input to the declared H×W, best first; among
     rounded ones, those that discard (or invent) the fewest pixels first."""
-    found: list[Geometry] = []
-    for geometry in geometries(node, any_rounding=any_rounding, any_stride=any_stride):
-        if output_size(node, geometry, size) == target and geometry not in found:
-            found.append(geometry)
+    found: dict[Geometry, None] = {}
+    for geometry in geometries(node, any_rounding=any_rounding, any_stride=any_stride, toward=(size, target)):
+        if geometry not in found and output_size(node, geometry, size) == target:
+            found[geometry] = None
     order = {geometry: rank for rank, geometry in enumerate(found)}
     return sorted(
         found,

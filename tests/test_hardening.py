@@ -66,3 +66,33 @@ def test_fuzzed_quadratic_checks_stay_linear(text: str) -> None:
     start = time.perf_counter()
     papernet.parse(text).check()
     assert time.perf_counter() - start < 20  # were 15 s and 6 s at 4,000 (quadratic); a hang guard
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 32²\nconv65536-8 -> 32² × 8\n",  # `same` holds; every padding was tried (8–11 s)
+        "input 32²\nconv65536-8 -> 31² × 8\n",  # nothing holds: the fixes are searched
+        "input 32²\nmaxpool 65535x65535/1 -> 5x5x1\n",
+    ],
+    ids=["holds", "fails", "pool"],
+)
+def test_the_padding_search_of_a_huge_window_tries_only_paddings_that_can_fit(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papernet
+    from papernet import solve
+
+    calls = 0
+    measured = solve.output_size
+
+    def counted(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return measured(*args)
+
+    monkeypatch.setattr(solve, "output_size", counted)
+    papernet.parse(text).check()
+    # a 65,536-wide window has 65,535 paddings a stride, ×4 strides ×3 roundings; (T − 2)·S <
+    # W + 2P − F < T·S leaves at most S + 1 of them a stride
+    assert calls < 2_000

@@ -265,6 +265,25 @@ def test_a_parts_pad_and_floor_apply_as_on_a_plain_conv() -> None:
     assert node(net, "stage1_block2_2_conv")[1].shape == (4, 4, 16)
 
 
+def test_a_conv_activation_default_reaches_the_non_linearities_a_bracket_adds() -> None:
+    # `conv: swish` is every conv's activation, the bracket's convs included: its ReLU after the
+    # first conv and after the add become swish (Keras's silu), not ReLU
+    net, model = figures("input 8x8x16\ndefaults:\n  conv: swish\n[3×3, 16; 3×3, 16]\n")
+    activations = [n.activation.name for n in net.graph.nodes if isinstance(n, ir.ActivationLayer)]
+    assert activations == ["silu", "silu"]
+    assert {type(layer).__name__ for layer in model.layers} >= {"Activation"}
+    assert model.get_layer("stage1_block1_out").get_config()["activation"] == "silu"
+    # `activation linear` (import-keras's default line) is the convs' own; the bracket keeps its ReLU
+    linear = papernet.parse("input 8x8x16\ndefaults:\n  conv: activation linear\n[3×3, 16; 3×3, 16]\n")
+    assert [n.activation.name for n in linear.graph.nodes if isinstance(n, ir.ActivationLayer)] == ["relu", "relu"]
+
+
+def test_a_brackets_assumed_shortcut_is_reported_on_its_add() -> None:
+    rows = {row.name: row for row in papernet.parse("input 8x8x16\n[3×3, 16; 3×3, 16]\n").summary().rows}
+    assert "shortcut B" in rows["stage1_block1_add"].assumed
+    assert not any("None" in value for row in rows.values() for value in row.assumed)
+
+
 def test_conv_defaults_reach_the_convs_a_bracket_makes() -> None:
     text = "input 8x8x16\ndefaults:\n  conv: pad 1, floor, bias off\n[3×3/2, 16; 3×3, 16]\n"
     net, _ = figures(text)
