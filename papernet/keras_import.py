@@ -27,7 +27,6 @@ norm's epsilon) is written as a comment at the top of the spec and returned as a
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -111,12 +110,13 @@ def load_model(source: str) -> keras.Model:
 
 
 def _keras() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from papernet.backends.keras_import import import_keras
+    from papernet.diagnostics import KerasNotInstalled
+
     try:
-        import keras
-    except ImportError:
+        return import_keras("importing a Keras model")
+    except KerasNotInstalled:
         raise ModelNotFound("importing a Keras model needs Keras: pip install 'papernet[keras]'") from None
-    return keras
 
 
 def _application(keras: Any, name: str) -> keras.Model:

@@ -94,6 +94,16 @@ def test_to_keras_without_keras_raises_papernets_error(keras_missing: None) -> N
         papernet.parse(TINY).to_keras()
 
 
+@pytest.mark.parametrize("args", [["import-keras", "keras:VGG16"], ["check", "vgg16", "--against", "keras:VGG16"]])
+def test_reading_a_keras_model_without_keras_is_a_usage_error_with_the_hint(
+    args: list[str], keras_missing: None, run_cli: Any
+) -> None:
+    result = run_cli(*args)
+    assert result.code == 2
+    assert "needs Keras: pip install 'papernet[keras]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_to_source_needs_no_keras(keras_missing: None) -> None:
     assert "import keras" in papernet.parse(TINY).to_source()
 
