@@ -900,7 +900,7 @@ class _Builder(Transformer[Token, Any]):
         return self._make_layer(_pool_kind(children[1]), children, option)
 
     def global_pool(self, children: list[Token]) -> Layer:
-        kind = _pool_kind(children[1])
+        kind = "avgpool" if len(children) == 1 else _pool_kind(children[1])  # `GAP`
         return Layer("global_" + ("avgpool" if kind == "avgpool" else "maxpool"), (), self._span(children))
 
     def fc(self, children: list[Any]) -> Layer:
@@ -1177,6 +1177,7 @@ LAYER_WORDS = (
     "avgpool",
     "pool",
     "global",
+    "gap",
     "fc",
     "dense",
     "relu",

@@ -327,7 +327,7 @@ def test_avgpool_window_and_stride() -> None:
     assert shapes("input 7x7x512\navgpool 7x7/1\n") == [(1, 1, 512)]
 
 
-@pytest.mark.parametrize("line", ["global avgpool", "global average pool", "Global Average Pool"])
+@pytest.mark.parametrize("line", ["global avgpool", "global average pool", "Global Average Pool", "GAP", "gap"])
 def test_global_average_pool(line: str) -> None:
     pool = only(f"input 7x7x2048\n{line}\n")
     assert isinstance(pool, ir.GlobalPool2D)
