@@ -706,3 +706,27 @@ def test_a_stated_value_overrides_the_default() -> None:
     assert second.padding == "same" and second.origin("padding") is Origin.DEFAULT
     # (32 − 3)/1 + 1 = 30, then same keeps 30
     assert shapes(text) == [(30, 30, 8), (30, 30, 8)]
+
+
+@pytest.mark.parametrize(
+    ("plus", "comma"),
+    [
+        ("conv3-64 + ReLU", "conv3-64, ReLU"),
+        ("conv 3x3, 64 + BN + ReLU", "conv 3x3, 64, BN, ReLU"),
+        ("FC-4096 + ReLU + dropout 0.5", "FC-4096, ReLU, dropout 0.5"),
+        ("conv3-64 + [conv3-64] x2", "conv3-64, [conv3-64] x2"),
+    ],
+)
+def test_a_plus_between_layers_joins_them_as_a_comma_does(plus: str, comma: str) -> None:
+    # tutorials write a row's layers `conv + BN + ReLU`: the same network as the comma's
+    joined = papernet.parse(f"input 32x32x3\n{plus}\n")
+    listed = papernet.parse(f"input 32x32x3\n{comma}\n")
+    assert not joined.errors(), joined.errors()
+    assert [type(n).__name__ for n in joined.graph.nodes] == [type(n).__name__ for n in listed.graph.nodes]
+    assert joined.infer().total_params == listed.infer().total_params
+
+
+def test_a_plus_between_numbers_is_not_a_separator() -> None:
+    # `pad 1+2` is not notation: a diagnostic at the `+2`, not a layer made of the 2
+    (error,) = papernet.parse("input 8x8x3\nconv3-8 pad 1+2\n").errors()
+    assert error.code == "P001" and error.span.column == 14
