@@ -371,7 +371,10 @@ def _multiply(node: ir.Multiply, inputs: list[LayerInfo], sources: list[Node]) -
         message = f"multiply of {listed}: each size must match or be 1"
         return LayerInfo(None), [diag.error("P221", message, node.span)]
     rf = _widest([info.receptive_field for info in inputs])
-    jump = _widest([info.jump for info in inputs])
+    # The output's grid is that of the inputs not broadcast: SE's 1×1 weights, whose step is the
+    # whole map, do not make the map's pixels that far apart (taken widest, it grew ×H a block).
+    unbroadcast = [info.jump for info in inputs if info.shape == out]
+    jump = _widest(unbroadcast or [info.jump for info in inputs])
     return LayerInfo(out, receptive_field=rf, jump=jump), []
 
 

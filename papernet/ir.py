@@ -413,7 +413,7 @@ def describe(node: Node) -> str:
             stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
             return f"up-conv {kh}×{kw}{stride}, {filters}"
         case Rescaling(scale=scale, offset=offset):
-            shown = f"1/{1 / scale:g}" if scale < 1 and (1 / scale).is_integer() else f"{scale:g}"
+            shown = f"1/{1 / scale:g}" if 0 < scale < 1 and (1 / scale).is_integer() else f"{scale:g}"
             return f"rescale {shown}" + (f" offset {offset:g}" if offset else "")
         case Crop2D(cropping=None):
             return "crop to partner"

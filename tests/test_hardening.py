@@ -96,3 +96,30 @@ def test_the_padding_search_of_a_huge_window_tries_only_paddings_that_can_fit(
     # a 65,536-wide window has 65,535 paddings a stride, ×4 strides ×3 roundings; (T − 2)·S <
     # W + 2P − F < T·S leaves at most S + 1 of them a stride
     assert calls < 2_000
+
+
+def test_an_se_blocks_weights_do_not_spread_the_maps_pixels() -> None:
+    """Fuzz: `[conv dw 3×3, se 1] x10000` made a receptive field of more than 4,300 digits (the
+    multiply took the squeeze's step, ×8 a block). By hand at 8×8: the 3×3 adds 2, the squeeze
+    7·1 (its 8×8 window at step 1), and the multiply keeps the map's step 1: 1 + 9·200."""
+    import papernet
+
+    last = papernet.parse("input 8x8x8\n[conv dw 3x3, se 0.25] x200\n").infer().layers[-1]
+    assert (last.receptive_field, last.jump) == ((1801, 1801), (1, 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 4x3\n[conv dw 3×3stride 1params 0,elu, se 1] x10000\n",  # fuzz: 4,300-digit receptive field
+        "input 8x8x3\nrescale 0\nconv3-4\n",  # fuzz: 1/0 in the layer's description
+    ],
+    ids=["se-repeated", "rescale-0"],
+)
+def test_fuzzed_summaries_have_no_internal_error(text: str, run_cli: Any, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.pn"
+    spec.write_text(text, encoding="utf-8")
+    for command in ("summary", "check"):
+        result = run_cli(command, str(spec))
+        assert result.code in (0, 1), result.stderr
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
