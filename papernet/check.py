@@ -291,7 +291,7 @@ def _resize_fixes(graph: Graph, inference: Inference, index: int, target: tuple[
     if not isinstance(node, ir.Crop2D | ir.UpSample2D) or not node.inputs:
         return []
     source = _flow_shape(graph, inference, node.inputs[0])
-    if source is None or len(source) != 3:
+    if source is None or len(source) != 3 or min(source[:2]) < 1:  # a declared 0×0 the rows continue from
         return []
     size = (source[0], source[1])
     if isinstance(node, ir.UpSample2D):

@@ -113,8 +113,10 @@ def test_an_se_blocks_weights_do_not_spread_the_maps_pixels() -> None:
     [
         "input 4x3\n[conv dw 3×3stride 1params 0,elu, se 1] x10000\n",  # fuzz: 4,300-digit receptive field
         "input 8x8x3\nrescale 0\nconv3-4\n",  # fuzz: 1/0 in the layer's description
+        "input 8x8x3\nconv3-3 -> 0x0x3\nupsample 2 -> 4x4x3\n",  # smoke: the upsampling fix divided by 0
+        "input 8x8x3\nupsample 2 -> 0x0x3\ncrop 1 -> 4x4x3\n",
     ],
-    ids=["se-repeated", "rescale-0"],
+    ids=["se-repeated", "rescale-0", "upsample-after-declared-0", "crop-after-declared-0"],
 )
 def test_fuzzed_summaries_have_no_internal_error(text: str, run_cli: Any, tmp_path: Path) -> None:
     spec = tmp_path / "spec.pn"
