@@ -275,8 +275,8 @@ def _input_fix(node: solve.Spatial, source: tuple[int, ...], target: tuple[int, 
     if padding == "same":
         return []
     pads = ((0, 0), (0, 0)) if padding == "valid" else padding
-    dilation = node.dilation if isinstance(node, solve.Dilated) else (1, 1)
-    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    dilation = solve.dilation_of(node)
+    window = solve.window_of(node)
     kernel = [shapes.effective_kernel(window[axis], dilation[axis]) for axis in (0, 1)]
     size = tuple((target[axis] - 1) * node.strides[axis] + kernel[axis] - sum(pads[axis]) for axis in (0, 1))
     if min(size) < 1 or size == source[:2]:
@@ -341,7 +341,7 @@ def _pool_padding_fits(geometry: solve.Geometry, window: int) -> bool:
 
 def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int]) -> list[str]:
     """A window size that gives the declared size with the layer's stride and padding as they are."""
-    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    window = solve.window_of(node)
     geometry = solve.Geometry.of(node)
     found = []
     sizes_papers_use = (2, 3) if isinstance(node, ir.Pool2D) else (1, 3, 5, 7, 9, 11)
@@ -420,7 +420,7 @@ def _geometry_help(graph: Graph, node: solve.Spatial, size: tuple[int, int], dia
 def _padding_fix(node: solve.Spatial, size: tuple[int, int], target: tuple[int, int] | None) -> list[str]:
     """`the padding was assumed (papernet's default, padding valid): padding same gives 56×56`."""
     current = solve.Geometry.of(node)
-    window = node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+    window = solve.window_of(node)
     first = max(1, (max(window) - min(size) + 1) // 2)  # less padding leaves the window wider than its input
     options: list[ir.Padding] = ["same", "valid", *(((p, p), (p, p)) for p in range(first, max(window) // 2 + 1))]
     for padding in options:
@@ -470,11 +470,13 @@ def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic
         if same != valid:
             resting.append(node)
             positions.append(position)
-    if not resting or _other_reading_breaks(graph, inference, positions):
+    if not resting:
         return []
     assumed = resting[0].padding
     value = assumed if isinstance(assumed, str) else solve.Geometry.of(resting[0]).describe(resting[0])
-    other = "valid" if assumed == "same" else "same"
+    other: Literal["same", "valid"] = "valid" if assumed == "same" else "same"
+    if _other_reading_breaks(graph, inference, _repadded(graph, positions, other)):
+        return []
     kinds = list(dict.fromkeys(_defaults_kind(n) for n in resting))
     lines = " and ".join(f"`{kind}: padding {other}`" for kind in kinds)
     count = len(resting)
@@ -487,18 +489,24 @@ def _assumed_padding_note(graph: Graph, inference: Inference) -> list[Diagnostic
     return [Diagnostic("P312", message, resting[0].span, (help_text,), Severity.NOTE)]
 
 
-def _other_reading_breaks(graph: Graph, inference: Inference, positions: list[int]) -> bool:
-    """Whether the other padding on every layer at `positions` would break what holds now: a
-    shape that no longer infers (SqueezeNet's fire module: an unpadded 3×3 beside a 1×1 cannot be
-    concatenated) or a declared size that no longer holds. Then the assumption is pinned after all."""
+def _repadded(graph: Graph, positions: Sequence[int], padding: Literal["same", "valid"]) -> Graph:
+    """The graph with the convs and pools at `positions` padded `padding`: the other reading of
+    an assumed padding, as the `defaults:` line that states it would give."""
     nodes = list(graph.nodes)
     for position in positions:
         node = nodes[position]
         assert isinstance(node, solve.Spatial)
-        nodes[position] = replace(node, padding="valid" if node.padding == "same" else "same")
+        nodes[position] = replace(node, padding=padding)
+    return replace(graph, nodes=tuple(nodes))
+
+
+def _other_reading_breaks(graph: Graph, inference: Inference, other: Graph) -> bool:
+    """Whether the other reading would break what holds now: a shape that no longer infers
+    (SqueezeNet's fire module: an unpadded 3×3 beside a 1×1 cannot be concatenated) or a
+    declared size that no longer holds. Then the assumption is pinned after all."""
     from papernet.infer import infer
 
-    again = infer(replace(graph, nodes=tuple(nodes)), inference.convention)
+    again = infer(other, inference.convention)
     for node, before, after in zip(graph.nodes, inference.layers, again.layers, strict=True):
         if before.shape is not None and after.shape is None:
             return True
@@ -1154,15 +1162,10 @@ def _other_padding_reading(
     ]
     if not failing or not assumed:
         return results
-    nodes = list(graph.nodes)
-    first = nodes[assumed[0]]
+    first = graph.nodes[assumed[0]]
     assert isinstance(first, solve.Spatial)
     other: Literal["same", "valid"] = "valid" if first.padding == "same" else "same"
-    for i in assumed:
-        node = nodes[i]
-        assert isinstance(node, solve.Spatial)
-        nodes[i] = replace(node, padding=other)
-    changed = replace(graph, nodes=tuple(nodes))
+    changed = _repadded(graph, assumed, other)
     from papernet.infer import infer
 
     again = infer(changed, inference.convention)

@@ -105,14 +105,14 @@ def _may_cover_its_input(node: Node) -> bool:
         isinstance(node, Spatial)
         and not isinstance(node, ir.Conv2DTranspose)
         and node.origin("padding") is Origin.ASSUMED
-        and max(_window(node)) > 1
+        and max(window_of(node)) > 1
     )
 
 
 def _covers_its_input(node: Node, flow: list[LayerInfo]) -> bool:
     assert isinstance(node, Spatial)
     source = flow[node.inputs[0]].shape if node.inputs else None
-    window = _window(node)
+    window = window_of(node)
     return source is not None and len(source) == 3 and window[0] >= source[0] and window[1] >= source[1]
 
 
@@ -137,7 +137,7 @@ def geometries(
     `toward` (input H×W, declared H×W), only the explicit paddings that can give it, however
     rounded: a handful, not one per pixel of a 65,536-wide window.
     """
-    window = _window(node)
+    window = window_of(node)
     strides = [node.strides]
     if node.origin("strides") is Origin.ASSUMED or any_stride:
         strides += [(s, s) for s in range(1, MAX_STRIDE + 1) if (s, s) != node.strides]
@@ -167,8 +167,8 @@ def can_give(
     (T − 2)·S < W + 2P − F_eff < T·S on each axis (ceil at the low end, floor at the high)."""
     if isinstance(padding, str) or isinstance(node, ir.Conv2DTranspose):
         return True
-    dilation = node.dilation if isinstance(node, Dilated) else (1, 1)
-    window = _window(node)
+    dilation = dilation_of(node)
+    window = window_of(node)
     for axis in (0, 1):
         span = size[axis] + sum(padding[axis]) - shapes.effective_kernel(window[axis], dilation[axis])
         if not (target[axis] - 2) * stride[axis] < span < target[axis] * stride[axis]:
@@ -219,8 +219,8 @@ def unrounded_size(node: Spatial, size: tuple[int, int]) -> tuple[Fraction, Frac
     if node.padding == "same" or isinstance(node, ir.Conv2DTranspose):
         return None
     pads = ((0, 0), (0, 0)) if node.padding == "valid" else node.padding
-    dilation = node.dilation if isinstance(node, Dilated) else (1, 1)
-    window = _window(node)
+    dilation = dilation_of(node)
+    window = window_of(node)
     exact = [
         shapes.exact_output_size(size[axis], window[axis], node.strides[axis], sum(pads[axis]), dilation[axis])
         for axis in (0, 1)
@@ -249,10 +249,10 @@ def output_size(node: Spatial, geometry: Geometry, size: tuple[int, int]) -> tup
             shapes.same_output_size(size[1], geometry.strides[1]),
         )
     pads = ((0, 0), (0, 0)) if geometry.padding == "valid" else geometry.padding
-    dilation = node.dilation if isinstance(node, Dilated) else (1, 1)
+    dilation = dilation_of(node)
     out = []
     for axis in (0, 1):
-        k_eff = shapes.effective_kernel(_window(node)[axis], dilation[axis])
+        k_eff = shapes.effective_kernel(window_of(node)[axis], dilation[axis])
         total = pads[axis][0] + pads[axis][1]
         if size[axis] + total < k_eff:
             return None
@@ -344,7 +344,7 @@ def equivalent(node: Spatial, one: Geometry, other: Geometry) -> bool:
     explicit = one.padding if one.padding not in ("same", "valid") else other.padding
     if "same" not in (one.padding, other.padding) or explicit in ("same", "valid"):
         return False
-    window = _window(node)
+    window = window_of(node)
     return all(shapes.is_same_equivalent(window[axis], one.strides[axis], *explicit[axis]) for axis in (0, 1))
 
 
@@ -419,7 +419,7 @@ def _inferred_note(
     message = f"{ir.describe(node)}: {geometry.describe(node)}, inferred from the table's {dims(declared)}"
     notes = (f"also fits: {'; '.join(g.describe(node) for g in also[:3])}",) if also else ()
     if not padding_papers_use(node, geometry):
-        window = _window(node)
+        window = window_of(node)
         usual = sorted({0, (max(window) - 1) // 2})
         message += (
             f", but no paper pads a {window[0]}×{window[1]} window by that "
@@ -440,7 +440,7 @@ def padding_papers_use(node: Spatial, geometry: Geometry) -> bool:
     """
     if isinstance(geometry.padding, str):
         return True
-    window = _window(node)
+    window = window_of(node)
     return all(
         side in (0, (window[axis] - 1) // 2, window[axis] // 2)
         for axis, pads in enumerate(geometry.padding)
@@ -451,8 +451,14 @@ def padding_papers_use(node: Spatial, geometry: Geometry) -> bool:
 # ---- text -------------------------------------------------------------------------
 
 
-def _window(node: Spatial) -> ir.Pair:
+def window_of(node: Spatial) -> ir.Pair:
+    """The layer's window: a pool's size, a conv's kernel."""
     return node.pool_size if isinstance(node, ir.Pool2D) else node.kernel_size
+
+
+def dilation_of(node: Spatial) -> ir.Pair:
+    """The layer's dilation: (1, 1) for the kinds that have none."""
+    return node.dilation if isinstance(node, Dilated) else (1, 1)
 
 
 def _pads_by_convention(most: int, window: ir.Pair) -> list[int]:
