@@ -416,7 +416,7 @@ class Child:
 def start_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Child:
     """Fork a child that limits its address space, runs `exercise` and writes back what it finds:
     `L<layers>\n` as soon as the spec is lowered (so a child killed later has its count), then
-    `V` and the crash's description, if any."""
+    `T<seconds>\n`, the time it took by its own clock, and `V` and the crash's description, if any."""
     read_end, write_end = os.pipe()
     started = time.monotonic()
     pid = os.fork()
@@ -430,12 +430,15 @@ def start_child(text: str, command: list[str], time_limit: float, memory_mb: int
             def counted(layers: int) -> None:
                 os.write(write_end, f"L{layers}\n".encode("ascii"))
 
+            begun = time.monotonic()
             try:
                 verdict, _ = exercise(text, command, workdir, counted)
             except MemoryError:
                 verdict = "\x00memory"
             except BaseException as error:  # the harness itself must report, not die
                 verdict = _describe("harness", error)
+            # The child's own clock: the server may be busy (minimizing) when the child ends.
+            os.write(write_end, f"T{time.monotonic() - begun:.6f}\n".encode("ascii"))
             os.write(write_end, ("V" + (verdict or "")).encode("utf-8", errors="replace"))
         finally:
             os._exit(code)
@@ -452,9 +455,12 @@ def finish_child(child: Child, killed: bool) -> Outcome:
     seconds = time.monotonic() - child.started
     message = b"".join(child.chunks).decode("utf-8", errors="replace")
     layers = None
-    if message.startswith("L"):
-        count, _, message = message.partition("\n")
-        layers = int(count[1:])
+    while message[:1] in ("L", "T"):
+        field_, _, message = message.partition("\n")
+        if field_[0] == "L":
+            layers = int(field_[1:])
+        else:
+            seconds = float(field_[1:])
     verdict = message.removeprefix("V")
     if killed:
         return Outcome(seconds, usage.ru_maxrss, limit="time", layers=layers)
@@ -480,8 +486,19 @@ def wait_for_children(children: dict[int, Child]) -> list[tuple[int, Outcome]]:
             done.append((pipe, finish_child(children.pop(pipe), killed=False)))
     now = time.monotonic()
     for pipe in [p for p, child in children.items() if child.deadline <= now]:
-        done.append((pipe, finish_child(children.pop(pipe), killed=True)))
+        finished = _drain(children[pipe])  # it may have ended while the server was busy
+        done.append((pipe, finish_child(children.pop(pipe), killed=not finished)))
     return done
+
+
+def _drain(child: Child) -> bool:
+    """Read what `child` has written without waiting; True if it has closed its pipe (it is done)."""
+    while select.select([child.pipe], [], [], 0)[0]:
+        chunk = os.read(child.pipe, 65536)
+        if not chunk:
+            return True
+        child.chunks.append(chunk)
+    return False
 
 
 def run_in_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Outcome:
@@ -562,6 +579,7 @@ class Report:
     jobs: int = 1
     findings: list[Finding] = field(default_factory=list)
     timings: list[tuple[int | None, float]] = field(default_factory=list)  # per input: (layers, seconds)
+    inputs_seen: list[tuple[str, str]] = field(default_factory=list)  # per input: (source, sha1 of its text)
 
     def slow_split(self, slow: float = SLOW) -> dict[str, Any]:
         """The slow inputs (over `slow` s) among those expanding to ≤ 10,000 layers (a spec refused
@@ -683,8 +701,11 @@ def fuzz(
         report.seconds = time.monotonic() - started
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        rows = "".join(f"{'' if n is None else n},{t:.4f}\n" for n, t in report.timings)
-        (out / "timings.csv").write_text("layers,seconds\n" + rows, encoding="utf-8")
+        rows = "".join(
+            f"{'' if n is None else n},{t:.4f},{source},{digest}\n"
+            for (n, t), (source, digest) in zip(report.timings, report.inputs_seen, strict=True)
+        )
+        (out / "timings.csv").write_text("layers,seconds,source,sha1\n" + rows, encoding="utf-8")
     return report
 
 
@@ -695,6 +716,7 @@ def _record(
     report.inputs += 1
     report.by_source[source] = report.by_source.get(source, 0) + 1
     report.timings.append((outcome.layers, outcome.seconds))
+    report.inputs_seen.append((source, _digest(text)))
     peak = outcome.peak_kb / 1024
     if peak > report.peak_mb:
         report.peak_mb, report.peak_input = peak, text
@@ -736,6 +758,10 @@ def _classify(outcome: Outcome, slow: float) -> tuple[str | None, str]:
     if outcome.seconds > slow:
         return "slow", f"{outcome.seconds:.2f} s"
     return None, ""
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
 
 
 def _shape_of(text: str) -> str:
@@ -800,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
     )
     if args.json:
-        figures = {k: v for k, v in asdict(report).items() if k not in ("findings", "timings")}
+        figures = {k: v for k, v in asdict(report).items() if k not in ("findings", "timings", "inputs_seen")}
         print(json.dumps({**figures, "slow_split": report.slow_split(args.slow)}, indent=2))
     print(report.summary())
     bad = report.crashes or report.hangs or report.over_memory

@@ -227,6 +227,19 @@ def test_a_child_killed_after_lowering_keeps_its_layer_count(tmp_path: Path, mon
     assert killed.limit == "time" and killed.layers == 7
 
 
+def test_a_child_done_while_the_server_was_busy_is_timed_by_its_own_clock(tmp_path: Path) -> None:
+    # the server minimizing a crash does not poll the other children: one that finished meanwhile
+    # is neither charged the server's time nor reported as past the time limit
+    import time
+
+    harness = _harness()
+    child = harness.start_child("input 8x8x3\nconv3-8\n", ["check"], 1.0, 1024, tmp_path)
+    time.sleep(2.5)  # the server is busy past the child's deadline
+    [(_, outcome)] = harness.wait_for_children({child.pipe: child})
+    assert outcome.limit is None and outcome.crash is None and outcome.layers == 2
+    assert outcome.seconds < 1.0
+
+
 def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
     # a bounded run of the harness: no crash, and --jobs 2 runs the inputs --jobs 1 does
     harness = _harness()
@@ -237,7 +250,8 @@ def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
     assert sorted(n or -1 for n, _ in one.timings) == sorted(n or -1 for n, _ in two.timings)
     assert any(n for n, _ in one.timings)
     rows = (tmp_path / "two" / "timings.csv").read_text(encoding="utf-8").splitlines()
-    assert rows[0] == "layers,seconds" and len(rows) == 41
+    assert rows[0] == "layers,seconds,source,sha1" and len(rows) == 41
+    assert {row.split(",")[2] for row in rows[1:]} <= {"generated", "mutated", "bomb"}
     split = two.slow_split()
     assert split["small_inputs"] + split["large_inputs"] + split["unknown_inputs"] == 40
     assert "among inputs of <= 10,000 layers" in two.summary() and "2 jobs at once" in two.summary()
