@@ -66,6 +66,7 @@ if str(ROOT) not in sys.path:
 
 TIME_LIMIT, MEMORY_LIMIT_MB, SLOW = 5.0, 1024, 2.0
 LARGE_LAYERS = 10_000  # issue 12: no slow input up to this many layers; beyond, time linear in layers
+PER_LAYER_S = 200e-6  # once a child has counted its layers, its time limit grows by this much a layer
 
 # ---- the inputs ----------------------------------------------------------------------------------------
 
@@ -349,8 +350,8 @@ def _exercise(text: str, command: list[str], workdir: Path, count: Callable[[int
     try:
         try:
             network = papernet.parse(text)
-        except papernet.SpecError:
-            count(0)
+        except papernet.SpecError as refused:
+            count(_refused_size(refused))
             raise
         count(len(network.graph.nodes))
         found = network.check()
@@ -384,6 +385,16 @@ def _exercise(text: str, command: list[str], workdir: Path, count: Callable[[int
     return None
 
 
+def _refused_size(refused: Exception) -> int:
+    """The layers a refused spec counts as: past the bound where it was refused for expanding past
+    it (papernet lowers up to the bound before it can know), else none."""
+    from papernet.lower import MAX_LAYERS
+
+    diagnostics = getattr(refused, "diagnostics", ())
+    expanded = any(d.code == "P104" and "expands to" in d.message for d in diagnostics)
+    return MAX_LAYERS + 1 if expanded else 0
+
+
 def _describe(where: str, error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     ours = [f for f in frames if "/papernet/" in f.filename.replace(os.sep, "/")]
@@ -411,6 +422,15 @@ class Child:
     started: float
     deadline: float
     chunks: list[bytes] = field(default_factory=list)
+    counted: bool = False  # its deadline has been moved for its layer count
+
+    def heard(self, chunk: bytes) -> None:
+        """Keep what the child wrote; once it has counted its layers, a spec of many layers (which
+        may take time linear in them) gets that much more time before it is judged a hang."""
+        self.chunks.append(chunk)
+        if not self.counted and b"\n" in (written := b"".join(self.chunks)) and written.startswith(b"L"):
+            self.counted = True
+            self.deadline += int(written[1 : written.index(b"\n")]) * PER_LAYER_S
 
 
 def start_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Child:
@@ -481,24 +501,26 @@ def wait_for_children(children: dict[int, Child]) -> list[tuple[int, Outcome]]:
     for pipe in ready:
         chunk = os.read(pipe, 65536)
         if chunk:
-            children[pipe].chunks.append(chunk)
+            children[pipe].heard(chunk)
         else:
             done.append((pipe, finish_child(children.pop(pipe), killed=False)))
     now = time.monotonic()
     for pipe in [p for p, child in children.items() if child.deadline <= now]:
-        finished = _drain(children[pipe])  # it may have ended while the server was busy
-        done.append((pipe, finish_child(children.pop(pipe), killed=not finished)))
+        finished = _drain(children[pipe])  # it may have ended, or counted, while the server was busy
+        if finished is not None:
+            done.append((pipe, finish_child(children.pop(pipe), killed=not finished)))
     return done
 
 
-def _drain(child: Child) -> bool:
-    """Read what `child` has written without waiting; True if it has closed its pipe (it is done)."""
+def _drain(child: Child) -> bool | None:
+    """Read what `child` has written without waiting: True if it has closed its pipe (it is done),
+    None if it is running and its deadline moved past now, else False."""
     while select.select([child.pipe], [], [], 0)[0]:
         chunk = os.read(child.pipe, 65536)
         if not chunk:
             return True
-        child.chunks.append(chunk)
-    return False
+        child.heard(chunk)
+    return None if child.deadline > time.monotonic() else False
 
 
 def run_in_child(text: str, command: list[str], time_limit: float, memory_mb: int, workdir: Path) -> Outcome:
@@ -560,6 +582,7 @@ class Finding:
     detail: str
     count: int = 1
     minimized: str = ""
+    layers: int | None = None
 
 
 @dataclass
@@ -733,7 +756,7 @@ def _record(
     if key in seen:
         seen[key].count += 1
         return None
-    finding = Finding(kind, key[1], source, outcome.seconds, peak, text, detail)
+    finding = Finding(kind, key[1], source, outcome.seconds, peak, text, detail, layers=outcome.layers)
     seen[key] = finding
     report.findings.append(finding)
     return finding
@@ -755,7 +778,7 @@ def _classify(outcome: Outcome, slow: float) -> tuple[str | None, str]:
         return "crash", outcome.crash
     if outcome.limit is not None:
         return outcome.limit, f"past the {outcome.limit} limit"
-    if outcome.seconds > slow:
+    if outcome.seconds > slow and (outcome.layers or 0) <= LARGE_LAYERS:  # beyond: judged per layer
         return "slow", f"{outcome.seconds:.2f} s"
     return None, ""
 
@@ -791,7 +814,8 @@ def _write_finding(out: Path, finding: Finding, command: list[str]) -> None:
     (out / f"{name}.original.pn").write_bytes(finding.text.encode("utf-8", errors="surrogatepass"))
     (out / f"{name}.txt").write_text(
         f"{finding.signature}\nsource: {finding.source}; CLI command: papernet {' '.join(command)}; "
-        f"{finding.seconds:.2f} s, peak {finding.peak_mb:.0f} MB; seen {finding.count}x\n\n{finding.detail}\n",
+        f"{finding.seconds:.2f} s, peak {finding.peak_mb:.0f} MB, layers {finding.layers}; seen {finding.count}x\n\n"
+        f"{finding.detail}\n",
         encoding="utf-8",
     )
 

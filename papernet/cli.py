@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from papernet import __version__
 from papernet.api import Network, SpecNotFound, load
-from papernet.diagnostics import Diagnostic, KerasNotInstalled, SpecError, UsageError, printable, render
+from papernet.diagnostics import Diagnostic, KerasNotInstalled, SpecError, UsageError, fold_repeats, printable, render
 from papernet.files import TooLarge, is_special, name_problem, read_bounded, replace_atomically, write_atomically
 
 if TYPE_CHECKING:
@@ -327,7 +327,7 @@ def _as_warning(claim: Diagnostic) -> Diagnostic:
 
 
 def _print_diagnostics(found: Sequence[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
-    for diagnostic in found:
+    for diagnostic in fold_repeats(found):
         print(render(diagnostic, sources), file=stream, end="\n\n")
 
 

@@ -15,9 +15,11 @@ P3xx claims. Warnings share the numbering of the stage that finds them.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from papernet.span import Span
@@ -164,13 +166,41 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
-    return "\n\n".join(render(d, sources) for d in diagnostics)
+    return "\n\n".join(render(d, sources) for d in fold_repeats(diagnostics))
+
+
+SAME_PLACE_SHOWN = 3
+"""The most diagnostics of one code at one place printed in full: a claim on a line repeated
+×10,000 fails 10,000 times; the rest are counted in a note on the last one shown."""
+
+
+def fold_repeats(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics to print: past `SAME_PLACE_SHOWN` of one code at one span, a count instead.
+
+    >>> here = Span("net.pn", 5, 14, 5, 25)
+    >>> folded = fold_repeats([error("P302", f"conv3-8 has {n} parameters, not 138M", here) for n in range(5)])
+    >>> len(folded), folded[-1].notes
+    (3, ('and 2 more like this here (the line repeats)',))
+    """
+    diagnostics = list(diagnostics)
+    places = Counter((d.code, d.span) for d in diagnostics)
+    shown: Counter[tuple[str, Span | None]] = Counter()
+    folded = []
+    for d in diagnostics:
+        place = (d.code, d.span)
+        shown[place] += 1
+        if shown[place] < SAME_PLACE_SHOWN or places[place] <= SAME_PLACE_SHOWN:
+            folded.append(d)
+        elif shown[place] == SAME_PLACE_SHOWN:
+            more = places[place] - SAME_PLACE_SHOWN
+            folded.append(replace(d, notes=(*d.notes, f"and {more:,} more like this here (the line repeats)")))
+    return folded
 
 
 def _source_excerpt(span: Span, text: str | None) -> list[str]:
     if text is None:
         return []
-    source_lines = text.split("\n")
+    source_lines = _lines(text)
     if not 1 <= span.line <= len(source_lines):
         return []
     raw = source_lines[span.line - 1].rstrip("\r")
@@ -189,6 +219,12 @@ def _source_excerpt(span: Span, text: str | None) -> list[str]:
         line = shown
     carets = " " * start + "^" * max(1, end - start)
     return [f"{gutter} |", f"{span.line} | {line}", f"{gutter} | {carets}"]
+
+
+@functools.lru_cache(maxsize=8)
+def _lines(text: str) -> list[str]:
+    """A spec's lines, split once for all its diagnostics (a str keeps its hash: the lookup is cheap)."""
+    return text.split("\n")
 
 
 EXCERPT_WIDTH = 120

@@ -654,3 +654,30 @@ def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(papernet.SpecError) as raised:
         papernet.load(tmp_path / "latin1.pn")
     assert [d.code for d in raised.value.diagnostics] == ["P004"]
+
+
+def test_a_claim_failing_on_every_repetition_is_printed_three_times_and_counted(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `[conv3-8 params 1M] x10` fails ten times at one place: three in full, then a count, not ten
+    # screens of the same excerpt (a ×10,000 line printed 70,000 lines)
+    _write(tmp_path, "repeated.pn", "input 32x32x3\n[conv3-8 params 1M] x10\n")
+    result = _check(run_cli, monkeypatch, tmp_path, "repeated.pn")
+    assert result.code == 1
+    assert result.stderr.count("error[P302]") == 3, result.stderr
+    assert "and 7 more like this here (the line repeats)" in result.stderr
+    assert result.stderr.rstrip().endswith("10 errors")  # the count is of all of them
+    api = papernet.parse("input 32x32x3\n[conv3-8 params 1M] x10\n").check()
+    assert len(api.errors) == 10 and str(api).count("error[P302]") == 3
+
+
+def test_diagnostics_of_many_lines_each_print_their_own_line(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the spec's lines are split once for all its diagnostics; each excerpt is still its own line
+    lines = [f"conv3-{n} params 1M" for n in range(8, 208)]
+    _write(tmp_path, "many.pn", "input 32x32x3\n" + "\n".join(lines) + "\n")
+    result = _check(run_cli, monkeypatch, tmp_path, "many.pn")
+    assert result.code == 1 and result.stderr.count("error[P302]") == 200
+    for number, line in enumerate(lines, start=2):
+        assert f"\n{number} | {line}\n" in result.stderr

@@ -227,6 +227,30 @@ def test_a_child_killed_after_lowering_keeps_its_layer_count(tmp_path: Path, mon
     assert killed.limit == "time" and killed.layers == 7
 
 
+def test_a_spec_of_many_layers_has_time_in_proportion_before_it_is_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # beyond 10,000 layers the promise is time linear in layers, not a fixed limit: a child that has
+    # counted 20,000 layers gets 20,000 × PER_LAYER_S more; past that it is still killed
+    import time
+
+    harness = _harness()
+    extra = 20_000 * harness.PER_LAYER_S
+    assert extra >= 2.0
+
+    def lowered_then_working(text: str, command: list[str], workdir: Path, counted: Any = None) -> Any:
+        counted(20_000)
+        time.sleep(1.0 + extra / 2 if text.startswith("input") else 60)
+        return None, 20_000
+
+    monkeypatch.setattr(harness, "exercise", lowered_then_working)
+    finished = harness.run_in_child("input 8x8x3\n", ["check"], 1.0, 1024, tmp_path)
+    assert finished.limit is None and finished.layers == 20_000 and finished.seconds > 1.0
+    killed = harness.run_in_child("conv3-8\n", ["check"], 1.0, 1024, tmp_path)
+    assert killed.limit == "time" and killed.layers == 20_000
+    assert 1.0 + extra <= killed.seconds < 1.0 + extra + 5
+
+
 def test_a_child_done_while_the_server_was_busy_is_timed_by_its_own_clock(tmp_path: Path) -> None:
     # the server minimizing a crash does not poll the other children: one that finished meanwhile
     # is neither charged the server's time nor reported as past the time limit
