@@ -251,6 +251,8 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
     for geometry in kept_padding:  # fewest changes first: a stride typo keeps the layer's padding
         if not any(solve.equivalent(node, geometry, earlier) for earlier in fixes):
             fixes.append(geometry)
+            if len(fixes) == 3:  # as many as the help names
+                break
     lines = []
     if fixes:
         lines.append(f"{dims(target)} comes from {'; or '.join(g.describe(node) for g in fixes[:3])}")

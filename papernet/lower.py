@@ -246,7 +246,7 @@ class _Lowering:
     expanding: tuple[str, ...] = ()  # the blocks being expanded, outermost first
     unresolved: set[Span] = field(default_factory=set)  # references already reported as unknown
     depth: int = 0  # how deep the merges and block uses being lowered nest
-    instances: dict[tuple[str, tuple[str, ...]], tuple[Item, ...]] = field(default_factory=dict)  # block bodies
+    instances: dict[tuple[str, tuple[str, ...]], tuple[Item, ...] | None] = field(default_factory=dict)  # bodies
     sizes: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # layers a block use expands to
     crop_partner: int | None = None  # in a concat branch that crops: the partner branch's output
 
@@ -1752,17 +1752,16 @@ def _lower_block_use(entry: _Flat, state: _Lowering) -> None:
 
 
 def _block_body(definition: BlockDef, use: BlockUse, state: _Lowering) -> tuple[Item, ...] | None:
-    """The body of one use, instantiated from the block's template once per distinct arguments."""
+    """The body of one use, instantiated from the block's template once per distinct arguments
+    (None where they do not fit it: that too is said once, not once a use of `b(0.5)` ×10,000)."""
     key = (use.name, tuple(map(repr, use.args)))
     if key in state.instances:
         return state.instances[key]
     body, problems = instantiate(definition, use.args)
     for span, message in problems:
         state.error("P124", f"in block {use.name}, used on line {use.span.line}: {message}", span)
-    if problems:
-        return None
-    state.instances[key] = body
-    return body
+    state.instances[key] = None if problems else body
+    return state.instances[key]
 
 
 def _chain_of_uses(names: Sequence[str]) -> str:

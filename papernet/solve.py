@@ -36,6 +36,9 @@ Spatial = ir.Conv2D | ir.DepthwiseConv2D | ir.SeparableConv2D | ir.Conv2DTranspo
 Dilated = ir.Conv2D | ir.SeparableConv2D
 _PASS_THROUGH = (ir.BatchNorm, ir.ActivationLayer, ir.Dropout, ir.DropPath, ir.LRN)
 MAX_STRIDE = 4
+MAX_PADS_TRIED = 16
+"""Of the paddings that can give a declared size, those tried: the nearest (F − 1)/2, where papers'
+paddings are (a pool of stride 999,999 reaches 1×1 with half a million)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,22 +145,43 @@ def geometries(
     if node.origin("strides") is Origin.ASSUMED or any_stride:
         strides += [(s, s) for s in range(1, MAX_STRIDE + 1) if (s, s) != node.strides]
     most = max(window) // 2 if isinstance(node, ir.Pool2D) else max(window) - 1  # a pool padded past half is P208
-    paddings: list[ir.Padding] = [((p, p), (p, p)) for p in _pads_by_convention(most, window)]
-    if isinstance(node, ir.Conv2DTranspose):
-        paddings = ["valid"]  # Keras's Conv2DTranspose pads `same` or `valid`, and never rounds
-    if node.origin("padding") is not Origin.ASSUMED and not any_stride:
-        paddings = [node.padding]
+    conventional = node.origin("padding") is Origin.ASSUMED or any_stride
+    fixed: list[ir.Padding] | None = None  # None: the conventional paddings 0…most
+    if not conventional:
+        fixed = [node.padding]
+    elif isinstance(node, ir.Conv2DTranspose):
+        fixed = ["valid"]  # Keras's Conv2DTranspose pads `same` or `valid`, and never rounds
     rounding = rounding_of(node)
     roundings: list[ir.Rounding] = [rounding] if rounding != "exact" else []
     if any_rounding and not isinstance(node, ir.Conv2DTranspose):
         roundings += [r for r in ("floor", "ceil") if r not in roundings]
     for stride in strides:
-        near = paddings if toward is None else [p for p in paddings if can_give(node, p, stride, *toward)]
+        if fixed is not None:
+            near = fixed if toward is None else [p for p in fixed if can_give(node, p, stride, *toward)]
+        else:
+            within = None if toward is None else _pads_that_can_give(node, stride, *toward)
+            near = [((p, p), (p, p)) for p in _pads_by_convention(most, window, within)]
         yield from (Geometry(padding, stride, "exact") for padding in near if padding != "same")
-        if "same" in paddings or node.origin("padding") is Origin.ASSUMED or any_stride:
+        if conventional or "same" in near:
             yield Geometry("same", stride, rounding)
         for rounding in roundings:
             yield from (Geometry(padding, stride, rounding) for padding in near if padding != "same")
+
+
+def _pads_that_can_give(
+    node: Spatial, stride: ir.Pair, size: tuple[int, int], target: tuple[int, int]
+) -> tuple[int, int]:
+    """The least and most padding P (on every side) that `can_give` `target` from `size`:
+    (T − 2)·S < W + 2P − F_eff < T·S solved for P, in constant time however wide the window."""
+    dilation, window = dilation_of(node), window_of(node)
+    least, most = 0, None
+    for axis in (0, 1):
+        reach = shapes.effective_kernel(window[axis], dilation[axis]) - size[axis]
+        low, high = (target[axis] - 2) * stride[axis] + reach, target[axis] * stride[axis] + reach
+        least = max(least, low // 2 + 1)  # 2P > low
+        most = -(-high // 2) - 1 if most is None else min(most, -(-high // 2) - 1)  # 2P < high
+    assert most is not None
+    return least, most
 
 
 def can_give(
@@ -186,6 +210,22 @@ def fitting(
 ) -> list[Geometry]:
     """Every candidate geometry that takes an H×W input to the declared H×W, best first; among
     rounded ones, those that discard (or invent) the fewest pixels first."""
+    # a pure function of these: a wrong claim on a line repeated ×10,000 asks the same 10,000 times
+    key = (type(node), window_of(node), dilation_of(node), node.strides, node.padding, node.origins)
+    asked = (*key, rounding_of(node), size, target, any_rounding, any_stride)
+    if asked not in _FITTING:
+        if len(_FITTING) >= 4096:
+            _FITTING.clear()
+        _FITTING[asked] = tuple(_fitting(node, size, target, any_rounding, any_stride))
+    return list(_FITTING[asked])
+
+
+_FITTING: dict[tuple[object, ...], tuple[Geometry, ...]] = {}
+
+
+def _fitting(
+    node: Spatial, size: tuple[int, int], target: tuple[int, int], any_rounding: bool, any_stride: bool
+) -> list[Geometry]:
     found: dict[Geometry, None] = {}
     for geometry in geometries(node, any_rounding=any_rounding, any_stride=any_stride, toward=(size, target)):
         if geometry not in found and output_size(node, geometry, size) == target:
@@ -461,14 +501,27 @@ def dilation_of(node: Spatial) -> ir.Pair:
     return node.dilation if isinstance(node, Dilated) else (1, 1)
 
 
-def _pads_by_convention(most: int, window: ir.Pair) -> list[int]:
-    """Paddings 0…most, the conventional (F − 1)/2 first, then by distance from it.
+def _pads_by_convention(most: int, window: ir.Pair, within: tuple[int, int] | None = None) -> list[int]:
+    """Paddings 0…most (and `within` the least and most given), the conventional (F − 1)/2 first,
+    then by distance from it.
 
-    >>> _pads_by_convention(6, (7, 7)), _pads_by_convention(1, (3, 3))
-    ([3, 2, 4, 1, 5, 0, 6], [1, 0])
+    >>> _pads_by_convention(6, (7, 7)), _pads_by_convention(1, (3, 3)), _pads_by_convention(6, (7, 7), (4, 9))
+    ([3, 2, 4, 1, 5, 0, 6], [1, 0], [4, 5, 6])
+
+    Within a range, only the `MAX_PADS_TRIED` nearest the convention (a window of 999,999 pooled
+    down to 1×1 is reached by half a million paddings):
+
+    >>> pads = _pads_by_convention(999_998, (999_999, 1), (0, 499_999))
+    >>> len(pads), pads[:3]
+    (16, [499999, 499998, 499997])
     """
     half = (max(window) - 1) // 2
-    return sorted(range(most + 1), key=lambda p: (abs(p - half), p))
+    if within is None:
+        return sorted(range(most + 1), key=lambda p: (abs(p - half), p))
+    least, most = max(0, within[0]), min(most, within[1])
+    nearest = min(max(half, least), most)  # the MAX_PADS_TRIED nearest to `half` lie this close to it
+    tried = range(max(least, nearest - MAX_PADS_TRIED), min(most, nearest + MAX_PADS_TRIED) + 1)
+    return sorted(tried, key=lambda p: (abs(p - half), p))[:MAX_PADS_TRIED]
 
 
 def _pair_text(pair: ir.Pair) -> str:

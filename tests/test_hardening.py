@@ -74,8 +74,10 @@ def test_fuzzed_quadratic_checks_stay_linear(text: str) -> None:
         "input 32²\nconv65536-8 -> 32² × 8\n",  # `same` holds; every padding was tried (8–11 s)
         "input 32²\nconv65536-8 -> 31² × 8\n",  # nothing holds: the fixes are searched
         "input 32²\nmaxpool 65535x65535/1 -> 5x5x1\n",
+        "input 8x8x1\nconv 1000000x1, 16 -> 7x7x512\n",  # fuzz: 13 s filtering a million paddings
+        "input 8x8x1\nmaxpool 999999x999999 -> 1x1x1\n",  # fuzz: half a million paddings give 1×1
     ],
-    ids=["holds", "fails", "pool"],
+    ids=["holds", "fails", "pool", "million-wide", "pool-to-one"],
 )
 def test_the_padding_search_of_a_huge_window_tries_only_paddings_that_can_fit(
     text: str, monkeypatch: pytest.MonkeyPatch
@@ -84,18 +86,48 @@ def test_the_padding_search_of_a_huge_window_tries_only_paddings_that_can_fit(
     from papernet import solve
 
     calls = 0
-    measured = solve.output_size
 
-    def counted(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return measured(*args)
+    def counted(measured: Any) -> Any:
+        def call(*args: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return measured(*args)
 
-    monkeypatch.setattr(solve, "output_size", counted)
-    papernet.parse(text).check()
+        return call
+
+    monkeypatch.setattr(solve, "output_size", counted(solve.output_size))
+    monkeypatch.setattr(solve, "can_give", counted(solve.can_give))
+    found = papernet.parse(text).check()
     # a 65,536-wide window has 65,535 paddings a stride, ×4 strides ×3 roundings; (T − 2)·S <
-    # W + 2P − F < T·S leaves at most S + 1 of them a stride
+    # W + 2P − F < T·S, solved for P, leaves at most S + 1 of them a stride, and of those the
+    # MAX_PADS_TRIED nearest (F − 1)/2 are tried
     assert calls < 2_000
+    assert all(d.span is not None and d.span.line == 2 for d in found)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_paddings_solved_for_are_those_that_can_give_the_size(seed: int) -> None:
+    # _pads_that_can_give solves (T − 2)·S < W + 2P − F_eff < T·S for P; every P from 0 to 40
+    # is tried by hand here, on random windows, dilations, strides, sizes and targets
+    import random
+
+    from papernet import solve
+    from papernet.ir import Conv2D
+    from papernet.span import Span
+
+    rng = random.Random(seed)
+    for _ in range(300):
+        window = (rng.randint(1, 9), rng.randint(1, 9))
+        dilation = (rng.randint(1, 3), rng.randint(1, 3))
+        stride = (rng.randint(1, 4),) * 2
+        size, target = (rng.randint(1, 40), rng.randint(1, 40)), (rng.randint(1, 20), rng.randint(1, 20))
+        node = Conv2D(
+            name="c", inputs=(0,), span=Span("t.pn", 1, 1, 1, 2), filters=1, kernel_size=window,
+            strides=stride, padding="valid", dilation=dilation,
+        )  # fmt: skip
+        least, most = solve._pads_that_can_give(node, stride, size, target)
+        by_hand = [p for p in range(41) if solve.can_give(node, ((p, p), (p, p)), stride, size, target)]
+        assert by_hand == [p for p in range(41) if least <= p <= most], (window, dilation, stride, size, target)
 
 
 def test_an_se_blocks_weights_do_not_spread_the_maps_pixels() -> None:
@@ -125,3 +157,50 @@ def test_fuzzed_summaries_have_no_internal_error(text: str, run_cli: Any, tmp_pa
         result = run_cli(command, str(spec))
         assert result.code in (0, 1), result.stderr
         assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_wrong_shape_on_a_repeated_line_is_solved_once_per_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    # fuzz: `[3x3 conv, 3 -> 1×1×10 …] x10000` searched the same fixes 10,000 times (12 s); the
+    # search is a pure function of the layer's geometry, its input size and the declared size
+    import papernet
+    from papernet import solve
+
+    calls = 0
+    searched = solve._fitting
+
+    def counted(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return searched(*args)
+
+    monkeypatch.setattr(solve, "_fitting", counted)
+    monkeypatch.setattr(solve, "_FITTING", {})
+    found = papernet.parse("input 32x32x3\n[conv 3x3, 8, stride 2 -> 5x5x8, conv dw 3×3, padding same] x50\n").check()
+    shapes = [d for d in found if d.code == "P301"]
+    assert len(shapes) == 50 and calls <= 4
+    # from the second repetition on, the row reads the declared 5×5×8: 3×3 at stride 1, padded
+    # `same`, keeps 5×5 (by hand: (5 + 2 − 3)/1 + 1 = 5)
+    assert all(d.help[0] == "5×5 comes from stride 1, padding same" for d in shapes[1:])
+    assert "gives 16×16×8" in shapes[0].message and "gives 3×3×8" in shapes[1].message
+
+
+def test_a_block_use_whose_arguments_do_not_fit_is_instantiated_and_reported_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # fuzz: `[b(0.5)] x10000` rebuilt the block's body 10,000 times to find the same P124 (17 s)
+    import papernet
+    from papernet import lower
+
+    calls = 0
+    rebuild = lower.instantiate
+
+    def counted(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return rebuild(*args)
+
+    monkeypatch.setattr(lower, "instantiate", counted)
+    net = papernet.parse("block b(f):\n  conv3-f\ninput 8x8x3\n[b(0.5), b(8)] x1000\n")
+    problems = [d for d in net.diagnostics if d.code == "P124"]
+    assert calls == 2 and len(problems) == 1
+    assert problems[0].message.startswith("in block b, used on line 4: ")

@@ -730,3 +730,41 @@ def test_a_plus_between_numbers_is_not_a_separator() -> None:
     # `pad 1+2` is not notation: a diagnostic at the `+2`, not a layer made of the 2
     (error,) = papernet.parse("input 8x8x3\nconv3-8 pad 1+2\n").errors()
     assert error.code == "P001" and error.span.column == 14
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[conv3-64 -> 32x32x64] x2",
+        "[conv3-64 -> 32×32×64, conv3-64 -> 32x32x64]",
+        "conv3-64 -> 32x32x64, conv3-64 -> 32x32x64",
+        "conv3-64 → 32 × 32 × 64, conv3-64 -> 32x32x64",
+    ],
+)
+def test_a_declared_shape_may_end_a_layer_inside_a_row(line: str) -> None:
+    # `-> H×W×C` before a comma, a bracket or a bar is the layer's declared output, as it is at
+    # the end of a line (it was P001: "expected a layer after '32x32x64'")
+    net = papernet.parse(f"input 32x32x3\n{line}\n")
+    convs = [n for n in net.graph.nodes if isinstance(n, ir.Conv2D)]
+    assert len(convs) == 2 and not net.check().errors
+    assert [n.claims.shape for n in convs] == [(32, 32, 64), (32, 32, 64)]
+
+
+def test_a_wrong_shape_inside_a_row_is_reported_at_its_layer() -> None:
+    found = papernet.parse("input 32x32x3\nconv3-64 -> 31x32x64, conv3-64\n").check()
+    [wrong] = found.errors
+    assert wrong.code == "P301" and wrong.span is not None and (wrong.span.line, wrong.span.column) == (2, 10)
+    assert "gives 32×32×64" in wrong.message  # padding same (assumed) keeps 32: (32 + 2 − 3)/1 + 1
+
+
+def test_a_declared_shape_in_a_branch_is_that_branchs_output() -> None:
+    net = papernet.parse("input 32x32x64\nadd(conv3-64 -> 32x32x64 | identity)\n")
+    [conv] = [n for n in net.graph.nodes if isinstance(n, ir.Conv2D)]
+    assert conv.claims.shape == (32, 32, 64) and not net.check().errors
+
+
+def test_an_arrow_to_a_two_number_layer_still_chains_it() -> None:
+    # ResNet's `3×3, 64` is a layer: `-> 3x3, 64` goes on to it, it declares no shape
+    net = papernet.parse("input 32x32x3\nconv3-64 -> 3x3, 64\n")
+    convs = [n for n in net.graph.nodes if isinstance(n, ir.Conv2D)]
+    assert len(convs) == 2 and all(n.claims.shape is None for n in convs)
