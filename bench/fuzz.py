@@ -66,7 +66,7 @@ if str(ROOT) not in sys.path:
 
 TIME_LIMIT, MEMORY_LIMIT_MB, SLOW = 5.0, 1024, 2.0
 LARGE_LAYERS = 10_000  # issue 12: no slow input up to this many layers; beyond, time linear in layers
-PER_LAYER_S = 500e-6  # once a child has counted its layers, its time limit grows by this much a layer
+PER_LAYER_S = 200e-6  # once a child has counted its layers, its time limit grows by this much a layer
 
 # ---- the inputs ----------------------------------------------------------------------------------------
 

@@ -333,7 +333,8 @@ def _upsampled(
         shapes.upsampled_receptive_field(source.receptive_field[a], kernel[a], strides[a], source.jump[a])
         for a in (0, 1)
     ]
-    return (axes[0][0], axes[1][0]), (axes[0][1], axes[1][1])
+    jump = tuple(FIELD_BOUND if beyond_bound(source.jump[a]) else axes[a][1] for a in (0, 1))  # held stays held
+    return _bounded((axes[0][0], axes[1][0])), (jump[0], jump[1])
 
 
 def _merge(
@@ -385,7 +386,22 @@ def _widest(values: list[tuple[int, int] | None]) -> tuple[int, int] | None:
 
 
 def _times(jump: tuple[int, int] | None, strides: ir.Pair) -> tuple[int, int] | None:
-    return None if jump is None else (jump[0] * strides[0], jump[1] * strides[1])
+    return None if jump is None else _bounded((jump[0] * strides[0], jump[1] * strides[1]))
+
+
+FIELD_BOUND = 2**53
+"""Receptive fields and effective strides are counted up to this many pixels and held there:
+`[maxpool 3×3/2] ×30000` would make numbers of 9,000 digits. Reports show a held one as past
+the bound (`beyond_bound`), never as a count."""
+
+
+def _bounded(pair: tuple[int, int]) -> tuple[int, int]:
+    return (min(pair[0], FIELD_BOUND), min(pair[1], FIELD_BOUND))
+
+
+def beyond_bound(value: int | None) -> bool:
+    """Whether a receptive field or effective stride was held at `FIELD_BOUND`."""
+    return value is not None and value >= FIELD_BOUND
 
 
 def _pool(node: ir.Pool2D, source: LayerInfo, shape: Shape) -> tuple[LayerInfo, list[Diagnostic]]:
@@ -444,7 +460,7 @@ def _advance(
         shapes.receptive_field(rf[0], kernel[0], jump[0], dilation[0]),
         shapes.receptive_field(rf[1], kernel[1], jump[1], dilation[1]),
     )
-    return new_rf, (jump[0] * strides[0], jump[1] * strides[1])
+    return _bounded(new_rf), _bounded((jump[0] * strides[0], jump[1] * strides[1]))
 
 
 def _whole_extent(source: LayerInfo, shape: Shape, out: Shape) -> LayerInfo:

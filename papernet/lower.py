@@ -514,6 +514,9 @@ def _expand(items: Sequence[Item], state: _Lowering) -> Iterator[_Flat]:
             state.error(
                 "P116", "a stage stride such as `/2` belongs to a residual bracket `[a; b] ×N /2`", item.stride_span
             )
+        elif item.stride < 1:
+            state.error("P102", f"stride must be at least 1; got {item.stride}", item.stride_span)
+            item = replace(item, stride=1)
         expanded: list[_Flat] = []
         stage = item.label
         if stage is None and isinstance(item.element, Group) and len(item.element.parts) > 1:

@@ -17,6 +17,7 @@ CASES = {
     "an empty block and no input": ("block b():\n a\n", 1),
     "from a file that is not a spec": ("from /etc/passwd\ninput 8x8x3\n", 1),
     "500 nested brackets": ("input 8x8x3\n" + "[" * 500 + "conv3-4" + "]" * 500 + "\n", 1),
+    "a stage stride of 0": ("input 4×4RGB\n[3×3,2;3×3,2]×2/0->7\n", 1),  # fuzz: ZeroDivisionError
 }
 
 
@@ -204,3 +205,31 @@ def test_a_block_use_whose_arguments_do_not_fit_is_instantiated_and_reported_onc
     problems = [d for d in net.diagnostics if d.code == "P124"]
     assert calls == 2 and len(problems) == 1
     assert problems[0].message.startswith("in block b, used on line 4: ")
+
+
+@pytest.mark.parametrize(("pools", "held"), [(52, False), (53, True)])
+def test_a_receptive_field_is_counted_to_2_53_and_then_held(pools: int, held: bool) -> None:
+    # fuzz: `[max pool 3×3/2] ×30000` made a 9,000-digit receptive field, which no report could
+    # print (ValueError). By hand, n pools 3×3/2: jump 2^n, field 1 + 2·(2^n − 1) = 2^(n+1) − 1.
+    import json
+
+    import papernet
+
+    net = papernet.parse(f"input 8x8x1\n[max pool 3×3/2, padding same] x{pools}\nFC-3\n")
+    last_pool = json.loads(net.summary().to_json())["layers"][-2]
+    if held:
+        assert last_pool["receptive_field"] is None and last_pool["effective_stride"] is None
+        assert "past 9,007,199,254,740,992 px" in last_pool["notes"][-1]
+    else:
+        assert last_pool["receptive_field"] == 2 ** (pools + 1) - 1 and last_pool["effective_stride"] == 2**pools
+        assert not any("past" in note for note in last_pool["notes"])
+    assert net.summary().to_text() and net.to_source()
+
+
+def test_thirty_thousand_strided_pools_report_in_every_format(tmp_path: Path, run_cli: Any) -> None:
+    spec = tmp_path / "pools.pn"
+    spec.write_text("input 28x28\n[[max pool 3×3/2, padding same] x10000] x3\nFC-3\n", encoding="utf-8")
+    for form in ("table", "json", "markdown", "csv", "html"):
+        result = run_cli("summary", str(spec), "--format", form, "-o", str(tmp_path / f"out.{form}"))
+        assert result.code == 0, result.stderr
+    assert "past 9,007,199,254,740,992 px" in (tmp_path / "out.json").read_text(encoding="utf-8")
