@@ -55,7 +55,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -351,9 +351,9 @@ def _exercise(text: str, command: list[str], workdir: Path, count: Callable[[int
         try:
             network = papernet.parse(text)
         except papernet.SpecError as refused:
-            count(_refused_size(refused))
+            count(_refused_size(refused.diagnostics))
             raise
-        count(len(network.graph.nodes))
+        count(len(network.graph.nodes) or _refused_size(network.diagnostics))
         found = network.check()
         report = network.summary()
         if len(text) % 4 == 0:  # rich's table costs more than all the rest: one input in four
@@ -385,12 +385,11 @@ def _exercise(text: str, command: list[str], workdir: Path, count: Callable[[int
     return None
 
 
-def _refused_size(refused: Exception) -> int:
-    """The layers a refused spec counts as: past the bound where it was refused for expanding past
-    it (papernet lowers up to the bound before it can know), else none."""
+def _refused_size(diagnostics: Sequence[Any]) -> int:
+    """The layers a spec lowered to none counts as: past the bound where it was refused for
+    expanding past it (papernet lowers up to the bound before it can know), else none."""
     from papernet.lower import MAX_LAYERS
 
-    diagnostics = getattr(refused, "diagnostics", ())
     expanded = any(d.code == "P104" and "expands to" in d.message for d in diagnostics)
     return MAX_LAYERS + 1 if expanded else 0
 

@@ -279,3 +279,15 @@ def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
     split = two.slow_split()
     assert split["small_inputs"] + split["large_inputs"] + split["unknown_inputs"] == 40
     assert "among inputs of <= 10,000 layers" in two.summary() and "2 jobs at once" in two.summary()
+
+
+def test_a_spec_refused_for_expanding_past_the_bound_counts_as_past_it(tmp_path: Path) -> None:
+    # papernet lowers up to the bound before it knows (the estimate counts a row's layers, not the
+    # activations they add): such a spec is one of many layers, not a small slow one
+    harness = _harness()
+    from papernet.lower import MAX_LAYERS
+
+    past = "input 28x28\nconv3-8 paramsm 1\n[[maxpool, FC-3, 1x1 conv, 3] x10000] x3\n"  # a typo too
+    verdict, layers = harness.exercise(past, ["check"], tmp_path)
+    assert verdict is None and layers == MAX_LAYERS + 1
+    assert harness.exercise("input 28x28\nconv3-8 paramsm 1\n", ["check"], tmp_path)[1] == 1  # the input
