@@ -69,6 +69,22 @@ def test_fuzzed_quadratic_checks_stay_linear(text: str) -> None:
     assert time.perf_counter() - start < 20  # were 15 s and 6 s at 4,000 (quadratic); a hang guard
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: Any, *names: str) -> list[int]:
+    """Wrap `module`'s functions `names` to count their calls, together: the count is `[n]`."""
+    calls = [0]
+
+    def counted(function: Any) -> Any:
+        def call(*args: Any) -> Any:
+            calls[0] += 1
+            return function(*args)
+
+        return call
+
+    for name in names:
+        monkeypatch.setattr(module, name, counted(getattr(module, name)))
+    return calls
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -86,23 +102,12 @@ def test_the_padding_search_of_a_huge_window_tries_only_paddings_that_can_fit(
     import papernet
     from papernet import solve
 
-    calls = 0
-
-    def counted(measured: Any) -> Any:
-        def call(*args: Any) -> Any:
-            nonlocal calls
-            calls += 1
-            return measured(*args)
-
-        return call
-
-    monkeypatch.setattr(solve, "output_size", counted(solve.output_size))
-    monkeypatch.setattr(solve, "can_give", counted(solve.can_give))
+    calls = _count_calls(monkeypatch, solve, "output_size", "can_give")
     found = papernet.parse(text).check()
     # a 65,536-wide window has 65,535 paddings a stride, ×4 strides ×3 roundings; (T − 2)·S <
     # W + 2P − F < T·S, solved for P, leaves at most S + 1 of them a stride, and of those the
     # MAX_PADS_TRIED nearest (F − 1)/2 are tried
-    assert calls < 2_000
+    assert calls[0] < 2_000
     assert all(d.span is not None and d.span.line == 2 for d in found)
 
 
@@ -166,19 +171,11 @@ def test_a_wrong_shape_on_a_repeated_line_is_solved_once_per_size(monkeypatch: p
     import papernet
     from papernet import solve
 
-    calls = 0
-    searched = solve._fitting
-
-    def counted(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return searched(*args)
-
-    monkeypatch.setattr(solve, "_fitting", counted)
+    calls = _count_calls(monkeypatch, solve, "_fitting")
     monkeypatch.setattr(solve, "_FITTING", {})
     found = papernet.parse("input 32x32x3\n[conv 3x3, 8, stride 2 -> 5x5x8, conv dw 3×3, padding same] x50\n").check()
     shapes = [d for d in found if d.code == "P301"]
-    assert len(shapes) == 50 and calls <= 4
+    assert len(shapes) == 50 and calls[0] <= 4
     # from the second repetition on, the row reads the declared 5×5×8: 3×3 at stride 1, padded
     # `same`, keeps 5×5 (by hand: (5 + 2 − 3)/1 + 1 = 5)
     assert all(d.help[0] == "5×5 comes from stride 1, padding same" for d in shapes[1:])
@@ -192,18 +189,10 @@ def test_a_block_use_whose_arguments_do_not_fit_is_instantiated_and_reported_onc
     import papernet
     from papernet import lower
 
-    calls = 0
-    rebuild = lower.instantiate
-
-    def counted(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return rebuild(*args)
-
-    monkeypatch.setattr(lower, "instantiate", counted)
+    calls = _count_calls(monkeypatch, lower, "instantiate")
     net = papernet.parse("block b(f):\n  conv3-f\ninput 8x8x3\n[b(0.5), b(8)] x1000\n")
     problems = [d for d in net.diagnostics if d.code == "P124"]
-    assert calls == 2 and len(problems) == 1
+    assert calls[0] == 2 and len(problems) == 1
     assert problems[0].message.startswith("in block b, used on line 4: ")
 
 
