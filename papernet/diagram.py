@@ -25,7 +25,7 @@ from typing import Literal, TypeAlias
 
 from papernet import ir
 from papernet.diagnostics import printable
-from papernet.infer import FIELD_BOUND, Inference, LayerInfo, beyond_bound, dims
+from papernet.infer import PAST_BOUND, Inference, LayerInfo, beyond_bound, dims
 from papernet.ir import Graph
 from papernet.svg import COLOURS, Group, Item, Leaf, Parallel, Series, to_svg
 
@@ -278,7 +278,7 @@ def _field(info: LayerInfo) -> str:
         return "receptive field unknown"
     rf, jump = info.receptive_field, info.jump or (1, 1)
     if any(beyond_bound(v) for v in (*rf, *jump)):
-        return f"receptive field or effective stride past {FIELD_BOUND:,} px"
+        return PAST_BOUND
     return f"receptive field {_pair(rf)} px, effective stride {_pair(jump)}"
 
 

@@ -399,6 +399,10 @@ def _bounded(pair: tuple[int, int]) -> tuple[int, int]:
     return (min(pair[0], FIELD_BOUND), min(pair[1], FIELD_BOUND))
 
 
+PAST_BOUND = f"receptive field or effective stride past {FIELD_BOUND:,} px"
+"""How every report says a layer's receptive field or effective stride was held."""
+
+
 def beyond_bound(value: int | None) -> bool:
     """Whether a receptive field or effective stride was held at `FIELD_BOUND`."""
     return value is not None and value >= FIELD_BOUND

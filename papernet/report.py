@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from papernet import ir
 from papernet.diagnostics import printable
-from papernet.infer import FIELD_BOUND, Inference, beyond_bound, dims, stored_activations
+from papernet.infer import PAST_BOUND, Inference, beyond_bound, dims, stored_activations
 from papernet.ir import Graph, Node, Origin
 
 if TYPE_CHECKING:
@@ -466,7 +466,7 @@ def _row(node: Node, info: Any, notes: tuple[str, ...], activations: int) -> Row
     rf = max(info.receptive_field) if info.receptive_field else None
     jump = max(info.jump) if info.jump else None
     if beyond_bound(rf) or beyond_bound(jump):
-        notes = (*notes, f"receptive field or effective stride past {FIELD_BOUND:,} px: not counted further")
+        notes = (*notes, f"{PAST_BOUND}: not counted further")
         rf, jump = (None if beyond_bound(rf) else rf), (None if beyond_bound(jump) else jump)
     return Row(
         node.name,

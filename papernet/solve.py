@@ -211,8 +211,8 @@ def fitting(
     """Every candidate geometry that takes an H×W input to the declared H×W, best first; among
     rounded ones, those that discard (or invent) the fewest pixels first."""
     # a pure function of these: a wrong claim on a line repeated ×10,000 asks the same 10,000 times
-    key = (type(node), window_of(node), dilation_of(node), node.strides, node.padding, node.origins)
-    asked = (*key, rounding_of(node), size, target, any_rounding, any_stride)
+    asked = (type(node), window_of(node), dilation_of(node), node.strides, node.padding, node.origins,
+             rounding_of(node), size, target, any_rounding, any_stride)  # fmt: skip
     if asked not in _FITTING:
         if len(_FITTING) >= 4096:
             _FITTING.clear()
