@@ -318,10 +318,36 @@ def _resize_fixes(graph: Graph, inference: Inference, index: int, target: tuple[
     return [f"{dims(target)} is {dims(size)} cropped by {arithmetic}: `crop {written}`"]
 
 
+@dataclass(frozen=True)
+class _SpanIndex:
+    """Where each span's nodes are: a row repeated ×10,000 is 10,000 nodes at one span, and the
+    fixes for it are found from its first (searching the nodes per diagnostic was quadratic)."""
+
+    first: dict[Span | None, int]
+    first_spatial: dict[Span | None, int]
+    declared: dict[Span | None, tuple[int, ...]]  # the first declared shape at each span
+
+
+_LAST_SPAN_INDEX: list[tuple[tuple[Node, ...], _SpanIndex]] = []  # the last graph's, kept by identity
+
+
+def _span_index(graph: Graph) -> _SpanIndex:
+    if _LAST_SPAN_INDEX and _LAST_SPAN_INDEX[0][0] is graph.nodes:
+        return _LAST_SPAN_INDEX[0][1]
+    index = _SpanIndex({}, {}, {})
+    for position, node in enumerate(graph.nodes):
+        index.first.setdefault(node.span, position)
+        if isinstance(node, solve.Spatial):
+            index.first_spatial.setdefault(node.span, position)
+        if node.claims.shape is not None:
+            index.declared.setdefault(node.span, node.claims.shape)
+    _LAST_SPAN_INDEX[:] = [(graph.nodes, index)]
+    return index
+
+
 def _stride_missing(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:
     """A block or stage (ResNet's `conv3_x`) whose declared size is its input's, downsampled."""
-    span = graph.nodes[index].span
-    first = next(i for i, n in enumerate(graph.nodes) if n.span == span)
+    first = _span_index(graph).first[graph.nodes[index].span]
     if not graph.nodes[first].inputs:
         return []
     source = _flow_shape(graph, inference, graph.nodes[first].inputs[0])
@@ -375,28 +401,43 @@ def _revised_shape_errors(graph: Graph, inference: Inference) -> tuple[list[Diag
     declared size, and an input size only for a layer whose input is the network's input."""
     revised: list[Diagnostic] = []
     superseded: list[Diagnostic] = []
+    index = _span_index(graph)
+    helps: dict[tuple[int, str, tuple[str, ...]], tuple[str, ...] | None] = {}  # a repeated row's: found once
     for diagnostic in inference.diagnostics:
         if diagnostic.code not in ("P201", "P203"):
             continue
-        position = next(
-            (i for i, n in enumerate(graph.nodes) if n.span == diagnostic.span and isinstance(n, solve.Spatial)), None
-        )
+        position = index.first_spatial.get(diagnostic.span)
         if position is None:
             continue
-        node = graph.nodes[position]
-        assert isinstance(node, solve.Spatial)
-        source = _flow_shape(graph, inference, node.inputs[0])
-        if source is None or len(source) != 3:
-            continue
-        help_lines = _geometry_help(graph, node, (source[0], source[1]), diagnostic)
-        if help_lines != diagnostic.help:
+        key = (position, diagnostic.code, diagnostic.help)
+        if key not in helps:
+            helps[key] = _revised_help(graph, inference, position, diagnostic, index.declared.get(diagnostic.span))
+        help_lines = helps[key]
+        if help_lines is not None and help_lines != diagnostic.help:
             superseded.append(diagnostic)
             revised.append(replace(diagnostic, help=help_lines))
     return revised, tuple(superseded)
 
 
-def _geometry_help(graph: Graph, node: solve.Spatial, size: tuple[int, int], diagnostic: Diagnostic) -> tuple[str, ...]:
-    declared = next((n.claims.shape for n in graph.nodes if n.span == node.span and n.claims.shape is not None), None)
+def _revised_help(
+    graph: Graph, inference: Inference, position: int, diagnostic: Diagnostic, declared: tuple[int, ...] | None
+) -> tuple[str, ...] | None:
+    """The help for a P201/P203 at the spatial layer `position`; None where its input's size is unknown."""
+    node = graph.nodes[position]
+    assert isinstance(node, solve.Spatial)
+    source = _flow_shape(graph, inference, node.inputs[0])
+    if source is None or len(source) != 3:
+        return None
+    return _geometry_help(graph, node, (source[0], source[1]), diagnostic, declared)
+
+
+def _geometry_help(
+    graph: Graph,
+    node: solve.Spatial,
+    size: tuple[int, int],
+    diagnostic: Diagnostic,
+    declared: tuple[int, ...] | None,
+) -> tuple[str, ...]:
     target = (declared[0], declared[1]) if declared is not None and len(declared) >= 2 else None
     lines: list[str] = []
     if node.origin("padding") is Origin.ASSUMED:

@@ -182,6 +182,22 @@ def test_a_wrong_shape_on_a_repeated_line_is_solved_once_per_size(monkeypatch: p
     assert "gives 16×16×8" in shapes[0].message and "gives 3×3×8" in shapes[1].message
 
 
+def test_a_shape_error_on_a_repeated_line_gets_its_help_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # fuzz: `[maxpool, padding valid, conv 3×3/2, 16 -> 7x7x512 …] x10000` took 130 s to check:
+    # each of the 10,000 P201s searched all 20,000 nodes for its layer, then again for its
+    # declared size, then solved the same help. By hand: (16 − 3)/2 + 1 = 7.5 on every repetition
+    # (the conv floors to 7, upsampling doubles that to 14, the zero-padding restores 16).
+    import papernet
+    from papernet import check
+
+    calls = _count_calls(monkeypatch, check, "_geometry_help")
+    found = papernet.parse("input 16x16x8\n[conv 3x3/2, 8, padding valid, upsample 2, zeropad 1] x50\n").check()
+    problems = [d for d in found if d.code == "P201"]
+    assert len(problems) == 50 and calls[0] == 1
+    assert all("(16 + 2·0 − 3)/2 + 1 = 7.5" in d.message for d in problems)
+    assert len({d.help for d in problems}) == 1 and "15×15 or 17×17" in problems[0].help[0]
+
+
 def test_a_block_use_whose_arguments_do_not_fit_is_instantiated_and_reported_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
