@@ -116,13 +116,14 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
     """Every claim of `graph` against `inference`, with a diagnostic for each that fails."""
     explained = {d.span: d for d in inference.diagnostics if d.code == "P201"}
     extents = _extents(graph)
+    spans = _span_index(graph)
     rows: list[ClaimRow] = []
     found: list[Diagnostic] = []
     claims: list[_Claim] = []
     for index, node in enumerate(graph.nodes):
         node_claims = node.claims
         if node_claims.shape is not None:
-            row, problem = _shape_row(graph, inference, index, explained.get(node.span))
+            row, problem = _shape_row(graph, inference, index, explained.get(node.span), spans)
             rows.append(row)
             found += problem
         for row, problem in _output_claims(graph, inference, index):
@@ -166,7 +167,7 @@ def reconcile(graph: Graph, inference: Inference) -> Reconciliation:
         for row, problem in _totals_traced(claims, results, reading, graph, inference, wrong_sizes):
             rows.append(row)
             found += problem
-    revised, superseded = _revised_shape_errors(graph, inference)
+    revised, superseded = _revised_shape_errors(graph, inference, spans)
     found += revised
     closing = tuple(_assumed_padding_note(graph, inference))
     rows.sort(key=lambda row: (row.span.file, row.span.line, row.span.column))
@@ -185,7 +186,7 @@ def _inferred(graph: Graph) -> tuple[Inferred, ...]:
 
 
 def _shape_row(
-    graph: Graph, inference: Inference, index: int, not_integer: Diagnostic | None
+    graph: Graph, inference: Inference, index: int, not_integer: Diagnostic | None, spans: _SpanIndex
 ) -> tuple[ClaimRow, list[Diagnostic]]:
     node, info = graph.nodes[index], inference.layers[index]
     declared = node.claims.shape
@@ -208,7 +209,7 @@ def _shape_row(
         ), []
     message = f"{subject} is declared to give {declared_text}, but gives {dims(info.shape)}"
     note = f"later rows continue from the declared {declared_text}" if len(declared) == len(info.shape) else ""
-    fixes = tuple(_shape_fixes(graph, inference, index, declared))
+    fixes = tuple(_shape_fixes(graph, inference, index, declared, spans))
     problem = Diagnostic("P301", message, span, fixes, notes=(note,) if note else ())
     return ClaimRow(span, subject, "output", declared_text, dims(comparable), "fails", note), [problem]
 
@@ -230,7 +231,9 @@ def _element_count_row(
     return ClaimRow(span, subject, "output", str(declared[0]), dims(shape), "fails"), [problem]
 
 
-def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple[int, ...]) -> list[str]:
+def _shape_fixes(
+    graph: Graph, inference: Inference, index: int, declared: tuple[int, ...], spans: _SpanIndex
+) -> list[str]:
     """The geometries of the row's conv or pool that give the declared size, and whether the
     row looks like a layer that the table dropped or counted twice."""
     position = solve.spatial_source(graph.nodes, index)
@@ -238,7 +241,9 @@ def _shape_fixes(graph: Graph, inference: Inference, index: int, declared: tuple
         return []
     if position is None:
         resized = _resize_fixes(graph, inference, index, (declared[0], declared[1]))
-        return resized or _stride_missing(graph, inference, index, (declared[0], declared[1]))
+        return resized or _stride_missing(
+            graph, inference, spans.first[graph.nodes[index].span], (declared[0], declared[1])
+        )
     node = graph.nodes[position]
     assert isinstance(node, solve.Spatial)
     source = _flow_shape(graph, inference, node.inputs[0])
@@ -328,12 +333,7 @@ class _SpanIndex:
     declared: dict[Span | None, tuple[int, ...]]  # the first declared shape at each span
 
 
-_LAST_SPAN_INDEX: list[tuple[tuple[Node, ...], _SpanIndex]] = []  # the last graph's, kept by identity
-
-
 def _span_index(graph: Graph) -> _SpanIndex:
-    if _LAST_SPAN_INDEX and _LAST_SPAN_INDEX[0][0] is graph.nodes:
-        return _LAST_SPAN_INDEX[0][1]
     index = _SpanIndex({}, {}, {})
     for position, node in enumerate(graph.nodes):
         index.first.setdefault(node.span, position)
@@ -341,13 +341,12 @@ def _span_index(graph: Graph) -> _SpanIndex:
             index.first_spatial.setdefault(node.span, position)
         if node.claims.shape is not None:
             index.declared.setdefault(node.span, node.claims.shape)
-    _LAST_SPAN_INDEX[:] = [(graph.nodes, index)]
     return index
 
 
-def _stride_missing(graph: Graph, inference: Inference, index: int, target: tuple[int, int]) -> list[str]:
-    """A block or stage (ResNet's `conv3_x`) whose declared size is its input's, downsampled."""
-    first = _span_index(graph).first[graph.nodes[index].span]
+def _stride_missing(graph: Graph, inference: Inference, first: int, target: tuple[int, int]) -> list[str]:
+    """A block or stage (ResNet's `conv3_x`) whose declared size is its input's, downsampled; `first`
+    is the first node of the row's span."""
     if not graph.nodes[first].inputs:
         return []
     source = _flow_shape(graph, inference, graph.nodes[first].inputs[0])
@@ -395,13 +394,14 @@ def _kernel_fixes(node: solve.Spatial, size: tuple[int, int], target: tuple[int,
 # ---- shape errors: the padding first where it was assumed ---------------------------
 
 
-def _revised_shape_errors(graph: Graph, inference: Inference) -> tuple[list[Diagnostic], tuple[Diagnostic, ...]]:
+def _revised_shape_errors(
+    graph: Graph, inference: Inference, index: _SpanIndex
+) -> tuple[list[Diagnostic], tuple[Diagnostic, ...]]:
     """The inference's P201 (not an integer) and P203 (window larger than its input), with help
     that offers the padding first where it was assumed, a stride or kernel that gives the row's
     declared size, and an input size only for a layer whose input is the network's input."""
     revised: list[Diagnostic] = []
     superseded: list[Diagnostic] = []
-    index = _span_index(graph)
     helps: dict[tuple[int, str, tuple[str, ...]], tuple[str, ...] | None] = {}  # a repeated row's: found once
     for diagnostic in inference.diagnostics:
         if diagnostic.code not in ("P201", "P203"):
