@@ -1925,12 +1925,15 @@ def _emit(state: _Lowering, *, node: Node, rank: int | None = -1) -> int:
     """Append a node and return its index; `rank` is its output's rank where the node changes it."""
     if len(state.nodes) >= MAX_LAYERS:
         raise _TooLarge(node.span)
-    if state.scope and not node.scope:
-        node = replace(node, scope=state.scope)
     if isinstance(node, ir.BatchNorm) and "batchnorm" in state.defaults:
         node = _with_batchnorm_defaults(node, state.defaults["batchnorm"])
+    inherited: dict[str, Any] = {}  # one copy of the node for both, not one each
+    if state.scope and not node.scope:
+        inherited["scope"] = state.scope
     if state.template and not node.template:
-        node = replace(node, template=state.template)
+        inherited["template"] = state.template
+    if inherited:
+        node = replace(node, **inherited)
     state.channels.append(_output_channels(node, state.channels))
     state.nodes.append(node)
     state.names.add(node.name)
