@@ -58,7 +58,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -589,6 +589,16 @@ def minimize(text: str, still_fails: Callable[[str], bool], budget: int = 300) -
 # ---- the run -------------------------------------------------------------------------------------------
 
 
+class Timing(NamedTuple):
+    """One input's run: the layers its spec expands to (None: not reached), its seconds, its source
+    and the sha1 of its text."""
+
+    layers: int | None
+    seconds: float
+    source: str
+    sha1: str
+
+
 @dataclass
 class Finding:
     kind: str  # crash, time, memory, slow
@@ -619,16 +629,15 @@ class Report:
     baseline_mb: float = 0.0
     jobs: int = 1
     findings: list[Finding] = field(default_factory=list)
-    timings: list[tuple[int | None, float]] = field(default_factory=list)  # per input: (layers, seconds)
-    inputs_seen: list[tuple[str, str]] = field(default_factory=list)  # per input: (source, sha1 of its text)
+    timings: list[Timing] = field(default_factory=list)  # one per input, in the order they ran
 
     def slow_split(self, slow: float = SLOW) -> dict[str, Any]:
         """The slow inputs (over `slow` s) among those expanding to ≤ 10,000 layers (a spec refused
         whole expands to none) and those beyond, with seconds per 1,000 layers (a flat figure is
         time linear in layers); and those stopped before their layers were counted."""
-        small = [(n, t) for n, t in self.timings if n is not None and n <= LARGE_LAYERS]
-        large = [(n, t) for n, t in self.timings if n is not None and n > LARGE_LAYERS]
-        unknown = [t for n, t in self.timings if n is None]
+        small = [(n, t.seconds) for t in self.timings if (n := t.layers) is not None and n <= LARGE_LAYERS]
+        large = [(n, t.seconds) for t in self.timings if (n := t.layers) is not None and n > LARGE_LAYERS]
+        unknown = [t.seconds for t in self.timings if t.layers is None]
         per_k = [t / n * 1000 for n, t in large if n]
         return {
             "unknown_inputs": len(unknown),
@@ -748,8 +757,7 @@ def fuzz(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         rows = "".join(
-            f"{'' if n is None else n},{t:.4f},{source},{digest}\n"
-            for (n, t), (source, digest) in zip(report.timings, report.inputs_seen, strict=True)
+            f"{'' if t.layers is None else t.layers},{t.seconds:.4f},{t.source},{t.sha1}\n" for t in report.timings
         )
         (out / "timings.csv").write_text("layers,seconds,source,sha1\n" + rows, encoding="utf-8")
     return report
@@ -761,8 +769,7 @@ def _record(
     """Count one input's outcome; a finding not seen before is returned (to minimize and write)."""
     report.inputs += 1
     report.by_source[source] = report.by_source.get(source, 0) + 1
-    report.timings.append((outcome.layers, outcome.seconds))
-    report.inputs_seen.append((source, _digest(text)))
+    report.timings.append(Timing(outcome.layers, outcome.seconds, source, _digest(text)))
     peak = outcome.peak_kb / 1024
     if peak > report.peak_mb:
         report.peak_mb, report.peak_input = peak, text
@@ -873,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
     )
     if args.json:
-        figures = {k: v for k, v in asdict(report).items() if k not in ("findings", "timings", "inputs_seen")}
+        figures = {k: v for k, v in asdict(report).items() if k not in ("findings", "timings")}
         print(json.dumps({**figures, "slow_split": report.slow_split(args.slow)}, indent=2))
     print(report.summary())
     bad = report.crashes or report.hangs or report.over_memory

@@ -272,8 +272,9 @@ def test_parallel_jobs_run_the_same_inputs(tmp_path: Path) -> None:
     two = harness.fuzz(40, seed=3, out=tmp_path / "two", jobs=2, minimize_budget=20)
     assert one.crashes == two.crashes == 0, one.summary() + "\n" + two.summary()
     assert one.inputs == two.inputs == len(one.timings) == 40
-    assert sorted(n or -1 for n, _ in one.timings) == sorted(n or -1 for n, _ in two.timings)
-    assert any(n for n, _ in one.timings)
+    assert sorted(t.layers or -1 for t in one.timings) == sorted(t.layers or -1 for t in two.timings)
+    assert {t.sha1 for t in one.timings} == {t.sha1 for t in two.timings}
+    assert any(t.layers for t in one.timings)
     rows = (tmp_path / "two" / "timings.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == "layers,seconds,source,sha1" and len(rows) == 41
     assert {row.split(",")[2] for row in rows[1:]} <= {"generated", "mutated", "bomb"}
@@ -298,7 +299,8 @@ def test_seconds_per_layer_are_given_by_band_of_layer_counts() -> None:
     # time linear in layers shows as the same median rate in every band; here the 60,001+ band is
     # twice as slow a layer, as a quadratic cost would make it
     harness = _harness()
-    report = harness.Report(timings=[(20_000, 2.0), (25_000, 2.5), (40_000, 4.0), (80_000, 16.0), (500, 0.1)])
+    runs = [(20_000, 2.0), (25_000, 2.5), (40_000, 4.0), (80_000, 16.0), (500, 0.1)]
+    report = harness.Report(timings=[harness.Timing(n, t, "generated", "") for n, t in runs])
     bands = report.slow_split()["large_median_s_per_1k_layers_by_band"]
     assert bands == {"10,001-30,000": [2, 0.1], "30,001-60,000": [1, 0.1], "60,001+": [1, 0.2]}
     assert "60,001+ layers: 1 input, median 0.200 s per 1,000" in report.summary()
