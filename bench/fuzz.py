@@ -14,7 +14,8 @@ notation and any Unicode inserted, brackets nested, the text truncated), and *si
 
 Each input is run in a child forked from a server that has papernet imported, so an input costs
 a fork, not an interpreter start. The child gets `RLIMIT_AS` (its address space now plus
-`--memory-limit`) and is killed after `--time-limit` seconds. It runs:
+`--memory-limit`) and is killed after `--time-limit` seconds (10), plus 0.5 ms for each layer its spec
+expands to once it has counted them (a large spec may take time linear in its layers). It runs:
 
 - the API: `papernet.parse(text)`, `.check()`, `.summary()` as JSON (and, for one input in four,
   as a rich table, which costs more than all the rest), `.to_source()`
@@ -30,7 +31,8 @@ traceback in `DIR/crash-<id>.txt`; slow inputs and hangs likewise as `slow-<id>.
 (and `--json`) gives inputs, inputs per second, crashes, slowest input, peak memory, and the
 slow inputs split by the layers each spec expands to (recorded per input, in `DIR/timings.csv`):
 those of at most 10,000 layers (0 for a spec refused whole), where none may be slow, those
-beyond, with their seconds per 1,000 layers (flat: time linear in layers), and those stopped
+beyond, with their seconds per 1,000 layers (overall, and the median in bands of 10,001-30,000,
+30,001-60,000 and 60,001+ layers: flat from band to band is time linear in layers), and those stopped
 before lowering finished (a parser or lowering hang). `--jobs N` runs N children at
 once (the inputs are the same; each input's time is its own, on a machine N of them share).
 
