@@ -673,7 +673,7 @@ class _Attributes:
 
 def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowering) -> None:
     layer = entry.layer
-    valid = all(_validate(option, state, layer.kind) for option in layer.options)
+    valid = all([_validate(option, state, layer.kind) for option in layer.options]) & _stated_once(layer, state)
     allowed = _ALLOWED_OPTIONS.get(layer.kind, set())
     adds_batchnorm = _adds_batchnorm(layer, state)
     for option in layer.options:
@@ -792,6 +792,39 @@ def _adds_batchnorm(layer: Layer, state: _Lowering) -> bool:
         return bool(stated.value)
     default = _defaults_for(layer.kind, state).get("batchnorm")
     return default is not None and bool(default.value)
+
+
+def _stated_once(layer: Layer, state: _Lowering) -> bool:
+    """`conv 3×3/2, 64, /1`, `pool, /2, /3`: a setting stated twice with different values is an
+    error, not the last one silently winning; the same value twice (`conv 3×3/2, stride 2`) only
+    repeats it."""
+    first: dict[str, Option] = {}
+    once = True
+    for option in layer.options:
+        earlier = first.setdefault(option.key, option)
+        if earlier is not option and earlier.value != option.value:
+            word = _OPTION_WORDS.get(option.key, option.key.replace("_", " "))
+            state.error(
+                "P127",
+                f"{word} is stated twice, as {_value_shown(earlier.value)} (column {earlier.span.column}) "
+                f"and as {_value_shown(option.value)}",
+                option.span,
+                "keep the one the paper means",
+            )
+            once = False
+    return once
+
+
+def _value_shown(value: object) -> str:
+    if isinstance(value, tuple) and value and all(v == value[0] for v in value):
+        return _value_shown(value[0])
+    if isinstance(value, tuple):
+        return "×".join(_value_shown(v) for v in value)
+    if isinstance(value, Activation):
+        return value.name if value.alpha is None else f"{value.name} {value.alpha:g}"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _written(option: Option) -> str:

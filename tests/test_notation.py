@@ -83,6 +83,15 @@ def signatures(text: str) -> list[tuple[Any, ...]]:
     return [signature(node) for node in layers(text)]
 
 
+def errors(text: str) -> list[papernet.Diagnostic]:
+    """The errors a spec gets, whether parsing refuses it or checking finds them."""
+    try:
+        network = papernet.parse(text)
+    except papernet.SpecError as refused:
+        return [d for d in refused.diagnostics if d.is_error]
+    return [d for d in network.check() if d.is_error]
+
+
 RELU = ir.Activation("relu")
 LINEAR = ir.Activation("linear")
 SOFTMAX = ir.Activation("softmax")
@@ -253,6 +262,47 @@ def test_alexnet_conv1_spellings_are_one_layer(line: str) -> None:
     net = parse(text)
     assert net.infer().layers[1].shape == (55, 55, 96)
     assert net.infer().layers[1].params == 34_944
+
+
+@pytest.mark.parametrize(
+    ("spelling", "written"),
+    [
+        ("max pool /2", "maxpool 2x2/2"),  # the stride without the comma ResNet's Fig. 3 puts before it
+        ("maxpool/2", "maxpool 2x2/2"),
+        ("maxpool 3x3 /2", "maxpool 3x3/2"),
+        ("conv 1x1, 64 /2", "conv 1x1/2, 64"),
+        ("conv 3x3 /2, 64", "conv 3x3/2, 64"),
+        ("3x3 conv, 64 /2", "3x3 conv, 64, /2"),
+        ("conv3-64 /2", "conv3-64/2"),
+    ],
+)
+def test_a_slash_stride_needs_no_comma(spelling: str, written: str) -> None:
+    text = "input 32x32x3\n{}\n"
+    assert signatures(text.format(spelling)) == signatures(text.format(written))
+    assert shapes(text.format(spelling))[-1][:2] == (16, 16)  # (32 + 2P - F) / 2 + 1 with same padding: 16
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "first", "second"),
+    [
+        ("conv 3x3/2, 64, /1", 17, "2 (column 10)", "1"),
+        ("pool, /2, /3", 11, "2 (column 7)", "3"),
+        ("maxpool /2 /3", 12, "2 (column 9)", "3"),
+        ("conv 3x3, 64, filters 128", 15, "64", "128"),
+        ("conv 3x3, 64, pad 0, pad 1", 22, "0", "1"),
+    ],
+)
+def test_a_setting_stated_twice_differently_is_an_error(line: str, column: int, first: str, second: str) -> None:
+    # the last one silently winning would build a network the table does not describe
+    (problem,) = errors(f"input 32x32x3\n{line}\n")
+    assert problem.code == "P127" and problem.span is not None
+    assert (problem.span.line, problem.span.column) == (2, column)
+    assert f"as {first}" in problem.message and problem.message.endswith(f"as {second}")
+
+
+@pytest.mark.parametrize("line", ["conv 3x3/2, 64, stride 2", "pool, /2, /2", "conv 3x3, 64, same, padding same"])
+def test_a_setting_stated_twice_alike_only_repeats_it(line: str) -> None:
+    assert errors(f"input 32x32x3\n{line}\n") == []
 
 
 def test_patch_size_stride_form_with_padding() -> None:
@@ -467,6 +517,28 @@ def test_activation_after_a_conv_is_the_convs(word: str) -> None:
     assert isinstance(conv, ir.Conv2D)
     assert conv.activation == ir.Activation(word)
     assert conv.origin("activation") is Origin.STATED
+
+
+@pytest.mark.parametrize(
+    ("spelling", "written"),
+    [
+        ("LeakyReLU(0.1)", "leaky relu 0.1"),
+        ("LeakyReLU(alpha=0.1)", "leaky relu 0.1"),
+        ("LeakyReLU(negative_slope=0.1)", "leaky relu 0.1"),
+        ("ELU(1.0)", "elu 1.0"),
+        ("ReLU()", "relu"),
+    ],
+)
+def test_keras_call_spellings_of_an_activation(spelling: str, written: str) -> None:
+    # Keras's own spelling, as tutorials and Darknet ports print it, means what the notation's does
+    assert signatures(f"input 8x8x4\nmaxpool\n{spelling}\n") == signatures(f"input 8x8x4\nmaxpool\n{written}\n")
+    assert signatures(f"input 8x8x4\nconv 3x3, 8, {spelling}\n") == signatures(f"input 8x8x4\nconv 3x3, 8, {written}\n")
+
+
+@pytest.mark.parametrize("broken", ["LeakyReLU(0.1", "LeakyReLU(alpha=)", "LeakyReLU(0.1, 0.2)"])
+def test_a_broken_keras_call_spelling_is_a_syntax_error(broken: str) -> None:
+    (problem,) = errors(f"input 8x8x4\n{broken}\n")
+    assert problem.code == "P001" and problem.span is not None and problem.span.line == 2
 
 
 def test_leaky_relu_after_a_conv_keeps_its_slope() -> None:
