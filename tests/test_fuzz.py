@@ -296,11 +296,18 @@ def test_a_spec_refused_for_expanding_past_the_bound_counts_as_past_it(tmp_path:
 
 
 def test_seconds_per_layer_are_given_by_band_of_layer_counts() -> None:
-    # time linear in layers shows as the same median rate in every band; here the 60,001+ band is
-    # twice as slow a layer, as a quadratic cost would make it
+    # time linear in layers shows as the same median rate in every band; here the last band is
+    # twice as slow a layer, as a quadratic cost would make it. A spec refused past the bound (counted
+    # as MAX_LAYERS + 1 layers, and quick) is counted apart, not as a fast large one
+    from papernet.lower import MAX_LAYERS
+
     harness = _harness()
-    runs = [(20_000, 2.0), (25_000, 2.5), (40_000, 4.0), (80_000, 16.0), (500, 0.1)]
+    assert harness.LAYER_BANDS[-1][1] == MAX_LAYERS
+    runs = [(20_000, 2.0), (25_000, 2.5), (40_000, 4.0), (80_000, 16.0), (500, 0.1), (MAX_LAYERS + 1, 0.01)]
     report = harness.Report(timings=[harness.Timing(n, t, "generated", "") for n, t in runs])
-    bands = report.slow_split()["large_median_s_per_1k_layers_by_band"]
-    assert bands == {"10,001-30,000": [2, 0.1], "30,001-60,000": [1, 0.1], "60,001+": [1, 0.2]}
-    assert "60,001+ layers: 1 input, median 0.200 s per 1,000" in report.summary()
+    split = report.slow_split()
+    bands = split["large_median_s_per_1k_layers_by_band"]
+    assert bands == {"10,001-30,000": [2, 0.1], "30,001-60,000": [1, 0.1], "60,001-100,000": [1, 0.2]}
+    assert split["large_refused_past_the_bound"] == 1
+    assert "60,001-100,000 layers: 1 input, median 0.200 s per 1,000" in report.summary()
+    assert "refused past the bound: 1" in report.summary()
