@@ -90,7 +90,8 @@ WORDS = [
     "relu", "leaky relu", "elu", "tanh", "sigmoid", "gelu", "linear", "softmax", "BN", "batch norm", "LRN",
     "dropout", "dropout (40%)", "Dropout(0.5)", "flatten", "reshape", "zeropad", "pad", "input", "INPUT",
     "inception(3a)", "conv dw 3×3/2", "separable conv 3×3, 728", "up-conv 2×2, 512", "upsample 2", "crop 4",
-    "relu6", "swish", "se 0.25", "identity", "ſoftmax", "padding ſame",
+    "relu6", "swish", "se 0.25", "identity", "ſoftmax", "padding ſame", "LeakyReLU(0.1)", "ReLU()",
+    "LeakyReLU(alpha=0.2)", "max pool /2", "maxpool/2", "conv 1x1, 64 /2",
     # options and claims
     "stride", "stride 2", "at stride 4", "pad 1", "padding same", "padding valid", "same", "valid",
     "dilation 2", "groups 2", "activation relu", "bias off", "no bias", "floor", "ceil", "filters 64",
