@@ -673,7 +673,8 @@ class _Attributes:
 
 def _lower_layer(entry: _Flat, is_last_fc: bool, is_first: bool, state: _Lowering) -> None:
     layer = entry.layer
-    valid = all([_validate(option, state, layer.kind) for option in layer.options]) & _stated_once(layer, state)
+    options_valid = all([_validate(option, state, layer.kind) for option in layer.options])  # each reported
+    valid = _stated_once(layer, state) and options_valid
     allowed = _ALLOWED_OPTIONS.get(layer.kind, set())
     adds_batchnorm = _adds_batchnorm(layer, state)
     for option in layer.options:
@@ -821,7 +822,7 @@ def _value_shown(value: object) -> str:
     if isinstance(value, tuple):
         return "×".join(_value_shown(v) for v in value)
     if isinstance(value, Activation):
-        return value.name if value.alpha is None else f"{value.name} {value.alpha:g}"
+        return value.describe()
     if isinstance(value, bool):
         return "on" if value else "off"
     return f"{value:g}" if isinstance(value, float) else str(value)
